@@ -1,0 +1,1 @@
+//! toolyard: an MCP gateway and AutoGen-style agent/team runtime.
