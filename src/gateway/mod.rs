@@ -1,0 +1,475 @@
+//! The Gateway workbench: many member workbenches as one, namespaced, filtered, renamed,
+//! with argument validation and change notification.
+
+mod naming;
+mod validate;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rmcp::model::{
+    CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject, Prompt,
+    ReadResourceResult, Reference, Resource, ResourceTemplate,
+};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, GatewaySettings, ToolFilter};
+use crate::mcp::{McpWorkbench, UpstreamStatus};
+use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
+
+pub use naming::Collision;
+pub use validate::{ArgumentProblem, ArgumentValidator};
+
+/// One workbench inside the gateway.
+#[derive(Clone)]
+pub struct Member {
+    /// Its name: the namespace prefix.
+    pub name: String,
+    /// The workbench.
+    pub workbench: Arc<dyn Workbench>,
+    /// Which of its tools are served and how they are renamed.
+    pub filter: ToolFilter,
+}
+
+/// A tool as the gateway serves it.
+#[derive(Clone)]
+pub struct ExposedTool {
+    /// The served name.
+    pub name: String,
+    /// The member's name.
+    pub server: String,
+    /// The name at the member.
+    pub upstream: String,
+    /// The served definition (renamed, re-described, extras kept).
+    pub spec: ToolSpec,
+    member: usize,
+    validator: Arc<ArgumentValidator>,
+}
+
+#[derive(Clone)]
+struct ExposedPrompt {
+    prompt: Prompt,
+    member: usize,
+    upstream: String,
+}
+
+#[derive(Default)]
+struct Tables {
+    tools: Vec<ExposedTool>,
+    tool_index: HashMap<String, usize>,
+    prompts: Vec<ExposedPrompt>,
+    prompt_index: HashMap<String, usize>,
+    collisions: Vec<Collision>,
+}
+
+/// Many workbenches served as one.
+pub struct Gateway {
+    settings: GatewaySettings,
+    members: Vec<Member>,
+    upstreams: Vec<McpWorkbench>,
+    tables: RwLock<Option<Arc<Tables>>>,
+    changes: broadcast::Sender<WorkbenchChange>,
+    shutdown: CancellationToken,
+}
+
+impl Gateway {
+    /// Start every upstream in `config` and aggregate them.
+    pub fn from_config(config: &Config, shutdown: CancellationToken) -> Arc<Self> {
+        let upstreams: Vec<McpWorkbench> = config
+            .servers
+            .iter()
+            .map(|s| McpWorkbench::start(s.clone(), shutdown.child_token()))
+            .collect();
+        let members = upstreams
+            .iter()
+            .map(|u| Member {
+                name: u.name().to_string(),
+                workbench: Arc::new(u.clone()) as Arc<dyn Workbench>,
+                filter: u.config().tools.clone(),
+            })
+            .collect();
+        Self::build(config.gateway.clone(), members, upstreams, shutdown)
+    }
+
+    /// Aggregate arbitrary workbenches (no upstream supervision).
+    pub fn new(
+        settings: GatewaySettings,
+        members: Vec<Member>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        Self::build(settings, members, Vec::new(), shutdown)
+    }
+
+    fn build(
+        settings: GatewaySettings,
+        members: Vec<Member>,
+        upstreams: Vec<McpWorkbench>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        let (changes, _) = broadcast::channel(256);
+        let gateway = Arc::new(Self {
+            settings,
+            members,
+            upstreams,
+            tables: RwLock::new(None),
+            changes,
+            shutdown,
+        });
+        for member in &gateway.members {
+            if let Some(rx) = member.workbench.changes() {
+                tokio::spawn(forward_changes(Arc::downgrade(&gateway), rx));
+            }
+        }
+        gateway
+    }
+
+    /// The gateway settings.
+    pub fn settings(&self) -> &GatewaySettings {
+        &self.settings
+    }
+
+    /// Health of every supervised upstream.
+    pub fn statuses(&self) -> Vec<UpstreamStatus> {
+        self.upstreams.iter().map(McpWorkbench::status).collect()
+    }
+
+    /// The supervised upstreams.
+    pub fn upstreams(&self) -> &[McpWorkbench] {
+        &self.upstreams
+    }
+
+    /// Wait until every upstream is connected or `timeout` passes; returns whether all are.
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let all = futures::future::join_all(self.upstreams.iter().map(|u| u.wait_ready(timeout)));
+        all.await.into_iter().all(|r| r)
+    }
+
+    /// Stop every upstream (their supervisors close sessions and kill child process groups).
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        futures::future::join_all(self.upstreams.iter().map(McpWorkbench::stopped)).await;
+    }
+
+    /// Names two servers both want under `prefix = "never"` (the later one is not served).
+    pub async fn collisions(&self) -> Vec<Collision> {
+        self.tables().await.collisions.clone()
+    }
+
+    /// The served tools with their routing.
+    pub async fn exposed_tools(&self) -> Vec<ExposedTool> {
+        self.tables().await.tools.clone()
+    }
+
+    fn invalidate(&self) {
+        if let Ok(mut t) = self.tables.write() {
+            *t = None;
+        }
+    }
+
+    async fn tables(&self) -> Arc<Tables> {
+        if let Some(t) = self.tables.read().ok().and_then(|t| t.clone()) {
+            return t;
+        }
+        let tables = Arc::new(self.build_tables().await);
+        if let Ok(mut slot) = self.tables.write() {
+            *slot = Some(Arc::clone(&tables));
+        }
+        tables
+    }
+
+    async fn build_tables(&self) -> Tables {
+        let mut specs: Vec<Vec<ToolSpec>> = Vec::new();
+        let mut prompts: Vec<Vec<Prompt>> = Vec::new();
+        for m in &self.members {
+            specs.push(m.workbench.list_tools().await.unwrap_or_default());
+            prompts.push(m.workbench.list_prompts().await.unwrap_or_default());
+        }
+        let tool_cands = self
+            .members
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| {
+                naming::candidates(i, &m.name, &m.filter, specs[i].iter().map(ToolSpec::name))
+            })
+            .collect();
+        let (named, mut collisions) =
+            naming::assign(tool_cands, self.settings.prefix, &self.settings.separator);
+        let mut tables = Tables::default();
+        for (name, c) in named {
+            let Some(original) = specs[c.member].iter().find(|s| s.name() == c.upstream) else {
+                continue;
+            };
+            let mut spec = original.clone();
+            spec.tool.name = name.clone().into();
+            let filter = &self.members[c.member].filter;
+            if let Some(d) = filter
+                .overrides
+                .get(&c.upstream)
+                .and_then(|o| o.description.clone())
+            {
+                spec.tool.description = Some(d.into());
+            }
+            let validator = Arc::new(ArgumentValidator::new(&name, &spec.tool.input_schema));
+            tables.tool_index.insert(name.clone(), tables.tools.len());
+            tables.tools.push(ExposedTool {
+                name,
+                server: c.server,
+                upstream: c.upstream,
+                spec,
+                member: c.member,
+                validator,
+            });
+        }
+        let prompt_cands = self
+            .members
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| {
+                let all = ToolFilter::default();
+                naming::candidates(i, &m.name, &all, prompts[i].iter().map(|p| p.name.as_str()))
+            })
+            .collect();
+        let (named, prompt_collisions) =
+            naming::assign(prompt_cands, self.settings.prefix, &self.settings.separator);
+        collisions.extend(prompt_collisions);
+        for (name, c) in named {
+            let Some(original) = prompts[c.member].iter().find(|p| p.name == c.upstream) else {
+                continue;
+            };
+            let mut prompt = original.clone();
+            prompt.name = name.clone();
+            tables.prompt_index.insert(name, tables.prompts.len());
+            tables.prompts.push(ExposedPrompt {
+                prompt,
+                member: c.member,
+                upstream: c.upstream,
+            });
+        }
+        for c in &collisions {
+            tracing::error!(name = %c.name, kept = %c.kept, dropped = %c.dropped,
+                "name collision with prefix = \"never\": the later server's item is not served");
+        }
+        tables.collisions = collisions;
+        tables
+    }
+
+    /// Which member owns a resource URI: an exact listed URI first, then a template's literal prefix.
+    async fn resource_owner(&self, uri: &str) -> Option<usize> {
+        for (i, m) in self.members.iter().enumerate() {
+            let listed = m.workbench.list_resources().await.unwrap_or_default();
+            if listed.iter().any(|r| r.uri == uri) {
+                return Some(i);
+            }
+        }
+        let mut best: Option<(usize, usize)> = None;
+        for (i, m) in self.members.iter().enumerate() {
+            for t in m
+                .workbench
+                .list_resource_templates()
+                .await
+                .unwrap_or_default()
+            {
+                let literal = t.uri_template.split('{').next().unwrap_or_default();
+                if !literal.is_empty()
+                    && uri.starts_with(literal)
+                    && best.is_none_or(|(_, len)| literal.len() > len)
+                {
+                    best = Some((i, literal.len()));
+                }
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+}
+
+async fn forward_changes(
+    gateway: std::sync::Weak<Gateway>,
+    mut rx: broadcast::Receiver<WorkbenchChange>,
+) {
+    loop {
+        let shutdown = match gateway.upgrade() {
+            Some(g) => g.shutdown.clone(),
+            None => return,
+        };
+        let change = tokio::select! {
+            c = rx.recv() => c,
+            _ = shutdown.cancelled() => return,
+        };
+        let Some(g) = gateway.upgrade() else { return };
+        match change {
+            Ok(change) => {
+                if matches!(
+                    change,
+                    WorkbenchChange::Tools | WorkbenchChange::Prompts | WorkbenchChange::Health
+                ) {
+                    g.invalidate();
+                }
+                let _ = g.changes.send(change);
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                g.invalidate();
+                let _ = g.changes.send(WorkbenchChange::Tools);
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+#[async_trait]
+impl Workbench for Gateway {
+    async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
+        Ok(self
+            .tables()
+            .await
+            .tools
+            .iter()
+            .map(|t| t.spec.clone())
+            .collect())
+    }
+
+    async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        ctx: CallContext,
+    ) -> Result<CallToolResult, WorkbenchError> {
+        let tables = self.tables().await;
+        let tool = tables
+            .tool_index
+            .get(name)
+            .map(|&i| &tables.tools[i])
+            .ok_or_else(|| WorkbenchError::UnknownTool { name: name.into() })?;
+        tool.validator
+            .check(arguments.as_ref())
+            .map_err(|p| WorkbenchError::InvalidArguments {
+                tool: name.into(),
+                field: p.field,
+                message: p.message,
+            })?;
+        let member = &self.members[tool.member];
+        member
+            .workbench
+            .call_tool(&tool.upstream, arguments, ctx)
+            .await
+    }
+
+    async fn list_resources(&self) -> Result<Vec<Resource>, WorkbenchError> {
+        let mut all = Vec::new();
+        for m in &self.members {
+            all.extend(m.workbench.list_resources().await.unwrap_or_default());
+        }
+        Ok(all)
+    }
+
+    async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, WorkbenchError> {
+        let mut all = Vec::new();
+        for m in &self.members {
+            all.extend(
+                m.workbench
+                    .list_resource_templates()
+                    .await
+                    .unwrap_or_default(),
+            );
+        }
+        Ok(all)
+    }
+
+    async fn read_resource(
+        &self,
+        uri: &str,
+        ctx: CallContext,
+    ) -> Result<ReadResourceResult, WorkbenchError> {
+        let owner = self
+            .resource_owner(uri)
+            .await
+            .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
+        self.members[owner].workbench.read_resource(uri, ctx).await
+    }
+
+    async fn subscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
+        let owner = self
+            .resource_owner(uri)
+            .await
+            .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
+        self.members[owner].workbench.subscribe_resource(uri).await
+    }
+
+    async fn unsubscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
+        let owner = self
+            .resource_owner(uri)
+            .await
+            .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
+        self.members[owner]
+            .workbench
+            .unsubscribe_resource(uri)
+            .await
+    }
+
+    async fn list_prompts(&self) -> Result<Vec<Prompt>, WorkbenchError> {
+        Ok(self
+            .tables()
+            .await
+            .prompts
+            .iter()
+            .map(|p| p.prompt.clone())
+            .collect())
+    }
+
+    async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        ctx: CallContext,
+    ) -> Result<GetPromptResult, WorkbenchError> {
+        let tables = self.tables().await;
+        let p = tables
+            .prompt_index
+            .get(name)
+            .map(|&i| &tables.prompts[i])
+            .ok_or_else(|| WorkbenchError::UnknownPrompt { name: name.into() })?;
+        self.members[p.member]
+            .workbench
+            .get_prompt(&p.upstream, arguments, ctx)
+            .await
+    }
+
+    async fn complete(
+        &self,
+        mut params: CompleteRequestParams,
+    ) -> Result<CompleteResult, WorkbenchError> {
+        let member = match &mut params.r#ref {
+            Reference::Prompt(prompt) => {
+                let tables = self.tables().await;
+                let p = tables
+                    .prompt_index
+                    .get(&prompt.name)
+                    .map(|&i| &tables.prompts[i])
+                    .ok_or_else(|| WorkbenchError::UnknownPrompt {
+                        name: prompt.name.clone(),
+                    })?;
+                prompt.name = p.upstream.clone();
+                p.member
+            }
+            Reference::Resource(resource) => {
+                self.resource_owner(&resource.uri).await.ok_or_else(|| {
+                    WorkbenchError::UnknownResource {
+                        uri: resource.uri.clone(),
+                    }
+                })?
+            }
+            _ => {
+                return Err(WorkbenchError::Unsupported(
+                    "completion reference kind not supported".into(),
+                ));
+            }
+        };
+        self.members[member].workbench.complete(params).await
+    }
+
+    fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {
+        Some(self.changes.subscribe())
+    }
+}

@@ -1,0 +1,11 @@
+//! Upstream MCP clients: transports (stdio, streamable HTTP, legacy SSE), protocol eras,
+//! and [`McpWorkbench`], one supervised upstream server.
+
+pub mod handler;
+pub mod sse_client;
+pub mod stdio;
+pub mod tap;
+pub mod transport;
+mod upstream;
+
+pub use upstream::{McpWorkbench, UpstreamStatus};

@@ -1,0 +1,94 @@
+//! The HTTP listener: streamable HTTP at `/mcp`, legacy SSE at `/sse` + `/messages`, `/healthz`.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::handler::GatewayServer;
+use super::origin::{OriginPolicy, check_origin};
+use super::sse::{SseServerConfig, sse_router};
+use crate::mcp::UpstreamStatus;
+
+/// Settings of the HTTP listener.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Accepted `Host` / `Origin` values (default: loopback only).
+    pub origin_policy: OriginPolicy,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Cancelling this ends every session and stops the listener.
+    pub shutdown: CancellationToken,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            origin_policy: OriginPolicy::default(),
+            max_body_bytes: 4 * 1024 * 1024,
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// Reports the health of upstreams for `/healthz`.
+pub type HealthSource = Arc<dyn Fn() -> Vec<UpstreamStatus> + Send + Sync>;
+
+/// The whole HTTP app for one served workbench.
+pub fn router(server: GatewayServer, health: HealthSource, config: HttpConfig) -> Router {
+    let hosts = config.origin_policy.allowed_hosts.clone();
+    let mut mcp_config = StreamableHttpServerConfig::default()
+        .with_max_request_body_bytes(config.max_body_bytes)
+        .with_cancellation_token(config.shutdown.child_token());
+    mcp_config.allowed_hosts = hosts;
+    let template = server.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(template.fresh()),
+        Arc::new(LocalSessionManager::default()),
+        mcp_config,
+    );
+    let sse = sse_router(
+        move || server.fresh(),
+        SseServerConfig {
+            max_body_bytes: config.max_body_bytes,
+            origin_policy: config.origin_policy.clone(),
+            shutdown: config.shutdown.child_token(),
+            ..SseServerConfig::default()
+        },
+    );
+    let policy = Arc::new(config.origin_policy);
+    Router::new()
+        .nest_service("/mcp", mcp)
+        .route("/healthz", get(healthz).with_state(health))
+        .merge(sse)
+        .layer(middleware::from_fn_with_state(policy, guard_origin))
+}
+
+async fn guard_origin(
+    State(policy): State<Arc<OriginPolicy>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match check_origin(request.headers(), &policy) {
+        Ok(()) => next.run(request).await,
+        Err(status) => (
+            status,
+            Json(json!({"error": "request Host or Origin is not allowed"})),
+        )
+            .into_response(),
+    }
+}
+
+async fn healthz(State(health): State<HealthSource>) -> Response {
+    let servers = health();
+    let all_ready = servers.iter().all(|s| s.state == "ready");
+    let status = if all_ready { "ok" } else { "degraded" };
+    Json(json!({ "status": status, "servers": servers })).into_response()
+}

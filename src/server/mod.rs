@@ -1,0 +1,11 @@
+//! MCP server faces: the handler that serves a workbench, and the stdio, streamable HTTP and
+//! legacy SSE transports it is served on.
+
+pub mod handler;
+pub mod http;
+pub mod observer;
+pub mod origin;
+pub mod sse;
+pub mod stdio;
+
+pub use handler::GatewayServer;

@@ -1,0 +1,173 @@
+//! The `Workbench` trait: a set of tools (plus resources and prompts) that can be listed and called.
+//!
+//! Everything that offers tools is a workbench: one upstream MCP server ([`crate::mcp::McpWorkbench`]),
+//! the [`crate::gateway::Gateway`] over many of them, and later in-process tools. Agents call tools
+//! through a workbench; the MCP server faces serve one.
+
+mod error;
+mod observer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rmcp::model::{
+    CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject, Prompt,
+    ReadResourceResult, Resource, ResourceTemplate, Tool,
+};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub use error::WorkbenchError;
+pub use observer::{CallObserver, NoObserver};
+
+/// A tool definition as served: rmcp's typed [`Tool`] plus the fields it does not model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    /// The typed definition.
+    pub tool: Tool,
+    /// Fields of the wire definition that [`Tool`] drops (e.g. `execution`), kept verbatim.
+    pub extra: JsonObject,
+}
+
+impl ToolSpec {
+    /// A spec with no extra fields.
+    pub fn new(tool: Tool) -> Self {
+        Self {
+            tool,
+            extra: JsonObject::new(),
+        }
+    }
+
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        &self.tool.name
+    }
+
+    /// The full wire form: the typed fields plus the preserved extras.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(&self.tool).unwrap_or_default();
+        if let Some(obj) = value.as_object_mut() {
+            for (k, v) in &self.extra {
+                obj.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        value
+    }
+}
+
+/// What a workbench call carries besides its arguments.
+#[derive(Clone)]
+pub struct CallContext {
+    /// Cancelled when the caller gives up; the call must stop promptly.
+    pub cancel: CancellationToken,
+    /// Receives progress and logging, and answers sampling/elicitation on the caller's behalf.
+    pub observer: Arc<dyn CallObserver>,
+}
+
+impl Default for CallContext {
+    fn default() -> Self {
+        Self {
+            cancel: CancellationToken::new(),
+            observer: Arc::new(NoObserver),
+        }
+    }
+}
+
+impl CallContext {
+    /// A context with the given cancellation token and no observer.
+    pub fn with_cancel(cancel: CancellationToken) -> Self {
+        Self {
+            cancel,
+            ..Self::default()
+        }
+    }
+}
+
+/// Something in a workbench changed; listeners re-fetch what they cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkbenchChange {
+    /// The tool list changed.
+    Tools,
+    /// The resource or resource-template list changed.
+    Resources,
+    /// The prompt list changed.
+    Prompts,
+    /// The resource with this URI was updated.
+    ResourceUpdated(String),
+    /// The health of a member changed (a server went down or came back).
+    Health,
+}
+
+/// A set of tools, resources and prompts that can be listed and used.
+///
+/// Only `list_tools` and `call_tool` are required; the rest default to "nothing here".
+#[async_trait]
+pub trait Workbench: Send + Sync {
+    /// The tools this workbench offers now.
+    async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError>;
+
+    /// Call a tool by name.
+    async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        ctx: CallContext,
+    ) -> Result<CallToolResult, WorkbenchError>;
+
+    /// The resources offered now.
+    async fn list_resources(&self) -> Result<Vec<Resource>, WorkbenchError> {
+        Ok(Vec::new())
+    }
+
+    /// The resource templates offered now.
+    async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, WorkbenchError> {
+        Ok(Vec::new())
+    }
+
+    /// Read one resource.
+    async fn read_resource(
+        &self,
+        uri: &str,
+        _ctx: CallContext,
+    ) -> Result<ReadResourceResult, WorkbenchError> {
+        Err(WorkbenchError::UnknownResource { uri: uri.into() })
+    }
+
+    /// Ask to be told when a resource changes (see [`WorkbenchChange::ResourceUpdated`]).
+    async fn subscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
+        Err(WorkbenchError::UnknownResource { uri: uri.into() })
+    }
+
+    /// Stop being told about a resource.
+    async fn unsubscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
+        Err(WorkbenchError::UnknownResource { uri: uri.into() })
+    }
+
+    /// The prompts offered now.
+    async fn list_prompts(&self) -> Result<Vec<Prompt>, WorkbenchError> {
+        Ok(Vec::new())
+    }
+
+    /// Render one prompt.
+    async fn get_prompt(
+        &self,
+        name: &str,
+        _arguments: Option<JsonObject>,
+        _ctx: CallContext,
+    ) -> Result<GetPromptResult, WorkbenchError> {
+        Err(WorkbenchError::UnknownPrompt { name: name.into() })
+    }
+
+    /// Argument completion for a prompt or resource template.
+    async fn complete(
+        &self,
+        _params: CompleteRequestParams,
+    ) -> Result<CompleteResult, WorkbenchError> {
+        Ok(CompleteResult::default())
+    }
+
+    /// A stream of change events, if this workbench can change.
+    fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {
+        None
+    }
+}
