@@ -1,0 +1,150 @@
+//! Shared helpers for integration tests: test-tool locations from `.ci/setup`, example binaries,
+//! free ports, and a guard that kills a spawned server's whole process group on drop.
+//!
+//! Use from a test file with `mod common;`. Helpers panic with a clear message when the
+//! environment is not set up: tests may panic, library code may not.
+#![allow(dead_code)] // each test binary uses a different subset of these helpers
+
+use std::ffi::OsStr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// What to tell the developer when a test-tool variable is missing.
+const SETUP_HINT: &str = "run `eval \"$(bash .ci/setup)\"` in the repo root, then re-run the tests";
+
+/// The path in environment variable `var`, which `.ci/setup` exports; panics when unset or missing.
+fn tool_path(var: &str) -> PathBuf {
+    let value = std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("{var} is not set: {SETUP_HINT}"));
+    let path = PathBuf::from(value);
+    assert!(
+        path.exists(),
+        "{var}={} does not exist: {SETUP_HINT}",
+        path.display()
+    );
+    path
+}
+
+/// The venv python with the `mcp` SDK installed (`TOOLYARD_PYTHON`).
+pub fn python() -> PathBuf {
+    tool_path("TOOLYARD_PYTHON")
+}
+
+/// An executable from the pinned npm tools' `node_modules/.bin` (`TOOLYARD_NPM_BIN`), e.g.
+/// `mcp-server-everything`.
+pub fn npm_bin(name: &str) -> PathBuf {
+    let path = tool_path("TOOLYARD_NPM_BIN").join(name);
+    assert!(
+        path.exists(),
+        "{} not found: is it in .ci/npm/package.json? ({SETUP_HINT})",
+        path.display()
+    );
+    path
+}
+
+/// The pinned npm tools' `node_modules` directory (`TOOLYARD_NODE_MODULES`).
+pub fn node_modules() -> PathBuf {
+    tool_path("TOOLYARD_NODE_MODULES")
+}
+
+/// A Node 22 binary (`TOOLYARD_NODE22`), needed by Inspector 2.x and the conformance suite.
+pub fn node22() -> PathBuf {
+    tool_path("TOOLYARD_NODE22")
+}
+
+/// The directory holding the example binaries of the profile this test was built with
+/// (`target/<profile>/examples`, next to the test executable in `target/<profile>/deps`).
+pub fn examples_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let profile_dir = exe
+        .parent() // deps/
+        .and_then(|deps| deps.parent()) // <profile>/
+        .expect("the test executable lives in target/<profile>/deps");
+    profile_dir.join("examples")
+}
+
+/// The built example `name` (e.g. `demo_server`); panics when it was not built.
+pub fn example_bin(name: &str) -> PathBuf {
+    let path = examples_dir().join(name);
+    assert!(
+        path.is_file(),
+        "example binary {} is missing: build it with `cargo build --examples` \
+         (cargo test / nextest build examples too)",
+        path.display()
+    );
+    path
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (the listener is dropped before return).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Waits until something accepts TCP connections on `addr` (a freshly started server), or
+/// panics after `timeout`. This is a readiness wait, not a timing assertion.
+pub fn wait_for_port(addr: SocketAddr, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {addr} after {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A spawned child process (in its own process group) that is killed, with everything it
+/// started, when the guard is dropped: no orphans, even when a test panics.
+#[derive(Debug)]
+pub struct ChildGuard {
+    child: Child,
+}
+
+impl ChildGuard {
+    /// Spawns `command` as the leader of a new process group.
+    pub fn spawn(command: &mut Command) -> Self {
+        command.process_group(0);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", command.get_program()));
+        Self { child }
+    }
+
+    /// Spawns `program args...` as the leader of a new process group.
+    pub fn spawn_program<I, S>(program: impl AsRef<OsStr>, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Self::spawn(Command::new(program).args(args))
+    }
+
+    /// The child's process id (also its process group id).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The child, e.g. to take its stdout or to check whether it exited.
+    pub fn child_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // The group may already be gone; that is fine.
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
