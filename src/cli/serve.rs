@@ -37,7 +37,7 @@ pub struct ServeArgs {
 
 /// Run `serve` until Ctrl-C / SIGTERM (or the stdio client leaves); then stop every upstream.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging("info");
+    init_logging("info,rmcp=warn");
     let (config, gateway, shutdown) = start_gateway(&args.config)?;
     let server = GatewayServer::new(
         Arc::clone(&gateway) as Arc<dyn Workbench>,

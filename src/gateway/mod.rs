@@ -181,6 +181,14 @@ impl Gateway {
     }
 
     async fn build_tables(&self) -> Tables {
+        // A server still making its first connection is worth waiting for (bounded by its
+        // start-up timeout): a client listing tools right after start should see them all.
+        futures::future::join_all(
+            self.upstreams
+                .iter()
+                .map(|u| u.wait_settled(u.config().startup_timeout)),
+        )
+        .await;
         let mut specs: Vec<Vec<ToolSpec>> = Vec::new();
         let mut prompts: Vec<Vec<Prompt>> = Vec::new();
         for m in &self.members {

@@ -62,6 +62,7 @@ struct Inner {
     extras: ToolExtras,
     changes: broadcast::Sender<WorkbenchChange>,
     ready: tokio::sync::watch::Sender<bool>,
+    settled: tokio::sync::watch::Sender<bool>,
     shutdown: CancellationToken,
 }
 
@@ -80,6 +81,7 @@ impl McpWorkbench {
     pub fn start(config: ServerConfig, shutdown: CancellationToken) -> Self {
         let (changes, _) = broadcast::channel(64);
         let (ready, _) = tokio::sync::watch::channel(false);
+        let (settled, _) = tokio::sync::watch::channel(false);
         let status = UpstreamStatus {
             name: config.name.clone(),
             transport: config.transport.kind(),
@@ -98,6 +100,7 @@ impl McpWorkbench {
             extras: ToolExtras::default(),
             changes,
             ready,
+            settled,
             shutdown,
         });
         let task = tokio::spawn(supervise(Arc::clone(&inner)));
@@ -132,6 +135,12 @@ impl McpWorkbench {
         tokio::time::timeout(timeout, rx.wait_for(|r| *r))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Wait until the first connection attempt has succeeded or failed (bounded by `timeout`).
+    pub async fn wait_settled(&self, timeout: Duration) {
+        let mut rx = self.inner.settled.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|s| *s)).await;
     }
 
     /// Wait for the supervisor to finish after the shutdown token was cancelled:
@@ -193,7 +202,14 @@ impl McpWorkbench {
             .register(handle.progress_token.clone(), Arc::clone(&ctx.observer));
         let id = handle.id.clone();
         tokio::select! {
-            result = handle.await_response() => result.map_err(|e| self.map_err(operation, e)),
+            result = handle.await_response() => {
+                // rmcp hands notifications to spawned tasks, so progress sent just before the
+                // response may still be queued: let those tasks run before the route goes away.
+                for _ in 0..4 {
+                    tokio::task::yield_now().await;
+                }
+                result.map_err(|e| self.map_err(operation, e))
+            }
             _ = ctx.cancel.cancelled() => {
                 let _ = peer
                     .notify_cancelled(rmcp::model::CancelledNotificationParam::new(
@@ -445,6 +461,7 @@ async fn supervise(inner: Arc<Inner>) {
                     s.state = "down";
                     s.error = Some(e.to_string());
                 });
+                inner.settled.send_replace(true);
             }
         }
         tokio::select! {
@@ -454,6 +471,7 @@ async fn supervise(inner: Arc<Inner>) {
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
     inner.set_peer(None);
+    inner.settled.send_replace(true);
     inner.set_status(|s| s.state = "stopped");
 }
 
@@ -475,6 +493,7 @@ async fn serve_session(
         s.connects += 1;
     });
     inner.set_peer(Some(peer.clone()));
+    inner.settled.send_replace(true);
     tracing::info!(server = %inner.config.name, protocol = ?protocol, "upstream ready");
     let mut waiting = Box::pin(running.waiting());
     let reason = loop {

@@ -8,7 +8,7 @@ use rmcp::model::{
     ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
     PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
-    ReadResourceResponse, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams,
     SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
@@ -148,8 +148,15 @@ impl GatewayServer {
         let mut fut = op(ctx);
         loop {
             tokio::select! {
-                result = &mut fut => return result,
+                biased;
                 Some(event) = events.recv() => self.relay(event, context).await,
+                result = &mut fut => {
+                    // Deliver what the call reported before it returned.
+                    while let Ok(event) = events.try_recv() {
+                        self.relay(event, context).await;
+                    }
+                    return result;
+                }
             }
         }
     }
@@ -278,7 +285,12 @@ impl ServerHandler for GatewayServer {
             })
             .await;
         match result {
-            Ok(r) => Ok(r.into()),
+            Ok(mut r) => {
+                // A 2025-era upstream sends no `resultType`; a 2026-era caller requires it
+                // (rmcp strips it again for 2025-era callers).
+                r.result_type = Some(ResultType::COMPLETE);
+                Ok(r.into())
+            }
             Err(e) if e.is_tool_error() => Ok(tool_error(&e).into()),
             Err(e) => Err(e.to_error_data()),
         }
@@ -321,7 +333,10 @@ impl ServerHandler for GatewayServer {
             Box::pin(async move { workbench.read_resource(&uri, ctx).await })
         })
         .await
-        .map(Into::into)
+        .map(|mut r| {
+            r.result_type = Some(ResultType::COMPLETE);
+            r.into()
+        })
         .map_err(|e| e.to_error_data())
     }
 
@@ -384,7 +399,10 @@ impl ServerHandler for GatewayServer {
             })
         })
         .await
-        .map(Into::into)
+        .map(|mut r| {
+            r.result_type = Some(ResultType::COMPLETE);
+            r.into()
+        })
         .map_err(|e| e.to_error_data())
     }
 
@@ -393,10 +411,13 @@ impl ServerHandler for GatewayServer {
         request: CompleteRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        self.workbench
+        let mut result = self
+            .workbench
             .complete(request)
             .await
-            .map_err(|e| e.to_error_data())
+            .map_err(|e| e.to_error_data())?;
+        result.result_type = Some(ResultType::COMPLETE);
+        Ok(result)
     }
 
     async fn set_level(

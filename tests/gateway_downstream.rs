@@ -1,0 +1,235 @@
+//! `toolyard serve` driven by real clients: the Python `mcp` SDK over stdio, streamable HTTP
+//! (legacy and auto modes) and SSE, with the demo server and server-everything behind it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{ChildGuard, example_bin, free_port, npm_bin, python, wait_for_port};
+use serde_json::Value;
+
+fn toolyard() -> &'static str {
+    env!("CARGO_BIN_EXE_toolyard")
+}
+
+/// A servers.toml with our demo server and server-everything, both over stdio.
+fn write_config(dir: &Path) -> PathBuf {
+    let path = dir.join("servers.toml");
+    let text = format!(
+        r#"
+[gateway]
+prefix = "always"
+
+[servers.demo]
+command = "{demo}"
+timeout_secs = 20
+
+[servers.everything]
+command = "{everything}"
+timeout_secs = 20
+"#,
+        demo = example_bin("demo_server").display(),
+        everything = npm_bin("mcp-server-everything").display(),
+    );
+    std::fs::write(&path, text).expect("write servers.toml");
+    path
+}
+
+struct Served {
+    _guard: ChildGuard,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Start `toolyard serve` on a free port and wait until `/healthz` says every upstream is ready.
+fn serve() -> Served {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    let port = free_port();
+    let guard = ChildGuard::spawn(
+        Command::new(toolyard())
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null()),
+    );
+    let addr = format!("127.0.0.1:{port}").parse().expect("addr");
+    wait_for_port(addr, Duration::from_secs(30));
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let health = healthz(&base);
+        if health["status"] == "ok" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "upstreams never became ready: {health}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Served {
+        _guard: guard,
+        base,
+        _dir: dir,
+    }
+}
+
+fn healthz(base: &str) -> Value {
+    let body = reqwest::blocking_get(&format!("{base}/healthz"));
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+mod reqwest {
+    //! A tiny blocking GET for health polling (the tests' async client lives in other files).
+    pub fn blocking_get(url: &str) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            match ::reqwest::get(url).await {
+                Ok(r) => r.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            }
+        })
+    }
+}
+
+/// Run the Python client scenario; returns its JSON report.
+fn python_client(args: &[&str]) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/gateway_client.py");
+    let output = Command::new(python())
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "python client failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+        output.status
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("bad report {last}: {e}\n{stderr}"))
+}
+
+fn text(report: &Value, key: &str) -> String {
+    report[key]["text"].as_str().unwrap_or_default().to_string()
+}
+
+/// What every transport and era must give.
+fn assert_core(report: &Value) {
+    let tools: Vec<&str> = report["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for expected in [
+        "demo__echo",
+        "demo__add",
+        "everything__echo",
+        "everything__get-sum",
+    ] {
+        assert!(
+            tools.contains(&expected),
+            "{expected} missing from {tools:?}"
+        );
+    }
+    assert_eq!(text(report, "echo"), "hello", "{report}");
+    assert_eq!(report["echo"]["is_error"], false);
+    assert_eq!(report["invalid"]["is_error"], true, "{report}");
+    let invalid = text(report, "invalid");
+    assert!(
+        invalid.contains("/message") && invalid.contains("string"),
+        "{invalid}"
+    );
+    let unknown = report["unknown"].to_string();
+    assert!(unknown.contains("unknown tool `no_such_tool`"), "{unknown}");
+    assert!(text(report, "resource").contains("demo"), "{report}");
+    assert!(text(report, "prompt").contains("Ada"), "{report}");
+    // Progress is best-effort in MCP; what is relayed must arrive in order.
+    let progress: Vec<f64> = report["progress"]["progress"]
+        .as_array()
+        .expect("progress list")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    assert!(progress.len() >= 2, "progress relayed: {report}");
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "in order: {progress:?}");
+    assert!(text(report, "progress").contains("completed"), "{report}");
+}
+
+/// Sampling and elicitation relayed from server-everything to the Python client and back.
+fn assert_relays(report: &Value) {
+    assert!(
+        text(report, "sampling").contains("sampled by the python client"),
+        "{report}"
+    );
+    assert!(text(report, "elicitation").contains("Ada"), "{report}");
+}
+
+#[test]
+fn python_client_over_stdio() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    let config = config.to_str().expect("utf-8 path");
+    let report = python_client(&[
+        "stdio",
+        "--",
+        toolyard(),
+        "serve",
+        "--stdio",
+        "--config",
+        config,
+    ]);
+    assert_eq!(report["protocol_version"], "2025-11-25");
+    assert_core(&report);
+    assert_relays(&report);
+}
+
+#[test]
+fn python_client_over_streamable_http_legacy_mode() {
+    let served = serve();
+    let url = format!("{}/mcp", served.base);
+    let report = python_client(&["http", &url, "--mode", "legacy"]);
+    assert_eq!(report["protocol_version"], "2025-11-25");
+    assert_core(&report);
+    assert_relays(&report);
+}
+
+#[test]
+fn python_client_over_streamable_http_auto_mode_speaks_2026() {
+    let served = serve();
+    let url = format!("{}/mcp", served.base);
+    let report = python_client(&["http", &url, "--mode", "auto"]);
+    assert_eq!(report["protocol_version"], "2026-07-28");
+    assert_core(&report);
+}
+
+#[test]
+fn python_client_over_legacy_sse() {
+    let served = serve();
+    let url = format!("{}/sse", served.base);
+    let report = python_client(&["sse", &url]);
+    assert_eq!(report["protocol_version"], "2025-11-25");
+    assert_core(&report);
+    assert_relays(&report);
+}
+
+#[test]
+fn healthz_reports_each_upstream() {
+    let served = serve();
+    let health = healthz(&served.base);
+    let servers = health["servers"].as_array().expect("servers");
+    assert_eq!(servers.len(), 2);
+    for s in servers {
+        assert_eq!(s["state"], "ready", "{s}");
+        assert_eq!(s["transport"], "stdio");
+        assert!(s["tools"].as_u64().unwrap_or(0) >= 5, "{s}");
+    }
+}
