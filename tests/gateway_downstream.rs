@@ -160,7 +160,10 @@ fn assert_core(report: &Value) {
         .filter_map(Value::as_f64)
         .collect();
     assert!(progress.len() >= 2, "progress relayed: {report}");
-    assert!(progress.windows(2).all(|w| w[0] < w[1]), "in order: {progress:?}");
+    assert!(
+        progress.windows(2).all(|w| w[0] < w[1]),
+        "in order: {progress:?}"
+    );
     assert!(text(report, "progress").contains("completed"), "{report}");
 }
 

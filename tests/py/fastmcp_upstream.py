@@ -1,0 +1,52 @@
+"""A Python `mcp` SDK (MCPServer, formerly FastMCP) upstream for toolyard's gateway tests.
+
+Usage: fastmcp_upstream.py stdio | sse PORT | streamable-http PORT
+
+Tools: echo, add, slow_report (which carries `execution.taskSupport`, a field rmcp's typed
+Tool does not model: the gateway must pass it through unchanged on 2025-11-25 connections).
+"""
+
+import sys
+
+from mcp import types
+from mcp.server.mcpserver import MCPServer
+
+
+class Upstream(MCPServer):
+    async def list_tools(self):
+        tools = await super().list_tools()
+        for tool in tools:
+            if tool.name == "slow_report":
+                tool.execution = types.ToolExecution(task_support="optional")
+        return tools
+
+
+server = Upstream("py-upstream")
+
+
+@server.tool()
+def echo(message: str) -> str:
+    """Echo a message with a prefix."""
+    return f"py: {message}"
+
+
+@server.tool()
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@server.tool()
+def slow_report() -> str:
+    """A tool that declares optional task support."""
+    return "report ready"
+
+
+if __name__ == "__main__":
+    transport = sys.argv[1]
+    if transport == "stdio":
+        server.run()
+    elif transport == "sse":
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
