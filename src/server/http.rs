@@ -64,6 +64,12 @@ pub fn router(server: GatewayServer, health: HealthSource, config: HttpConfig) -
         },
     );
     let policy = Arc::new(config.origin_policy);
+    let limit = config.max_body_bytes;
+    let mcp = Router::new()
+        .fallback_service(mcp)
+        .layer(middleware::from_fn(move |req, next| {
+            parse_json_rpc(limit, req, next)
+        }));
     Router::new()
         .nest_service("/mcp", mcp)
         .route("/healthz", get(healthz).with_state(health))
@@ -84,6 +90,35 @@ async fn guard_origin(
         )
             .into_response(),
     }
+}
+
+/// Answer a body that is not JSON with a JSON-RPC parse error (400), and one over the limit
+/// with 413, before rmcp sees it (rmcp would answer 415 with plain text).
+async fn parse_json_rpc(limit: usize, request: Request, next: Next) -> Response {
+    if request.method() != http::Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                Json(json!({"error": format!("request body is larger than {limit} bytes")})),
+            )
+                .into_response();
+        }
+    };
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        let error = json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {"code": -32700, "message": format!("Parse error: {e}")}
+        });
+        return (http::StatusCode::BAD_REQUEST, Json(error)).into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 async fn healthz(State(health): State<HealthSource>) -> Response {
