@@ -212,6 +212,9 @@ fn python_client_over_streamable_http_auto_mode_speaks_2026() {
     let report = python_client(&["http", &url, "--mode", "auto"]);
     assert_eq!(report["protocol_version"], "2026-07-28");
     assert_core(&report);
+    // server-everything (2025 era) asks for sampling/elicitation; the 2026 caller gets them as
+    // input_required rounds, answers, and the upstream call completes.
+    assert_relays(&report);
 }
 
 #[test]

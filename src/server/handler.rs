@@ -15,6 +15,7 @@ use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler};
 use tokio::sync::broadcast;
 
+use super::mrtr::{PendingRun, PendingRuns, Round, input_required};
 use super::observer::{CallEvent, ChannelObserver};
 use crate::workbench::{CallContext, Workbench, WorkbenchChange, WorkbenchError};
 
@@ -24,6 +25,7 @@ pub struct GatewayServer {
     workbench: Arc<dyn Workbench>,
     name: String,
     session: Arc<Session>,
+    pending: PendingRuns,
 }
 
 #[derive(Default)]
@@ -50,12 +52,89 @@ impl GatewayServer {
             workbench,
             name: name.into(),
             session: Arc::new(Session::default()),
+            pending: PendingRuns::default(),
         }
     }
 
-    /// A fresh handler for a new session over the same workbench.
+    /// A fresh handler for a new session over the same workbench (multi-round calls are shared).
     pub fn fresh(&self) -> Self {
-        Self::new(Arc::clone(&self.workbench), self.name.clone())
+        Self {
+            session: Arc::new(Session::default()),
+            ..self.clone()
+        }
+    }
+
+    /// A tools/call from a 2026-07-28 caller: input requests become `input_required` rounds.
+    async fn call_tool_in_rounds(
+        &self,
+        request: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let mut run = match &request.request_state {
+            Some(token) => {
+                let mut run = self.pending.resume(token)?;
+                run.answer(request.input_responses.clone().unwrap_or_default())?;
+                run
+            }
+            None => {
+                let (observer, events) = ChannelObserver::new();
+                let cancel = tokio_util::sync::CancellationToken::new();
+                let ctx = CallContext {
+                    cancel: cancel.clone(),
+                    observer: Arc::new(observer),
+                };
+                let workbench = Arc::clone(&self.workbench);
+                let name = request.name.to_string();
+                let arguments = request.arguments.clone();
+                let task =
+                    tokio::spawn(async move { workbench.call_tool(&name, arguments, ctx).await });
+                PendingRun::new(task, cancel, events)
+            }
+        };
+        match self.drive_round(&mut run, context).await {
+            Round::Done(result) => finish_call(result),
+            Round::InputRequired(requests) => {
+                let token = self.pending.park(run);
+                Ok(input_required(requests, token).into())
+            }
+        }
+    }
+
+    async fn drive_round(
+        &self,
+        run: &mut PendingRun,
+        context: &RequestContext<RoleServer>,
+    ) -> Round {
+        let mut requests = std::collections::BTreeMap::new();
+        loop {
+            tokio::select! {
+                biased;
+                _ = context.ct.cancelled() => {
+                    run.cancel.cancel();
+                    return Round::Done(Err(WorkbenchError::Cancelled));
+                }
+                Some(event) = run.events.recv() => {
+                    if let Some(other) = run.ask(event, &mut requests) {
+                        self.relay(other, context).await;
+                        continue;
+                    }
+                    while let Ok(event) = run.events.try_recv() {
+                        if let Some(other) = run.ask(event, &mut requests) {
+                            self.relay(other, context).await;
+                        }
+                    }
+                    return Round::InputRequired(requests);
+                }
+                joined = &mut run.task => {
+                    while let Ok(event) = run.events.try_recv() {
+                        self.relay(event, context).await;
+                    }
+                    return Round::Done(joined.unwrap_or_else(|e| {
+                        Err(WorkbenchError::Unsupported(format!("the call task failed: {e}")))
+                    }));
+                }
+            }
+        }
     }
 
     fn start_notifier(&self, peer: Peer<RoleServer>) {
@@ -222,6 +301,29 @@ async fn notify_session(
     }
 }
 
+/// Whether the caller negotiated 2026-07-28 or later (no server→client requests allowed).
+fn is_2026_caller(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|v| v.as_str() >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str())
+}
+
+/// Turn a workbench outcome into the tools/call answer: tool errors in-band, routing errors as
+/// JSON-RPC errors, and `resultType` set (a 2025-era upstream sends none; a 2026-era caller
+/// requires it; rmcp strips it again for 2025-era callers).
+fn finish_call(
+    result: Result<CallToolResult, WorkbenchError>,
+) -> Result<CallToolResponse, ErrorData> {
+    match result {
+        Ok(mut r) => {
+            r.result_type = Some(ResultType::COMPLETE);
+            Ok(r.into())
+        }
+        Err(e) if e.is_tool_error() => Ok(tool_error(&e).into()),
+        Err(e) => Err(e.to_error_data()),
+    }
+}
+
 fn tool_error(e: &WorkbenchError) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(e.to_string())])
 }
@@ -275,25 +377,19 @@ impl ServerHandler for GatewayServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let span = tracing::info_span!("call_tool", tool = %request.name, request = ?context.id);
+        let _enter = span.enter();
+        if is_2026_caller(&context) {
+            return self.call_tool_in_rounds(request, &context).await;
+        }
         let workbench = Arc::clone(&self.workbench);
         let name = request.name.to_string();
-        let span = tracing::info_span!("call_tool", tool = %name, request = ?context.id);
-        let _enter = span.enter();
         let result = self
             .observed(&context, move |ctx| {
                 Box::pin(async move { workbench.call_tool(&name, request.arguments, ctx).await })
             })
             .await;
-        match result {
-            Ok(mut r) => {
-                // A 2025-era upstream sends no `resultType`; a 2026-era caller requires it
-                // (rmcp strips it again for 2025-era callers).
-                r.result_type = Some(ResultType::COMPLETE);
-                Ok(r.into())
-            }
-            Err(e) if e.is_tool_error() => Ok(tool_error(&e).into()),
-            Err(e) => Err(e.to_error_data()),
-        }
+        finish_call(result)
     }
 
     async fn list_resources(

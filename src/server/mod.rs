@@ -3,6 +3,7 @@
 
 pub mod handler;
 pub mod http;
+pub mod mrtr;
 pub mod observer;
 pub mod origin;
 pub mod sse;
