@@ -1,1 +1,3 @@
 //! toolyard: an MCP gateway and AutoGen-style agent/team runtime.
+pub mod mcp;
+pub mod server;

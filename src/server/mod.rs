@@ -1,0 +1,3 @@
+//! MCP server faces served over HTTP.
+
+pub mod origin;
