@@ -1,3 +1,4 @@
 //! MCP server faces served over HTTP.
 
 pub mod origin;
+pub mod sse;

@@ -1,0 +1,350 @@
+//! Legacy HTTP+SSE server face: `GET /sse` opens a session, `POST /messages?sessionId=` feeds it.
+//!
+//! Each session runs its own rmcp service over an mpsc sink/stream pair; the SSE response carries
+//! the `endpoint` event and then every outgoing message. Closing the SSE connection cancels the
+//! session; the config's shutdown token ends every session.
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, OriginalUri, Query, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, Uri},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+    routing::{get, post},
+};
+use bytes::Bytes;
+use futures::{
+    SinkExt, StreamExt,
+    channel::mpsc,
+    stream::{self},
+};
+use rmcp::{
+    RoleServer, Service,
+    model::{ClientJsonRpcMessage, ServerJsonRpcMessage},
+    service::serve_server_with_ct,
+};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::origin::{OriginPolicy, check_origin};
+
+/// Messages buffered per direction per session before senders wait.
+const SESSION_BUFFER: usize = 64;
+
+/// Settings for [`sse_router`].
+#[derive(Debug, Clone)]
+pub struct SseServerConfig {
+    /// Path of the event-stream route (default `/sse`).
+    pub sse_path: String,
+    /// Path of the message route (default `/messages`).
+    pub messages_path: String,
+    /// Prefix put before `messages_path` in the `endpoint` event; `None` derives it from the
+    /// mount point when the router is nested.
+    pub endpoint_prefix: Option<String>,
+    /// Interval of keep-alive comments on idle streams.
+    pub keep_alive: Duration,
+    /// Largest accepted `POST` body in bytes (larger gets 413).
+    pub max_body_bytes: usize,
+    /// Accepted `Host` / `Origin` values.
+    pub origin_policy: OriginPolicy,
+    /// Cancelling this token ends every session.
+    pub shutdown: CancellationToken,
+}
+
+impl Default for SseServerConfig {
+    fn default() -> Self {
+        Self {
+            sse_path: "/sse".into(),
+            messages_path: "/messages".into(),
+            endpoint_prefix: None,
+            keep_alive: Duration::from_secs(15),
+            max_body_bytes: 4 * 1024 * 1024,
+            origin_policy: OriginPolicy::default(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// The channels and token that tie one SSE connection to one running service.
+struct SessionIo {
+    id: String,
+    to_client: mpsc::Sender<ServerJsonRpcMessage>,
+    from_client: mpsc::Receiver<ClientJsonRpcMessage>,
+    cancel: CancellationToken,
+    sessions: Arc<Sessions>,
+}
+
+/// Starts the service task of a new session (erases the service type).
+type Spawner = Arc<dyn Fn(SessionIo) + Send + Sync>;
+
+/// Live sessions by id: the sender into each session's service.
+#[derive(Default)]
+struct Sessions {
+    inner: Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>,
+}
+
+impl Sessions {
+    fn insert(&self, id: String, sender: mpsc::Sender<ClientJsonRpcMessage>) {
+        self.lock().insert(id, sender);
+    }
+
+    fn get(&self, id: &str) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
+        self.lock().get(id).cloned()
+    }
+
+    fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    config: Arc<SseServerConfig>,
+    sessions: Arc<Sessions>,
+    spawn: Spawner,
+}
+
+/// Build the legacy SSE face: `GET sse_path` and `POST messages_path`, one `factory()` service per
+/// session.
+pub fn sse_router<S, F>(factory: F, config: SseServerConfig) -> Router
+where
+    S: Service<RoleServer>,
+    F: Fn() -> S + Send + Sync + 'static,
+{
+    let spawn: Spawner = Arc::new(move |io: SessionIo| {
+        let span = tracing::info_span!("sse_session", session_id = %io.id);
+        tokio::spawn(run_session(factory(), io).instrument(span));
+    });
+    let body_limit = config.max_body_bytes;
+    let state = AppState {
+        sessions: Arc::default(),
+        spawn,
+        config: Arc::new(config),
+    };
+    Router::new()
+        .route(&state.config.sse_path, get(open_session))
+        .route(&state.config.messages_path, post(post_message))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Serve one session until its service ends or the session is cancelled.
+async fn run_session<S: Service<RoleServer>>(service: S, io: SessionIo) {
+    let SessionIo {
+        id,
+        to_client,
+        from_client,
+        cancel,
+        sessions,
+    } = io;
+    let started = tokio::select! {
+        started = serve_server_with_ct(service, (to_client, from_client), cancel.clone()) => Some(started),
+        () = cancel.cancelled() => None,
+    };
+    match started {
+        Some(Ok(running)) => match running.waiting().await {
+            Ok(reason) => tracing::debug!(?reason, "SSE session ended"),
+            Err(error) => tracing::warn!(%error, "SSE session task failed"),
+        },
+        Some(Err(error)) => tracing::warn!(%error, "SSE session failed to initialize"),
+        None => tracing::debug!("SSE session cancelled before initialization"),
+    }
+    sessions.remove(&id);
+    cancel.cancel();
+}
+
+/// The prefix under which this router is mounted (`/legacy` when nested at `/legacy`).
+fn mount_prefix(original: &Uri, local: &Uri) -> String {
+    original
+        .path()
+        .strip_suffix(local.path())
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string()
+}
+
+async fn open_session(
+    State(state): State<AppState>,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(status) = check_origin(&headers, &state.config.origin_policy) {
+        return (status, "Forbidden: Host or Origin not allowed").into_response();
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (to_service, from_client) = mpsc::channel(SESSION_BUFFER);
+    let (to_client, outgoing) = mpsc::channel(SESSION_BUFFER);
+    let cancel = state.config.shutdown.child_token();
+    state.sessions.insert(id.clone(), to_service);
+    (state.spawn)(SessionIo {
+        id: id.clone(),
+        to_client,
+        from_client,
+        cancel: cancel.clone(),
+        sessions: state.sessions.clone(),
+    });
+    let prefix = match &state.config.endpoint_prefix {
+        Some(prefix) => prefix.trim_end_matches('/').to_string(),
+        None => mount_prefix(&original, &uri),
+    };
+    let endpoint = format!("{prefix}{}?sessionId={id}", state.config.messages_path);
+    tracing::info!(session_id = %id, %endpoint, "SSE session opened");
+    let events = session_events(endpoint, outgoing, cancel);
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(state.config.keep_alive))
+        .into_response()
+}
+
+/// The SSE body: the endpoint event, then each outgoing message, until the session ends.
+/// Dropping the stream (client gone) cancels the session.
+fn session_events(
+    endpoint: String,
+    outgoing: mpsc::Receiver<ServerJsonRpcMessage>,
+    cancel: CancellationToken,
+) -> impl futures::Stream<Item = Result<Event, Infallible>> + Send + 'static {
+    let guard = cancel.clone().drop_guard();
+    let first = stream::once(async move { Event::default().event("endpoint").data(endpoint) });
+    let messages = outgoing.filter_map(|message| async move {
+        match serde_json::to_string(&message) {
+            Ok(json) => Some(Event::default().event("message").data(json)),
+            Err(error) => {
+                tracing::warn!(%error, "dropping an outgoing message that does not serialize");
+                None
+            }
+        }
+    });
+    first
+        .chain(messages)
+        .take_until(cancel.cancelled_owned())
+        .map(move |event| {
+            let _session_alive = &guard;
+            Ok(event)
+        })
+}
+
+#[derive(Debug, Deserialize)]
+struct SessionQuery {
+    #[serde(rename = "sessionId", alias = "session_id")]
+    session_id: Option<String>,
+}
+
+async fn post_message(
+    State(state): State<AppState>,
+    Query(query): Query<SessionQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(status) = check_origin(&headers, &state.config.origin_policy) {
+        return (status, "Forbidden: Host or Origin not allowed").into_response();
+    }
+    let Some(session_id) = query.session_id else {
+        return (StatusCode::BAD_REQUEST, "Missing sessionId").into_response();
+    };
+    let Some(mut sender) = state.sessions.get(&session_id) else {
+        return (StatusCode::NOT_FOUND, "Unknown session").into_response();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let messages = match decode_messages(&body) {
+        Ok(messages) => messages,
+        Err(bad) => return bad.into_response(),
+    };
+    for message in messages {
+        if sender.send(message).await.is_err() {
+            return (StatusCode::NOT_FOUND, "Session closed").into_response();
+        }
+    }
+    (StatusCode::ACCEPTED, "Accepted").into_response()
+}
+
+/// A POST body that is not a JSON-RPC message; answered with 400 and a JSON-RPC error.
+#[derive(Debug)]
+struct BadMessage {
+    code: i64,
+    message: String,
+}
+
+impl IntoResponse for BadMessage {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": { "code": self.code, "message": self.message },
+        });
+        (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    }
+}
+
+/// Decode a POST body into one message or a batch.
+fn decode_messages(body: &[u8]) -> Result<Vec<ClientJsonRpcMessage>, BadMessage> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| BadMessage {
+        code: -32700,
+        message: format!("Parse error: {error}"),
+    })?;
+    let items = match value {
+        serde_json::Value::Array(items) if !items.is_empty() => items,
+        serde_json::Value::Array(_) => {
+            return Err(BadMessage {
+                code: -32600,
+                message: "Invalid Request: empty batch".into(),
+            });
+        }
+        single => vec![single],
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            serde_json::from_value(item).map_err(|error| BadMessage {
+                code: -32600,
+                message: format!("Invalid Request: {error}"),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_prefix_is_what_nesting_stripped() {
+        let original: Uri = "/legacy/sse?x=1".parse().expect("uri");
+        let local: Uri = "/sse".parse().expect("uri");
+        assert_eq!(mount_prefix(&original, &local), "/legacy");
+        assert_eq!(mount_prefix(&local, &local), "");
+    }
+
+    #[test]
+    fn decode_rejects_garbage_with_parse_error() {
+        let error = decode_messages(b"{not json").expect_err("garbage decoded");
+        assert_eq!(error.code, -32700);
+        assert_eq!(error.into_response().status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn decode_accepts_a_batch() {
+        let body = br#"[{"jsonrpc":"2.0","method":"notifications/initialized"},
+                        {"jsonrpc":"2.0","id":1,"method":"ping"}]"#;
+        let messages = decode_messages(body).expect("decodes");
+        assert_eq!(messages.len(), 2);
+    }
+}
