@@ -1,0 +1,39 @@
+"""A tiny FastMCP server over the legacy SSE transport, for toolyard's SSE client tests.
+
+It binds 127.0.0.1 on a free port, prints the port on the first line of stdout, then serves
+GET /sse and POST /messages/ until it is killed.
+"""
+
+import socket
+
+import anyio
+import uvicorn
+from mcp.server.fastmcp import FastMCP
+
+mcp = FastMCP("toolyard-sse-fixture")
+
+
+@mcp.tool()
+def echo(message: str) -> str:
+    """Echo the message back."""
+    return f"Echo: {message}"
+
+
+@mcp.tool()
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+async def serve() -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    print(sock.getsockname()[1], flush=True)
+    config = uvicorn.Config(mcp.sse_app(), log_level="warning")
+    await uvicorn.Server(config).serve(sockets=[sock])
+
+
+if __name__ == "__main__":
+    anyio.run(serve)
