@@ -188,6 +188,9 @@ async fn open_session(
     if let Err(status) = check_origin(&headers, &state.config.origin_policy) {
         return (status, "Forbidden: Host or Origin not allowed").into_response();
     }
+    if state.config.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "Shutting down").into_response();
+    }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_service, from_client) = mpsc::channel(SESSION_BUFFER);
     let (to_client, outgoing) = mpsc::channel(SESSION_BUFFER);
