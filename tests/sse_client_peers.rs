@@ -14,7 +14,7 @@ use tokio::{
     process::{Child, Command},
     time::timeout,
 };
-use toolyard::mcp::sse_client::{SseClientConfig, SseClientTransport};
+use toolyard::mcp::sse_client::{ReconnectPolicy, SseClientConfig, SseClientTransport};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -67,10 +67,12 @@ async fn start_everything() -> (Child, String) {
     (child, format!("http://127.0.0.1:{port}/sse"))
 }
 
-async fn start_fastmcp() -> (Child, String) {
+/// Start the FastMCP SSE server on `port` (0: a free one); returns it and its port.
+async fn start_fastmcp_on(port: u16) -> (Child, u16) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/fastmcp_sse_server.py");
     let mut child = Command::new(tool_env("TOOLYARD_PYTHON"))
         .arg(script)
+        .arg(port.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -79,7 +81,15 @@ async fn start_fastmcp() -> (Child, String) {
         .expect("spawn the FastMCP server");
     let stdout = child.stdout.take().expect("stdout");
     let port = wait_for_line(stdout, "").await;
-    (child, format!("http://127.0.0.1:{}/sse", port.trim()))
+    (
+        child,
+        port.trim().parse().expect("the script prints its port"),
+    )
+}
+
+async fn start_fastmcp() -> (Child, String) {
+    let (child, port) = start_fastmcp_on(0).await;
+    (child, format!("http://127.0.0.1:{port}/sse"))
 }
 
 fn first_text(result: &rmcp::model::CallToolResult) -> String {
@@ -156,4 +166,49 @@ async fn client_lists_and_calls_echo_on_python_fastmcp() {
     assert_eq!(names, ["add", "echo"]);
     assert_eq!(text, "Echo: hello sse");
     assert!(!raw.lock().expect("tap lock").is_empty());
+}
+
+#[tokio::test]
+async fn client_reconnects_and_reinitializes_after_the_python_server_restarts() {
+    let (mut child, port) = start_fastmcp_on(0).await;
+    let mut config = SseClientConfig::new(format!("http://127.0.0.1:{port}/sse"));
+    config.reconnect = ReconnectPolicy {
+        max_attempts: 40,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+    };
+    let transport = SseClientTransport::connect(config).await.expect("connect");
+    let client = timeout(WAIT, ().serve(transport))
+        .await
+        .expect("initialize timed out")
+        .expect("initialize");
+    let before = timeout(WAIT, client.call_tool(echo_call("before")))
+        .await
+        .expect("call timed out")
+        .expect("call before the restart");
+    assert_eq!(first_text(&before), "Echo: before");
+
+    child.kill().await.expect("kill the server");
+    let (_restarted, same_port) = start_fastmcp_on(port).await;
+    assert_eq!(same_port, port);
+
+    // Calls fail while the transport notices the drop and reconnects; then they must succeed on
+    // the new server session, which only works if the handshake was replayed.
+    let after = timeout(WAIT, async {
+        loop {
+            match client.call_tool(echo_call("after")).await {
+                Ok(result) if result.is_error != Some(true) => return result,
+                Ok(result) => tracing::debug!(?result, "tool error while reconnecting"),
+                Err(error) => tracing::debug!(%error, "call failed while reconnecting"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("no successful call after the server restarted");
+    assert_eq!(first_text(&after), "Echo: after");
+    timeout(WAIT, client.cancel())
+        .await
+        .expect("cancel timed out")
+        .expect("cancel");
 }

@@ -1,10 +1,12 @@
 """A tiny FastMCP server over the legacy SSE transport, for toolyard's SSE client tests.
 
-It binds 127.0.0.1 on a free port, prints the port on the first line of stdout, then serves
-GET /sse and POST /messages/ until it is killed.
+Usage: fastmcp_sse_server.py [PORT]
+It binds 127.0.0.1 on PORT (default: a free port), prints the port on the first line of stdout,
+then serves GET /sse and POST /messages/ until it is killed.
 """
 
 import socket
+import sys
 
 import anyio
 import uvicorn
@@ -25,10 +27,10 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-async def serve() -> None:
+async def serve(port: int) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(128)
     print(sock.getsockname()[1], flush=True)
     config = uvicorn.Config(mcp.sse_app(), log_level="warning")
@@ -36,4 +38,4 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(serve)
+    anyio.run(serve, int(sys.argv[1]) if len(sys.argv) > 1 else 0)
