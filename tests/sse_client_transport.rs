@@ -15,7 +15,7 @@ use std::{
 use axum::{
     Router,
     extract::{Path, Query, State},
-    http::StatusCode,
+    http::{HeaderMap, HeaderValue, StatusCode},
     response::{
         IntoResponse, Response,
         sse::{Event, Sse},
@@ -35,10 +35,13 @@ use toolyard::mcp::sse_client::{
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// One recorded POST: endpoint id, `authorization` header, JSON body.
+type Posted = (String, Option<String>, serde_json::Value);
+
 #[derive(Clone, Default)]
 struct Script {
     connections: Arc<AtomicUsize>,
-    posts: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    posts: Arc<Mutex<Vec<Posted>>>,
 }
 
 fn log_notification(text: &str) -> String {
@@ -63,9 +66,14 @@ fn message(data: &str) -> Event {
 async fn sse(
     State(script): State<Script>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
     let mode = query.get("mode").map(String::as_str).unwrap_or("reconnect");
     let (events, stays_open) = match mode {
+        "auth" if authorization(&headers).as_deref() != Some("Bearer sesame") => {
+            return (StatusCode::UNAUTHORIZED, "who are you").into_response();
+        }
+        "auth" => (vec![endpoint("/m/auth")], true),
         "fail" => (vec![endpoint("/fail")], true),
         "foreign" => (vec![endpoint("http://evil.example/m/0")], true),
         "silent" => (vec![], true),
@@ -91,9 +99,24 @@ async fn sse(
     }
 }
 
-async fn record(State(script): State<Script>, Path(id): Path<String>, body: String) -> StatusCode {
+fn authorization(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("authorization")?;
+    Some(value.to_str().expect("ascii header").to_string())
+}
+
+async fn record(
+    State(script): State<Script>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> StatusCode {
     let value = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
-    script.posts.lock().expect("posts lock").push((id, value));
+    let auth = authorization(&headers);
+    script
+        .posts
+        .lock()
+        .expect("posts lock")
+        .push((id, auth, value));
     StatusCode::ACCEPTED
 }
 
@@ -171,8 +194,8 @@ async fn reconnects_picks_up_the_new_endpoint_and_skips_malformed_data() {
     let posts = script.posts.lock().expect("posts lock").clone();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].0, "1", "posted to the new endpoint");
-    assert_eq!(posts[0].1["method"], "ping");
-    assert_eq!(posts[0].1["id"], 7);
+    assert_eq!(posts[0].2["method"], "ping");
+    assert_eq!(posts[0].2["id"], 7);
 
     let tapped = tapped.lock().expect("tap lock").clone();
     assert_eq!(tapped.len(), 3, "tap sees valid JSON only: {tapped:?}");
@@ -245,4 +268,28 @@ async fn non_success_sse_status_is_an_error() {
         Err(SseTransportError::SseStatus { status, .. }) => assert_eq!(status, 404),
         other => panic!("unexpected: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn configured_headers_go_with_the_get_and_every_post() {
+    let (base, script) = start_script().await;
+    let url = format!("{base}/sse?mode=auth");
+    let refused = SseClientTransport::connect(SseClientConfig::new(url.clone())).await;
+    match refused {
+        Err(SseTransportError::SseStatus { status, body, .. }) => {
+            assert_eq!(status, 401);
+            assert_eq!(body, "who are you");
+        }
+        other => panic!("unexpected: {other:?}"),
+    }
+    let mut config = SseClientConfig::new(url);
+    config
+        .headers
+        .insert("authorization", HeaderValue::from_static("Bearer sesame"));
+    let mut transport = SseClientTransport::connect(config).await.expect("connect");
+    transport.send(ping(3)).await.expect("send");
+    let posts = script.posts.lock().expect("posts lock").clone();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].0, "auth");
+    assert_eq!(posts[0].1.as_deref(), Some("Bearer sesame"));
 }

@@ -337,3 +337,29 @@ async fn server_shutdown_ends_the_client_receive() {
     let refused = reqwest::get(format!("{base}/sse")).await.expect("GET");
     assert_eq!(refused.status(), 503, "no new sessions after shutdown");
 }
+
+#[tokio::test]
+async fn idle_streams_carry_keep_alive_comments() {
+    let config = SseServerConfig {
+        keep_alive: Duration::from_millis(50),
+        ..SseServerConfig::default()
+    };
+    let base = serve(config, None).await;
+    let response = reqwest::get(format!("{base}/sse")).await.expect("GET /sse");
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    let found = timeout(WAIT, async {
+        while let Some(chunk) = body.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.expect("chunk")));
+            // A comment line starts with ':' (the endpoint event comes first).
+            if seen.lines().any(|line| line.starts_with(':')) {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("no keep-alive comment arrived");
+    assert!(found, "stream ended without a keep-alive: {seen:?}");
+    assert!(seen.starts_with("event: endpoint"), "{seen:?}");
+}
