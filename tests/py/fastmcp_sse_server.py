@@ -1,4 +1,4 @@
-"""A tiny FastMCP server over the legacy SSE transport, for toolyard's SSE client tests.
+"""A tiny Python SDK server (MCPServer, FastMCP in mcp 1.x) over legacy SSE, for toolyard's tests.
 
 Usage: fastmcp_sse_server.py [PORT]
 It binds 127.0.0.1 on PORT (default: a free port), prints the port on the first line of stdout,
@@ -10,9 +10,13 @@ import sys
 
 import anyio
 import uvicorn
-from mcp.server.fastmcp import FastMCP
 
-mcp = FastMCP("toolyard-sse-fixture")
+try:  # mcp 2.x
+    from mcp.server.mcpserver import MCPServer as Server
+except ImportError:  # mcp 1.x
+    from mcp.server.fastmcp import FastMCP as Server
+
+mcp = Server("toolyard-sse-fixture")
 
 
 @mcp.tool()

@@ -20,13 +20,16 @@ async def main(url: str, tool: str, args: dict) -> None:
             tools = await session.list_tools()
             result = await session.call_tool(tool, args)
             texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
+            # mcp 2.x uses snake_case attributes, mcp 1.x camelCase.
+            server_info = getattr(init, "server_info", None) or getattr(init, "serverInfo")
+            is_error = getattr(result, "is_error", None) or getattr(result, "isError", False)
             print(
                 json.dumps(
                     {
-                        "server": init.serverInfo.name,
+                        "server": server_info.name,
                         "tools": sorted(t.name for t in tools.tools),
                         "result": texts,
-                        "is_error": bool(result.isError),
+                        "is_error": bool(is_error),
                     }
                 ),
                 flush=True,
