@@ -1,3 +1,3 @@
-//! Upstream MCP client transports (what rmcp does not ship).
+//! Upstream MCP client side: the transports rmcp does not ship (legacy HTTP+SSE).
 
 pub mod sse_client;
