@@ -2,9 +2,19 @@
 //!
 //! `GET` the SSE URL, wait for the `endpoint` event, then `POST` every outgoing JSON-RPC message to
 //! that endpoint and yield every `message` event as an incoming message. A background task reads
-//! the stream and reconnects (bounded, with backoff) when it drops.
+//! the stream and reconnects (bounded, with backoff) when it drops. A legacy server keys its session
+//! on the SSE connection, so after a reconnect the transport replays the `initialize` handshake it
+//! saw (swallowing the response) before further messages go to the new endpoint.
 
-use std::{fmt, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    pin::Pin,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
@@ -163,6 +173,9 @@ pub enum SseTransportError {
         status: StatusCode,
         body: String,
     },
+    /// The server rejected the replayed `initialize` after a reconnect.
+    #[error("re-initializing after reconnecting to {url} failed: {error}")]
+    Reinitialize { url: String, error: String },
     /// The transport is closed (closed locally or the stream could not be re-opened).
     #[error("the SSE transport is closed")]
     Closed,
@@ -261,6 +274,7 @@ pub struct SseClientTransport {
     headers: HeaderMap,
     endpoint: watch::Receiver<EndpointState>,
     incoming: mpsc::Receiver<ServerJsonRpcMessage>,
+    handshake: Handshake,
     cancel: CancellationToken,
     reader: Option<JoinHandle<()>>,
     _guard: DropGuard,
@@ -295,8 +309,10 @@ impl SseClientTransport {
         let (endpoint_tx, endpoint_rx) = watch::channel(EndpointState::Ready(endpoint));
         let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_BUFFER);
         let cancel = CancellationToken::new();
+        let handshake = Handshake::default();
         let reader = Reader {
             opener,
+            handshake: handshake.clone(),
             endpoint: endpoint_tx,
             incoming: incoming_tx,
             tap: config.raw_tap,
@@ -310,6 +326,7 @@ impl SseClientTransport {
             headers: config.headers,
             endpoint: endpoint_rx,
             incoming: incoming_rx,
+            handshake,
             _guard: cancel.clone().drop_guard(),
             cancel,
             reader: Some(task),
@@ -340,18 +357,16 @@ async fn current_endpoint(
     }
 }
 
-async fn post_message(
-    http: reqwest::Client,
-    headers: HeaderMap,
-    mut endpoint: watch::Receiver<EndpointState>,
-    message: ClientJsonRpcMessage,
+/// POST one JSON body; a non-2xx answer is an error carrying status and body text.
+async fn post_json(
+    http: &reqwest::Client,
+    headers: &HeaderMap,
+    url: &Url,
+    body: Vec<u8>,
 ) -> Result<(), SseTransportError> {
-    let body =
-        serde_json::to_vec(&message).map_err(|source| SseTransportError::Serialize { source })?;
-    let url = current_endpoint(&mut endpoint).await?;
     let response = http
         .post(url.clone())
-        .headers(headers)
+        .headers(headers.clone())
         .header(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -375,6 +390,43 @@ async fn post_message(
     })
 }
 
+async fn post_message(
+    http: reqwest::Client,
+    headers: HeaderMap,
+    mut endpoint: watch::Receiver<EndpointState>,
+    handshake: Handshake,
+    message: ClientJsonRpcMessage,
+) -> Result<(), SseTransportError> {
+    let value =
+        serde_json::to_value(&message).map_err(|source| SseTransportError::Serialize { source })?;
+    if value["method"] == "initialize" {
+        handshake.remember(value["params"].clone());
+    }
+    let body =
+        serde_json::to_vec(&value).map_err(|source| SseTransportError::Serialize { source })?;
+    let url = current_endpoint(&mut endpoint).await?;
+    post_json(&http, &headers, &url, body).await
+}
+
+/// The `initialize` params last sent, replayed on a re-opened stream (a new server session).
+#[derive(Clone, Default)]
+struct Handshake {
+    params: Arc<Mutex<Option<serde_json::Value>>>,
+}
+
+impl Handshake {
+    fn remember(&self, params: serde_json::Value) {
+        *self.params.lock().unwrap_or_else(PoisonError::into_inner) = Some(params);
+    }
+
+    fn params(&self) -> Option<serde_json::Value> {
+        self.params
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
 impl Transport<RoleClient> for SseClientTransport {
     type Error = SseTransportError;
 
@@ -386,6 +438,7 @@ impl Transport<RoleClient> for SseClientTransport {
             self.http.clone(),
             self.headers.clone(),
             self.endpoint.clone(),
+            self.handshake.clone(),
             item,
         )
     }
@@ -408,6 +461,7 @@ impl Transport<RoleClient> for SseClientTransport {
 /// The background task: reads events, decodes messages, reconnects.
 struct Reader {
     opener: Opener,
+    handshake: Handshake,
     endpoint: watch::Sender<EndpointState>,
     incoming: mpsc::Sender<ServerJsonRpcMessage>,
     tap: Option<RawMessageTap>,
@@ -504,6 +558,76 @@ impl Reader {
         Flow::Continue
     }
 
+    /// Replay the `initialize` handshake on a new server session, swallowing its response.
+    async fn reinitialize(
+        &self,
+        events: &mut EventStream,
+        endpoint: &Url,
+    ) -> Result<(), SseTransportError> {
+        let Some(params) = self.handshake.params() else {
+            return Ok(());
+        };
+        static REINIT_IDS: AtomicU64 = AtomicU64::new(1);
+        let id = format!(
+            "toolyard-sse-reinit-{}",
+            REINIT_IDS.fetch_add(1, Ordering::Relaxed)
+        );
+        let request = serde_json::json!({
+            "jsonrpc": "2.0", "id": id, "method": "initialize", "params": params,
+        });
+        self.post_value(endpoint, &request).await?;
+        tokio::time::timeout(self.opener.timeout, self.await_response(events, &id))
+            .await
+            .map_err(|_| SseTransportError::EndpointTimeout {
+                url: endpoint.to_string(),
+                timeout: self.opener.timeout,
+            })??;
+        let initialized = serde_json::json!({
+            "jsonrpc": "2.0", "method": "notifications/initialized",
+        });
+        self.post_value(endpoint, &initialized).await
+    }
+
+    async fn post_value(
+        &self,
+        endpoint: &Url,
+        value: &serde_json::Value,
+    ) -> Result<(), SseTransportError> {
+        let body =
+            serde_json::to_vec(value).map_err(|source| SseTransportError::Serialize { source })?;
+        post_json(&self.opener.http, &self.opener.headers, endpoint, body).await
+    }
+
+    /// Read the new stream until the response with `id`; an error response fails the replay.
+    async fn await_response(
+        &self,
+        events: &mut EventStream,
+        id: &str,
+    ) -> Result<(), SseTransportError> {
+        let url = self.opener.url.to_string();
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|source| SseTransportError::Stream {
+                url: url.clone(),
+                source,
+            })?;
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&event.data) else {
+                continue;
+            };
+            if value["id"] != id {
+                tracing::debug!(event = %event.event, "skipping an event during re-initialization");
+                continue;
+            }
+            return match value.get("error") {
+                Some(error) => Err(SseTransportError::Reinitialize {
+                    url,
+                    error: error.to_string(),
+                }),
+                None => Ok(()),
+            };
+        }
+        Err(SseTransportError::StreamEnded { url })
+    }
+
     async fn reconnect(&self) -> Option<(EventStream, Url)> {
         let mut backoff = self.policy.initial_backoff;
         for attempt in 1..=self.policy.max_attempts {
@@ -515,7 +639,14 @@ impl Reader {
                 () = self.cancel.cancelled() => return None,
                 opened = self.opener.open() => opened,
             };
-            match opened {
+            let reinitialized = match opened {
+                Ok((mut events, endpoint)) => tokio::select! {
+                    () = self.cancel.cancelled() => return None,
+                    done = self.reinitialize(&mut events, &endpoint) => done.map(|()| (events, endpoint)),
+                },
+                Err(error) => Err(error),
+            };
+            match reinitialized {
                 Ok(stream) => {
                     tracing::info!(attempt, endpoint = %stream.1, "SSE stream reconnected");
                     return Some(stream);

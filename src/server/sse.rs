@@ -132,6 +132,11 @@ where
         tokio::spawn(run_session(factory(), io).instrument(span));
     });
     let body_limit = config.max_body_bytes;
+    let config = SseServerConfig {
+        sse_path: normalize_path(&config.sse_path),
+        messages_path: normalize_path(&config.messages_path),
+        ..config
+    };
     let state = AppState {
         sessions: Arc::default(),
         spawn,
@@ -142,6 +147,11 @@ where
         .route(&state.config.messages_path, post(post_message))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// A route path with exactly one leading `/` (axum rejects paths without one).
+fn normalize_path(path: &str) -> String {
+    format!("/{}", path.trim().trim_start_matches('/'))
 }
 
 /// Serve one session until its service ends or the session is cancelled.
@@ -187,6 +197,9 @@ async fn open_session(
 ) -> Response {
     if let Err(status) = check_origin(&headers, &state.config.origin_policy) {
         return (status, "Forbidden: Host or Origin not allowed").into_response();
+    }
+    if state.config.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "Shutting down").into_response();
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_service, from_client) = mpsc::channel(SESSION_BUFFER);
@@ -324,6 +337,13 @@ fn decode_messages(body: &[u8]) -> Result<Vec<ClientJsonRpcMessage>, BadMessage>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_get_one_leading_slash() {
+        assert_eq!(normalize_path("messages"), "/messages");
+        assert_eq!(normalize_path("//sse"), "/sse");
+        assert_eq!(normalize_path(""), "/");
+    }
 
     #[test]
     fn mount_prefix_is_what_nesting_stripped() {
