@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Gateway overhead: echo straight to the demo upstream vs through toolyard, stdio and HTTP,
+# sequential p50/p99 and calls/s at concurrency 1 and 32, with the through/direct ratio.
+# Usage: bash bench/gateway.sh [CALLS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bin toolyard --example demo_server --example gateway_bench
+target="${CARGO_TARGET_DIR:-target}/release"
+"$target/examples/gateway_bench" --toolyard "$target/toolyard" --demo "$target/examples/demo_server" --calls "${1:-2000}"

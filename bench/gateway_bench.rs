@@ -1,0 +1,235 @@
+//! Gateway overhead benchmark: echo calls straight to an upstream vs through toolyard.
+//!
+//! Pairs (same client code, same upstream binary, same run):
+//!   stdio: client ─stdio─▶ demo_server            vs  client ─stdio─▶ toolyard ─stdio─▶ demo_server
+//!   http:  client ─HTTP──▶ demo_server --http     vs  client ─HTTP──▶ toolyard ─HTTP──▶ demo_server --http
+//! For each: sequential latency (p50, p99) and calls/s at concurrency 1 and 32.
+//!
+//! Usage: gateway_bench --toolyard PATH --demo PATH [--calls N]   (see bench/gateway.sh)
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+
+#[derive(Parser)]
+struct Args {
+    /// The toolyard binary.
+    #[arg(long)]
+    toolyard: PathBuf,
+    /// The demo_server example binary.
+    #[arg(long)]
+    demo: PathBuf,
+    /// Calls per measurement.
+    #[arg(long, default_value_t = 2000)]
+    calls: usize,
+}
+
+type Client = RunningService<RoleClient, ()>;
+
+struct Killer(std::process::Child);
+impl Drop for Killer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_port(port: u16) -> Result<()> {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("nothing listens on {port}")
+}
+
+async fn stdio_client(program: &PathBuf, args: &[String]) -> Result<Client> {
+    let cmd = tokio::process::Command::new(program).configure(|c| {
+        c.args(args);
+    });
+    let (transport, _stderr) = TokioChildProcess::builder(cmd)
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(().serve(transport).await?)
+}
+
+async fn http_client(port: u16) -> Result<Client> {
+    let transport = StreamableHttpClientTransport::from_uri(format!("http://127.0.0.1:{port}/mcp"));
+    Ok(().serve(transport).await?)
+}
+
+fn spawn_demo_http(demo: &PathBuf) -> Result<(Killer, u16)> {
+    let port = free_port()?;
+    let child = std::process::Command::new(demo)
+        .args(["--http", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok((Killer(child), port))
+}
+
+fn write_config(dir: &std::path::Path, body: &str) -> Result<PathBuf> {
+    let path = dir.join("servers.toml");
+    std::fs::write(&path, body)?;
+    Ok(path)
+}
+
+async fn echo(client: &Client, tool: &str) -> Result<()> {
+    let mut params = CallToolRequestParams::new(tool.to_string());
+    params.arguments = serde_json::json!({"message": "ping"}).as_object().cloned();
+    let r = client.peer().call_tool(params).await?;
+    anyhow::ensure!(r.is_error != Some(true), "tool error");
+    Ok(())
+}
+
+struct Figures {
+    p50_us: f64,
+    p99_us: f64,
+    rps_c1: f64,
+    rps_c32: f64,
+}
+
+async fn measure(client: Arc<Client>, tool: &str, calls: usize) -> Result<Figures> {
+    for _ in 0..100 {
+        echo(&client, tool).await?;
+    }
+    let mut lat = Vec::with_capacity(calls);
+    let start = Instant::now();
+    for _ in 0..calls {
+        let t = Instant::now();
+        echo(&client, tool).await?;
+        lat.push(t.elapsed());
+    }
+    let rps_c1 = calls as f64 / start.elapsed().as_secs_f64();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e6;
+    let start = Instant::now();
+    let per_task = calls / 32;
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let client = Arc::clone(&client);
+        let tool = tool.to_string();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..per_task {
+                echo(&client, &tool).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let rps_c32 = (per_task * 32) as f64 / start.elapsed().as_secs_f64();
+    Ok(Figures {
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        rps_c1,
+        rps_c32,
+    })
+}
+
+fn row(name: &str, f: &Figures) {
+    println!(
+        "{name:<26} p50 {:>8.1} us   p99 {:>8.1} us   c1 {:>8.0} calls/s   c32 {:>8.0} calls/s",
+        f.p50_us, f.p99_us, f.rps_c1, f.rps_c32
+    );
+}
+
+fn ratio(name: &str, direct: &Figures, through: &Figures) {
+    println!(
+        "{name:<26} p50 x{:.2}   p99 x{:.2}   c1 throughput x{:.2}   c32 throughput x{:.2}   (through / direct)",
+        through.p50_us / direct.p50_us,
+        through.p99_us / direct.p99_us,
+        through.rps_c1 / direct.rps_c1,
+        through.rps_c32 / direct.rps_c32
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let dir = tempfile::tempdir()?;
+    println!("gateway_bench: {} echo calls per measurement", args.calls);
+
+    // stdio pair
+    let direct = Arc::new(
+        stdio_client(&args.demo, &[])
+            .await
+            .context("direct stdio")?,
+    );
+    let direct_stdio = measure(Arc::clone(&direct), "echo", args.calls).await?;
+    drop(direct);
+    let config = write_config(
+        dir.path(),
+        &format!("[servers.demo]\ncommand = \"{}\"\n", args.demo.display()),
+    )?;
+    let through = Arc::new(
+        stdio_client(
+            &args.toolyard,
+            &[
+                "serve".into(),
+                "--stdio".into(),
+                "--config".into(),
+                config.display().to_string(),
+            ],
+        )
+        .await
+        .context("toolyard stdio")?,
+    );
+    let through_stdio = measure(Arc::clone(&through), "demo__echo", args.calls).await?;
+    drop(through);
+
+    // HTTP pair
+    let (_demo, demo_port) = spawn_demo_http(&args.demo)?;
+    wait_port(demo_port).await?;
+    let direct = Arc::new(http_client(demo_port).await.context("direct http")?);
+    let direct_http = measure(Arc::clone(&direct), "echo", args.calls).await?;
+    drop(direct);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[servers.demo]\nurl = \"http://127.0.0.1:{demo_port}/mcp\"\nprotocol = \"2025-11-25\"\n"
+        ),
+    )?;
+    let port = free_port()?;
+    let _toolyard = Killer(
+        std::process::Command::new(&args.toolyard)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    wait_port(port).await?;
+    let through = Arc::new(http_client(port).await.context("toolyard http")?);
+    let through_http = measure(Arc::clone(&through), "demo__echo", args.calls).await?;
+    drop(through);
+
+    println!();
+    row("direct stdio", &direct_stdio);
+    row("through toolyard (stdio)", &through_stdio);
+    row("direct http", &direct_http);
+    row("through toolyard (http)", &through_http);
+    println!();
+    ratio("stdio", &direct_stdio, &through_stdio);
+    ratio("http", &direct_http, &through_http);
+    Ok(())
+}
