@@ -8,6 +8,7 @@ use anyhow::Context;
 use toolyard::server::GatewayServer;
 use toolyard::server::http::{HttpConfig, router};
 use toolyard::server::origin::OriginPolicy;
+use toolyard::server::rewrite::tool_extras;
 use toolyard::server::stdio::serve_stdio;
 use toolyard::workbench::Workbench;
 
@@ -44,8 +45,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.gateway.name.clone(),
     );
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    let rewrite = tool_extras(gateway.tool_extras_table());
     let outcome = if args.stdio {
-        serve_stdio(server, shutdown.clone())
+        serve_stdio(server, Some(rewrite), shutdown.clone())
             .await
             .map_err(anyhow::Error::from)
     } else {
@@ -60,6 +62,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 origin_policy: policy,
                 max_body_bytes: args.max_body_bytes,
                 shutdown: shutdown.clone(),
+                rewrite: Some(rewrite),
             },
         );
         let listener = tokio::net::TcpListener::bind(args.listen)

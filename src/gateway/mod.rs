@@ -23,6 +23,10 @@ use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, Workbe
 pub use naming::Collision;
 pub use validate::{ArgumentProblem, ArgumentValidator};
 
+/// Extra tool-definition fields per served tool name (see [`ToolSpec::extra`]), kept current
+/// as the tool table is rebuilt; the server faces put them back into `tools/list` results.
+pub type ToolExtrasTable = Arc<RwLock<HashMap<String, JsonObject>>>;
+
 /// One workbench inside the gateway.
 #[derive(Clone)]
 pub struct Member {
@@ -71,6 +75,7 @@ pub struct Gateway {
     members: Vec<Member>,
     upstreams: Vec<McpWorkbench>,
     tables: RwLock<Option<Arc<Tables>>>,
+    extras: ToolExtrasTable,
     changes: broadcast::Sender<WorkbenchChange>,
     shutdown: CancellationToken,
 }
@@ -115,6 +120,7 @@ impl Gateway {
             members,
             upstreams,
             tables: RwLock::new(None),
+            extras: ToolExtrasTable::default(),
             changes,
             shutdown,
         });
@@ -134,6 +140,11 @@ impl Gateway {
     /// Health of every supervised upstream.
     pub fn statuses(&self) -> Vec<UpstreamStatus> {
         self.upstreams.iter().map(McpWorkbench::status).collect()
+    }
+
+    /// Extra tool fields by served name, for the server faces' `tools/list` rewrite.
+    pub fn tool_extras_table(&self) -> ToolExtrasTable {
+        Arc::clone(&self.extras)
     }
 
     /// The supervised upstreams.
@@ -261,6 +272,14 @@ impl Gateway {
                 "name collision with prefix = \"never\": the later server's item is not served");
         }
         tables.collisions = collisions;
+        if let Ok(mut extras) = self.extras.write() {
+            *extras = tables
+                .tools
+                .iter()
+                .filter(|t| !t.spec.extra.is_empty())
+                .map(|t| (t.name.clone(), t.spec.extra.clone()))
+                .collect();
+        }
         tables
     }
 

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::handler::GatewayServer;
 use super::origin::{OriginPolicy, check_origin};
+use super::rewrite::{OutgoingRewrite, rewrite_body};
 use super::sse::{SseServerConfig, sse_router};
 use crate::mcp::UpstreamStatus;
 
@@ -26,6 +27,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Cancelling this ends every session and stops the listener.
     pub shutdown: CancellationToken,
+    /// Applied to outgoing `tools/list` results (see [`super::rewrite`]).
+    pub rewrite: Option<OutgoingRewrite>,
 }
 
 impl Default for HttpConfig {
@@ -34,6 +37,7 @@ impl Default for HttpConfig {
             origin_policy: OriginPolicy::default(),
             max_body_bytes: 4 * 1024 * 1024,
             shutdown: CancellationToken::new(),
+            rewrite: None,
         }
     }
 }
@@ -60,15 +64,17 @@ pub fn router(server: GatewayServer, health: HealthSource, config: HttpConfig) -
             max_body_bytes: config.max_body_bytes,
             origin_policy: config.origin_policy.clone(),
             shutdown: config.shutdown.child_token(),
+            rewrite: config.rewrite.clone(),
             ..SseServerConfig::default()
         },
     );
     let policy = Arc::new(config.origin_policy);
     let limit = config.max_body_bytes;
+    let rewrite = config.rewrite.clone();
     let mcp = Router::new()
         .fallback_service(mcp)
         .layer(middleware::from_fn(move |req, next| {
-            parse_json_rpc(limit, req, next)
+            parse_json_rpc(limit, rewrite.clone(), req, next)
         }));
     Router::new()
         .nest_service("/mcp", mcp)
@@ -94,7 +100,12 @@ async fn guard_origin(
 
 /// Answer a body that is not JSON with a JSON-RPC parse error (400), and one over the limit
 /// with 413, before rmcp sees it (rmcp would answer 415 with plain text).
-async fn parse_json_rpc(limit: usize, request: Request, next: Next) -> Response {
+async fn parse_json_rpc(
+    limit: usize,
+    rewrite: Option<OutgoingRewrite>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.method() != http::Method::POST {
         return next.run(request).await;
     }
@@ -109,16 +120,47 @@ async fn parse_json_rpc(limit: usize, request: Request, next: Next) -> Response 
                 .into_response();
         }
     };
-    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-        let error = json!({
-            "jsonrpc": "2.0",
-            "id": null,
-            "error": {"code": -32700, "message": format!("Parse error: {e}")}
-        });
-        return (http::StatusCode::BAD_REQUEST, Json(error)).into_response();
+    let message = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            let error = json!({
+                "jsonrpc": "2.0",
+                "id": null,
+                "error": {"code": -32700, "message": format!("Parse error: {e}")}
+            });
+            return (http::StatusCode::BAD_REQUEST, Json(error)).into_response();
+        }
+    };
+    let response = next
+        .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await;
+    match rewrite {
+        Some(rewrite) if message["method"] == "tools/list" => {
+            rewrite_response(response, &rewrite).await
+        }
+        _ => response,
     }
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
+}
+
+/// How long a `tools/list` response body may take to complete.
+const REWRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Buffer a (short) `tools/list` response and put back the preserved tool fields.
+async fn rewrite_response(response: Response, rewrite: &OutgoingRewrite) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let collected =
+        tokio::time::timeout(REWRITE_WAIT, axum::body::to_bytes(body, usize::MAX)).await;
+    let Ok(Ok(bytes)) = collected else {
+        tracing::warn!("tools/list response did not complete in time");
+        return (
+            http::StatusCode::GATEWAY_TIMEOUT,
+            "tools/list response did not complete",
+        )
+            .into_response();
+    };
+    let body = rewrite_body(&bytes, rewrite);
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 async fn healthz(State(health): State<HealthSource>) -> Response {

@@ -6,6 +6,7 @@ pub mod http;
 pub mod mrtr;
 pub mod observer;
 pub mod origin;
+pub mod rewrite;
 pub mod sse;
 pub mod stdio;
 

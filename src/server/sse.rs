@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::origin::{OriginPolicy, check_origin};
+use super::rewrite::OutgoingRewrite;
 
 /// Messages buffered per direction per session before senders wait.
 const SESSION_BUFFER: usize = 64;
@@ -59,6 +60,8 @@ pub struct SseServerConfig {
     pub origin_policy: OriginPolicy,
     /// Cancelling this token ends every session.
     pub shutdown: CancellationToken,
+    /// Applied to every outgoing message before it is written (see [`super::rewrite`]).
+    pub rewrite: Option<OutgoingRewrite>,
 }
 
 impl Default for SseServerConfig {
@@ -71,6 +74,7 @@ impl Default for SseServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             origin_policy: OriginPolicy::default(),
             shutdown: CancellationToken::new(),
+            rewrite: None,
         }
     }
 }
@@ -219,7 +223,7 @@ async fn open_session(
     };
     let endpoint = format!("{prefix}{}?sessionId={id}", state.config.messages_path);
     tracing::info!(session_id = %id, %endpoint, "SSE session opened");
-    let events = session_events(endpoint, outgoing, cancel);
+    let events = session_events(endpoint, outgoing, cancel, state.config.rewrite.clone());
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(state.config.keep_alive))
         .into_response()
@@ -231,15 +235,28 @@ fn session_events(
     endpoint: String,
     outgoing: mpsc::Receiver<ServerJsonRpcMessage>,
     cancel: CancellationToken,
+    rewrite: Option<OutgoingRewrite>,
 ) -> impl futures::Stream<Item = Result<Event, Infallible>> + Send + 'static {
     let guard = cancel.clone().drop_guard();
     let first = stream::once(async move { Event::default().event("endpoint").data(endpoint) });
-    let messages = outgoing.filter_map(|message| async move {
-        match serde_json::to_string(&message) {
-            Ok(json) => Some(Event::default().event("message").data(json)),
-            Err(error) => {
-                tracing::warn!(%error, "dropping an outgoing message that does not serialize");
-                None
+    let messages = outgoing.filter_map(move |message| {
+        let rewrite = rewrite.clone();
+        async move {
+            let json = serde_json::to_string(&message).map(|json| {
+                match rewrite
+                    .as_ref()
+                    .and_then(|r| super::rewrite::rewrite_json_text(&json, r))
+                {
+                    Some(rewritten) => rewritten,
+                    None => json,
+                }
+            });
+            match json {
+                Ok(json) => Some(Event::default().event("message").data(json)),
+                Err(error) => {
+                    tracing::warn!(%error, "dropping an outgoing message that does not serialize");
+                    None
+                }
             }
         }
     });

@@ -4,6 +4,7 @@ use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
 use super::handler::GatewayServer;
+use super::rewrite::{OutgoingRewrite, RewriteWriter};
 
 /// Why the stdio face stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -17,11 +18,17 @@ pub enum StdioServeError {
 }
 
 /// Serve `server` on stdin/stdout until the client disconnects or `shutdown` is cancelled.
+/// `rewrite`, if given, edits every outgoing message (e.g. to restore preserved tool fields).
 pub async fn serve_stdio(
     server: GatewayServer,
+    rewrite: Option<OutgoingRewrite>,
     shutdown: CancellationToken,
 ) -> Result<(), StdioServeError> {
-    let transport = (tokio::io::stdin(), tokio::io::stdout());
+    let rewrite = rewrite.unwrap_or_else(|| OutgoingRewrite::new(|_| {}));
+    let transport = (
+        tokio::io::stdin(),
+        RewriteWriter::new(tokio::io::stdout(), rewrite),
+    );
     let running = server
         .serve_with_ct(transport, shutdown)
         .await

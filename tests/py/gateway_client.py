@@ -45,6 +45,9 @@ async def scenario(client, prefix):
     report = {"protocol_version": client.protocol_version}
     tools = await client.list_tools()
     report["tools"] = sorted(t.name for t in tools.tools)
+    report["execution"] = {
+        t.name: t.execution.task_support for t in tools.tools if getattr(t, "execution", None) is not None
+    }
 
     async def echo():
         r = await client.call_tool(f"{prefix}echo", {"message": "hello"})
