@@ -237,6 +237,9 @@ impl Fixture {
             if i > 0 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            if !may_log(&context) {
+                continue;
+            }
             let message = LoggingMessageNotificationParam::new(LoggingLevel::Info, json!(step))
                 .with_logger("fixture");
             if let Err(error) = context.peer.notify_logging_message(message).await {
@@ -397,6 +400,18 @@ impl Fixture {
         text_result("JSON Schema 2020-12 tool called")
     }
 
+    #[tool(
+        description = "Echoes `region`, which clients also send as the Mcp-Param-Region header",
+        input_schema = custom_headers_schema()
+    )]
+    fn test_custom_headers(&self, arguments: JsonObject) -> CallToolResult {
+        let region = arguments
+            .get("region")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        text_result(format!("region={region}"))
+    }
+
     #[tool(description = "Answers after a short pause (SSE polling tests, SEP-1699)")]
     async fn test_reconnection(&self) -> CallToolResult {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -424,6 +439,9 @@ impl Fixture {
     )]
     async fn test_logging_tool(&self, context: RequestContext<RoleServer>) -> CallToolResult {
         for step in ["logging tool started", "logging tool finished"] {
+            if !may_log(&context) {
+                continue;
+            }
             let message = LoggingMessageNotificationParam::new(LoggingLevel::Info, json!(step))
                 .with_logger("fixture");
             if let Err(error) = context.peer.notify_logging_message(message).await {
@@ -458,27 +476,64 @@ impl Fixture {
     }
 }
 
-/// Input schema of `json_schema_2020_12_tool`: `$schema`, `$defs`, `$ref`, `additionalProperties`.
+/// A JSON literal that is an object, as a tool input schema.
+fn schema_object(schema: Value) -> Arc<JsonObject> {
+    match schema {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+/// Input schema of `json_schema_2020_12_tool`: the 2020-12 vocabulary a server must publish
+/// unchanged (`$schema`, `$defs` with `$anchor`, `$ref`, `allOf`/`anyOf`, `if`/`then`/`else`,
+/// `additionalProperties`; SEP-1613, SEP-2106).
 fn json_schema_2020_12() -> Arc<JsonObject> {
-    let schema = json!({
+    schema_object(json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
         "$defs": {
             "address": {
+                "$anchor": "addressDef",
                 "type": "object",
                 "properties": {"street": {"type": "string"}, "city": {"type": "string"}}
             }
         },
         "properties": {
             "name": {"type": "string"},
-            "address": {"$ref": "#/$defs/address"}
+            "address": {"$ref": "#/$defs/address"},
+            "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+            "phone": {"type": "string"},
+            "email": {"type": "string"}
         },
+        "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+        "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+        "then": {"required": ["phone"]},
+        "else": {"required": ["email"]},
         "additionalProperties": false
-    });
-    match schema {
-        Value::Object(map) => Arc::new(map),
-        _ => Arc::new(JsonObject::new()),
-    }
+    }))
+}
+
+/// Input schema of `test_custom_headers`: `region` is mirrored in the `Mcp-Param-Region` HTTP
+/// header (SEP-2243), which rmcp's HTTP service checks against the body.
+fn custom_headers_schema() -> Arc<JsonObject> {
+    schema_object(json!({
+        "type": "object",
+        "properties": {
+            "region": {"type": "string", "description": "Deployment region", "x-mcp-header": "Region"}
+        },
+        "required": ["region"]
+    }))
+}
+
+/// Whether a log message may go to this request's client: a 2026-07-28 request gets logs only
+/// when its `_meta` names a log level (SEP-2575); a session client set its level with
+/// `logging/setLevel`.
+fn may_log(context: &RequestContext<RoleServer>) -> bool {
+    let stateless = context
+        .meta
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+    !stateless || context.meta.log_level().is_some()
 }
 
 #[prompt_router]
