@@ -143,3 +143,84 @@ async fn demo_server_http_calls_echo() {
     assert_eq!(first_text(&echoed), "over http");
     client.cancel().await.expect("close the session");
 }
+
+#[tokio::test]
+async fn fixture_server_stdio_serves_conformance_tools() {
+    let command = tokio::process::Command::new(example_bin("fixture_server")).configure(|cmd| {
+        cmd.arg("--stdio").env("RUST_LOG", "warn");
+    });
+    let transport = TokioChildProcess::new(command).expect("spawn fixture_server --stdio");
+    let client = ().serve(transport).await.expect("initialize over stdio");
+
+    let tools = client.list_all_tools().await.expect("tools/list");
+    for name in [
+        "test_simple_text",
+        "test_sampling",
+        "json_schema_2020_12_tool",
+    ] {
+        assert!(tools.iter().any(|t| t.name == name), "{name} missing");
+    }
+    let schema = tools
+        .iter()
+        .find(|t| t.name == "json_schema_2020_12_tool")
+        .map(|t| Value::Object((*t.input_schema).clone()))
+        .expect("json_schema_2020_12_tool listed");
+    assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
+
+    let text = client
+        .call_tool(CallToolRequestParams::new("test_simple_text"))
+        .await
+        .expect("call test_simple_text");
+    assert_eq!(
+        first_text(&text),
+        "This is a simple text response for testing."
+    );
+    let failing = client
+        .call_tool(CallToolRequestParams::new("test_error_handling"))
+        .await
+        .expect("call test_error_handling");
+    assert_eq!(failing.is_error, Some(true));
+    client.cancel().await.expect("close the session");
+}
+
+/// A Python `mcp` SDK client that calls `echo` at the URL in argv[1] with connect mode argv[2].
+const PYTHON_ECHO_CLIENT: &str = r#"
+import sys, anyio
+from mcp import Client
+
+async def main(url, mode):
+    async with Client(url, mode=mode) as client:
+        result = await client.call_tool("echo", {"message": f"python {mode}"})
+        print(result.content[0].text)
+
+anyio.run(main, sys.argv[1], sys.argv[2])
+"#;
+
+#[test]
+fn demo_server_http_answers_the_python_sdk_in_legacy_and_auto_modes() {
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let _server = ChildGuard::spawn(
+        std::process::Command::new(example_bin("demo_server"))
+            .args(["--http", &addr.to_string()])
+            .env("RUST_LOG", "warn"),
+    );
+    wait_for_port(addr, Duration::from_secs(30));
+    for mode in ["legacy", "auto"] {
+        let output = std::process::Command::new(common::python())
+            .args([
+                "-c",
+                PYTHON_ECHO_CLIENT,
+                &format!("http://{addr}/mcp"),
+                mode,
+            ])
+            .output()
+            .expect("run the Python client");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "python client ({mode}) failed: {}\n{stdout}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(stdout.trim(), format!("python {mode}"));
+    }
+}
