@@ -496,6 +496,12 @@ impl Workbench for Gateway {
         self.members[member].workbench.complete(params).await
     }
 
+    fn cached_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        let tables = self.tables.read().ok()?.clone()?;
+        let index = *tables.tool_index.get(name)?;
+        Some(tables.tools[index].spec.tool.clone())
+    }
+
     fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {
         Some(self.changes.subscribe())
     }

@@ -6,9 +6,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, ClientRequest, CompleteRequestParams,
-    CompleteResult, GetPromptRequestParams, GetPromptResult, JsonObject, Prompt, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResult, Resource, ResourceTemplate, ServerResult,
-    SubscribeRequestParams, UnsubscribeRequestParams,
+    CompleteResult, DEFAULT_MRTR_MAX_ROUNDS, GetPromptRequestParams, GetPromptResult,
+    InputResponses, JsonObject, Prompt, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResult, RequestMetaObject, Resource, ResourceTemplate, ServerNotification,
+    ServerResult, SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
 };
 use rmcp::service::{
     ClientLifecycleMode, PeerRequestOptions, RunningService, ServiceError,
@@ -72,7 +73,11 @@ struct Inner {
 pub struct McpWorkbench {
     inner: Arc<Inner>,
     supervisor: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    listens: Arc<Mutex<Listens>>,
 }
+
+/// Open `subscriptions/listen` streams by resource URI: (subscriber count, forwarding task).
+type Listens = std::collections::HashMap<String, (usize, tokio::task::JoinHandle<()>)>;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -107,6 +112,7 @@ impl McpWorkbench {
         Self {
             inner,
             supervisor: Arc::new(Mutex::new(Some(task))),
+            listens: Arc::default(),
         }
     }
 
@@ -184,6 +190,61 @@ impl McpWorkbench {
         }
     }
 
+    /// Send a request that may come back `input_required` (2026-07-28 upstreams): each round's
+    /// input requests go to the caller's observer and the request is re-sent with the answers.
+    async fn request_in_rounds(
+        &self,
+        make: impl Fn(Option<InputResponses>, Option<String>) -> ClientRequest,
+        operation: &str,
+        ctx: &CallContext,
+    ) -> Result<ServerResult, WorkbenchError> {
+        let mut responses = None;
+        let mut state = None;
+        for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
+            match self
+                .request(make(responses.take(), state.take()), operation, ctx)
+                .await?
+            {
+                ServerResult::InputRequiredResult(round) => {
+                    if let Some(requests) = round.input_requests.filter(|r| !r.is_empty()) {
+                        let answers = ctx.observer.input(requests).await.map_err(|error| {
+                            WorkbenchError::Input {
+                                server: self.name().into(),
+                                error: Box::new(error),
+                            }
+                        })?;
+                        responses = Some(answers);
+                    }
+                    state = round.request_state;
+                }
+                other => return Ok(other),
+            }
+        }
+        Err(WorkbenchError::TooManyRounds {
+            server: self.name().into(),
+            rounds: DEFAULT_MRTR_MAX_ROUNDS,
+        })
+    }
+
+    /// Per-request metadata for 2026-07-28 upstreams: the caller's capabilities and log level,
+    /// so the upstream asks only for input the caller can give and logs only what it wants.
+    fn caller_meta(&self, peer: &Peer<RoleClient>, ctx: &CallContext) -> Option<RequestMetaObject> {
+        if !is_modern(peer) {
+            return None;
+        }
+        let mut meta = RequestMetaObject::new();
+        if let Some(capabilities) = &ctx.caller.capabilities {
+            let mut ours = capabilities.clone();
+            ours.extensions = None;
+            ours.experimental = None;
+            meta.set_client_capabilities(ours);
+        }
+        if let Some(level) = ctx.caller.log_level {
+            meta.set_log_level(level);
+        }
+        Some(meta)
+    }
+
     async fn request(
         &self,
         request: ClientRequest,
@@ -191,7 +252,10 @@ impl McpWorkbench {
         ctx: &CallContext,
     ) -> Result<ServerResult, WorkbenchError> {
         let peer = self.peer()?;
-        let options = PeerRequestOptions::with_timeout(self.inner.config.timeout);
+        let mut options = PeerRequestOptions::with_timeout(self.inner.config.timeout);
+        if let Some(meta) = self.caller_meta(&peer, ctx) {
+            options = options.with_meta(meta);
+        }
         let handle = peer
             .send_request_with_option(request, options)
             .await
@@ -222,6 +286,10 @@ impl McpWorkbench {
         }
     }
 
+    fn lock_listens(&self) -> std::sync::MutexGuard<'_, Listens> {
+        self.listens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn with_lists<T>(&self, f: impl FnOnce(&Lists) -> T) -> T {
         match self.inner.lists.lock() {
             Ok(lists) => f(&lists),
@@ -242,13 +310,17 @@ impl Workbench for McpWorkbench {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
-        let mut params = CallToolRequestParams::new(name.to_string());
-        params.arguments = arguments;
-        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        let make = |responses, state| {
+            let mut params = CallToolRequestParams::new(name.to_string());
+            params.arguments = arguments.clone();
+            params.input_responses = responses;
+            params.request_state = state;
+            ClientRequest::CallToolRequest(CallToolRequest::new(params))
+        };
         let span = tracing::info_span!("upstream_call", server = %self.name(), tool = %name);
         let _enter = span.enter();
         match self
-            .request(request, &format!("tools/call {name}"), &ctx)
+            .request_in_rounds(make, &format!("tools/call {name}"), &ctx)
             .await?
         {
             ServerResult::CallToolResult(result) => Ok(result),
@@ -269,10 +341,13 @@ impl Workbench for McpWorkbench {
         uri: &str,
         ctx: CallContext,
     ) -> Result<ReadResourceResult, WorkbenchError> {
-        let request = ClientRequest::ReadResourceRequest(rmcp::model::ReadResourceRequest::new(
-            ReadResourceRequestParams::new(uri),
-        ));
-        match self.request(request, "resources/read", &ctx).await? {
+        let make = |responses, state| {
+            let mut params = ReadResourceRequestParams::new(uri);
+            params.input_responses = responses;
+            params.request_state = state;
+            ClientRequest::ReadResourceRequest(rmcp::model::ReadResourceRequest::new(params))
+        };
+        match self.request_in_rounds(make, "resources/read", &ctx).await? {
             ServerResult::ReadResourceResult(result) => Ok(result),
             other => Err(unexpected(self.name(), "resources/read", &other)),
         }
@@ -280,18 +355,56 @@ impl Workbench for McpWorkbench {
 
     #[allow(deprecated)]
     async fn subscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
-        self.peer()?
-            .subscribe(SubscribeRequestParams::new(uri))
+        let peer = self.peer()?;
+        if !is_modern(&peer) {
+            return peer
+                .subscribe(SubscribeRequestParams::new(uri))
+                .await
+                .map_err(|e| self.map_err("resources/subscribe", e));
+        }
+        // 2026-07-28: resource updates come on a `subscriptions/listen` stream.
+        if let Some(entry) = self.lock_listens().get_mut(uri) {
+            entry.0 += 1;
+            return Ok(());
+        }
+        let mut filter = SubscriptionFilter::new();
+        filter.resource_subscriptions = Some(vec![uri.to_string()]);
+        let mut subscription = peer
+            .listen(filter)
             .await
-            .map_err(|e| self.map_err("resources/subscribe", e))
+            .map_err(|e| self.map_err("subscriptions/listen", e))?;
+        let changes = self.inner.changes.clone();
+        let task = tokio::spawn(async move {
+            while let Ok(Some(notification)) = subscription.next().await {
+                if let ServerNotification::ResourceUpdatedNotification(n) = notification {
+                    let _ = changes.send(WorkbenchChange::ResourceUpdated(n.params.uri));
+                }
+            }
+        });
+        self.lock_listens().insert(uri.to_string(), (1, task));
+        Ok(())
     }
 
     #[allow(deprecated)]
     async fn unsubscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
-        self.peer()?
-            .unsubscribe(UnsubscribeRequestParams::new(uri))
-            .await
-            .map_err(|e| self.map_err("resources/unsubscribe", e))
+        let peer = self.peer()?;
+        if !is_modern(&peer) {
+            return peer
+                .unsubscribe(UnsubscribeRequestParams::new(uri))
+                .await
+                .map_err(|e| self.map_err("resources/unsubscribe", e));
+        }
+        let mut listens = self.lock_listens();
+        if let Some(entry) = listens.get_mut(uri) {
+            entry.0 -= 1;
+            if entry.0 == 0
+                && let Some((_, task)) = listens.remove(uri)
+            {
+                // Dropping the subscription cancels the listen request upstream.
+                task.abort();
+            }
+        }
+        Ok(())
     }
 
     async fn list_prompts(&self) -> Result<Vec<Prompt>, WorkbenchError> {
@@ -304,10 +417,14 @@ impl Workbench for McpWorkbench {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<GetPromptResult, WorkbenchError> {
-        let mut params = GetPromptRequestParams::new(name.to_string());
-        params.arguments = arguments;
-        let request = ClientRequest::GetPromptRequest(rmcp::model::GetPromptRequest::new(params));
-        match self.request(request, "prompts/get", &ctx).await? {
+        let make = |responses, state| {
+            let mut params = GetPromptRequestParams::new(name.to_string());
+            params.arguments = arguments.clone();
+            params.input_responses = responses;
+            params.request_state = state;
+            ClientRequest::GetPromptRequest(rmcp::model::GetPromptRequest::new(params))
+        };
+        match self.request_in_rounds(make, "prompts/get", &ctx).await? {
             ServerResult::GetPromptResult(result) => Ok(result),
             other => Err(unexpected(self.name(), "prompts/get", &other)),
         }
@@ -326,6 +443,12 @@ impl Workbench for McpWorkbench {
     fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {
         Some(self.inner.changes.subscribe())
     }
+}
+
+/// Whether the upstream negotiated 2026-07-28 or later.
+fn is_modern(peer: &Peer<RoleClient>) -> bool {
+    peer.peer_info()
+        .is_some_and(|i| i.protocol_version.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
 }
 
 fn unexpected(server: &str, operation: &str, result: &ServerResult) -> WorkbenchError {

@@ -7,17 +7,17 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
     ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
-    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
-    ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-    SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ResultType,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler};
-use tokio::sync::broadcast;
 
-use super::mrtr::{PendingRun, PendingRuns, Round, input_required};
-use super::observer::{CallEvent, ChannelObserver};
-use crate::workbench::{CallContext, Workbench, WorkbenchChange, WorkbenchError};
+use super::calls::{Op, Outcome, Retry};
+use super::mrtr::{PendingRuns, RunOutput};
+use super::notify;
+use crate::workbench::{Workbench, WorkbenchError};
 
 /// Serves one workbench to one downstream session (rmcp creates one per session).
 #[derive(Clone)]
@@ -31,7 +31,7 @@ pub struct GatewayServer {
 #[derive(Default)]
 struct Session {
     level: Mutex<Option<LoggingLevel>>,
-    subscriptions: Mutex<Vec<String>>,
+    subscriptions: Arc<Mutex<Vec<String>>>,
     notifier: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -64,77 +64,21 @@ impl GatewayServer {
         }
     }
 
-    /// A tools/call from a 2026-07-28 caller: input requests become `input_required` rounds.
-    async fn call_tool_in_rounds(
-        &self,
-        request: CallToolRequestParams,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let mut run = match &request.request_state {
-            Some(token) => {
-                let mut run = self.pending.resume(token)?;
-                run.answer(request.input_responses.clone().unwrap_or_default())?;
-                run
-            }
-            None => {
-                let (observer, events) = ChannelObserver::new();
-                let cancel = tokio_util::sync::CancellationToken::new();
-                let ctx = CallContext {
-                    cancel: cancel.clone(),
-                    observer: Arc::new(observer),
-                };
-                let workbench = Arc::clone(&self.workbench);
-                let name = request.name.to_string();
-                let arguments = request.arguments.clone();
-                let task =
-                    tokio::spawn(async move { workbench.call_tool(&name, arguments, ctx).await });
-                PendingRun::new(task, cancel, events)
-            }
-        };
-        match self.drive_round(&mut run, context).await {
-            Round::Done(result) => finish_call(result),
-            Round::InputRequired(requests) => {
-                let token = self.pending.park(run);
-                Ok(input_required(requests, token).into())
-            }
-        }
+    pub(super) fn workbench(&self) -> Arc<dyn Workbench> {
+        Arc::clone(&self.workbench)
     }
 
-    async fn drive_round(
-        &self,
-        run: &mut PendingRun,
-        context: &RequestContext<RoleServer>,
-    ) -> Round {
-        let mut requests = std::collections::BTreeMap::new();
-        loop {
-            tokio::select! {
-                biased;
-                _ = context.ct.cancelled() => {
-                    run.cancel.cancel();
-                    return Round::Done(Err(WorkbenchError::Cancelled));
-                }
-                Some(event) = run.events.recv() => {
-                    if let Some(other) = run.ask(event, &mut requests) {
-                        self.relay(other, context).await;
-                        continue;
-                    }
-                    while let Ok(event) = run.events.try_recv() {
-                        if let Some(other) = run.ask(event, &mut requests) {
-                            self.relay(other, context).await;
-                        }
-                    }
-                    return Round::InputRequired(requests);
-                }
-                joined = &mut run.task => {
-                    while let Ok(event) = run.events.try_recv() {
-                        self.relay(event, context).await;
-                    }
-                    return Round::Done(joined.unwrap_or_else(|e| {
-                        Err(WorkbenchError::Unsupported(format!("the call task failed: {e}")))
-                    }));
-                }
-            }
-        }
+    pub(super) fn pending(&self) -> &PendingRuns {
+        &self.pending
+    }
+
+    pub(super) fn session_level(&self) -> Option<LoggingLevel> {
+        self.session.level.lock().ok().and_then(|l| *l)
+    }
+
+    pub(super) fn level_allows(&self, level: LoggingLevel) -> bool {
+        self.session_level()
+            .is_none_or(|min| severity(level) >= severity(min))
     }
 
     fn start_notifier(&self, peer: Peer<RoleServer>) {
@@ -144,107 +88,14 @@ impl GatewayServer {
         let Ok(mut slot) = self.session.notifier.lock() else {
             return;
         };
-        if slot.is_some() {
-            return;
+        if slot.is_none() {
+            let subscriptions = Arc::downgrade(&self.session.subscriptions);
+            *slot = Some(tokio::spawn(notify::notify_session(
+                peer,
+                changes,
+                subscriptions,
+            )));
         }
-        let session = Arc::downgrade(&self.session);
-        *slot = Some(tokio::spawn(notify_session(peer, changes, session)));
-    }
-
-    fn level_allows(&self, level: LoggingLevel) -> bool {
-        let min = self.session.level.lock().ok().and_then(|l| *l);
-        min.is_none_or(|min| severity(level) >= severity(min))
-    }
-
-    async fn relay(&self, event: CallEvent, context: &RequestContext<RoleServer>) {
-        match event {
-            CallEvent::Progress {
-                progress,
-                total,
-                message,
-            } => {
-                if let Some(token) = context.meta.get_progress_token() {
-                    let mut p = ProgressNotificationParam::new(token, progress);
-                    p.total = total;
-                    p.message = message;
-                    let _ = context.peer.notify_progress(p).await;
-                }
-            }
-            CallEvent::Log(message) => {
-                if self.level_allows(message.level) {
-                    let _ = context.peer.notify_logging_message(message).await;
-                }
-            }
-            CallEvent::CreateMessage(params, reply) => {
-                let supported = context
-                    .client_capabilities()
-                    .is_some_and(|c| c.sampling.is_some());
-                let answer = if supported {
-                    context
-                        .peer
-                        .create_message(params)
-                        .await
-                        .map_err(service_error)
-                } else {
-                    Err(ErrorData::invalid_request(
-                        "the calling client did not declare the sampling capability",
-                        None,
-                    ))
-                };
-                let _ = reply.send(answer);
-            }
-            CallEvent::Elicit(params, reply) => {
-                let supported = context
-                    .client_capabilities()
-                    .is_some_and(|c| c.elicitation.is_some());
-                let answer = if supported {
-                    context
-                        .peer
-                        .create_elicitation(params)
-                        .await
-                        .map_err(service_error)
-                } else {
-                    Err(ErrorData::invalid_request(
-                        "the calling client did not declare the elicitation capability",
-                        None,
-                    ))
-                };
-                let _ = reply.send(answer);
-            }
-        }
-    }
-
-    /// Run `op` with a channel observer, relaying its events on this request's stream.
-    async fn observed<T, F>(&self, context: &RequestContext<RoleServer>, op: F) -> T
-    where
-        F: FnOnce(CallContext) -> futures::future::BoxFuture<'static, T>,
-    {
-        let (observer, mut events) = ChannelObserver::new();
-        let ctx = CallContext {
-            cancel: context.ct.clone(),
-            observer: Arc::new(observer),
-        };
-        let mut fut = op(ctx);
-        loop {
-            tokio::select! {
-                biased;
-                Some(event) = events.recv() => self.relay(event, context).await,
-                result = &mut fut => {
-                    // Deliver what the call reported before it returned.
-                    while let Ok(event) = events.try_recv() {
-                        self.relay(event, context).await;
-                    }
-                    return result;
-                }
-            }
-        }
-    }
-}
-
-fn service_error(e: rmcp::service::ServiceError) -> ErrorData {
-    match e {
-        rmcp::service::ServiceError::McpError(e) => e,
-        other => ErrorData::internal_error(other.to_string(), None),
     }
 }
 
@@ -261,57 +112,17 @@ fn severity(level: LoggingLevel) -> u8 {
     }
 }
 
-async fn notify_session(
-    peer: Peer<RoleServer>,
-    mut changes: broadcast::Receiver<WorkbenchChange>,
-    session: std::sync::Weak<Session>,
-) {
-    loop {
-        let change = match changes.recv().await {
-            Ok(c) => c,
-            Err(broadcast::error::RecvError::Lagged(_)) => WorkbenchChange::Tools,
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if peer.is_transport_closed() {
-            return;
-        }
-        let sent = match change {
-            WorkbenchChange::Tools | WorkbenchChange::Health => {
-                peer.notify_tool_list_changed().await
-            }
-            WorkbenchChange::Resources => peer.notify_resource_list_changed().await,
-            WorkbenchChange::Prompts => peer.notify_prompt_list_changed().await,
-            WorkbenchChange::ResourceUpdated(uri) => {
-                let subscribed = session
-                    .upgrade()
-                    .and_then(|s| s.subscriptions.lock().ok().map(|v| v.contains(&uri)))
-                    .unwrap_or(false);
-                if !subscribed {
-                    continue;
-                }
-                peer.notify_resource_updated(rmcp::model::ResourceUpdatedNotificationParam::new(
-                    uri,
-                ))
-                .await
-            }
-        };
-        if sent.is_err() {
-            return;
-        }
-    }
+fn retry(state: Option<String>, responses: Option<rmcp::model::InputResponses>) -> Option<Retry> {
+    state.map(|state| Retry { state, responses })
 }
 
-/// Whether the caller negotiated 2026-07-28 or later (no server→client requests allowed).
-fn is_2026_caller(context: &RequestContext<RoleServer>) -> bool {
-    context
-        .protocol_version()
-        .is_some_and(|v| v.as_str() >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str())
+fn mismatch() -> ErrorData {
+    ErrorData::invalid_params("requestState belongs to a different kind of request", None)
 }
 
-/// Turn a workbench outcome into the tools/call answer: tool errors in-band, routing errors as
-/// JSON-RPC errors, and `resultType` set (a 2025-era upstream sends none; a 2026-era caller
-/// requires it; rmcp strips it again for 2025-era callers).
-fn finish_call(
+/// Tool errors go in-band (`isError: true`); routing errors become JSON-RPC errors. `resultType`
+/// is set for 2026 callers (a 2025-era upstream sends none; rmcp strips it for 2025 callers).
+fn tool_response(
     result: Result<CallToolResult, WorkbenchError>,
 ) -> Result<CallToolResponse, ErrorData> {
     match result {
@@ -319,13 +130,11 @@ fn finish_call(
             r.result_type = Some(ResultType::COMPLETE);
             Ok(r.into())
         }
-        Err(e) if e.is_tool_error() => Ok(tool_error(&e).into()),
+        Err(e) if e.is_tool_error() => {
+            Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into())
+        }
         Err(e) => Err(e.to_error_data()),
     }
-}
-
-fn tool_error(e: &WorkbenchError) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(e.to_string())])
 }
 
 impl ServerHandler for GatewayServer {
@@ -348,6 +157,10 @@ impl ServerHandler for GatewayServer {
                 .into(),
         );
         info
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.workbench.cached_tool(name)
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
@@ -379,17 +192,16 @@ impl ServerHandler for GatewayServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let span = tracing::info_span!("call_tool", tool = %request.name, request = ?context.id);
         let _enter = span.enter();
-        if is_2026_caller(&context) {
-            return self.call_tool_in_rounds(request, &context).await;
+        let op = Op::Tool {
+            name: request.name.to_string(),
+            arguments: request.arguments,
+        };
+        let retry = retry(request.request_state, request.input_responses);
+        match self.execute(op, retry, &context).await? {
+            Outcome::InputRequired(r) => Ok(r.into()),
+            Outcome::Output(RunOutput::Tool(result)) => tool_response(result),
+            Outcome::Output(_) => Err(mismatch()),
         }
-        let workbench = Arc::clone(&self.workbench);
-        let name = request.name.to_string();
-        let result = self
-            .observed(&context, move |ctx| {
-                Box::pin(async move { workbench.call_tool(&name, request.arguments, ctx).await })
-            })
-            .await;
-        finish_call(result)
     }
 
     async fn list_resources(
@@ -423,17 +235,17 @@ impl ServerHandler for GatewayServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let workbench = Arc::clone(&self.workbench);
-        let uri = request.uri.clone();
-        self.observed(&context, move |ctx| {
-            Box::pin(async move { workbench.read_resource(&uri, ctx).await })
-        })
-        .await
-        .map(|mut r| {
-            r.result_type = Some(ResultType::COMPLETE);
-            r.into()
-        })
-        .map_err(|e| e.to_error_data())
+        let op = Op::Resource { uri: request.uri };
+        let retry = retry(request.request_state, request.input_responses);
+        match self.execute(op, retry, &context).await? {
+            Outcome::InputRequired(r) => Ok(r.into()),
+            Outcome::Output(RunOutput::Resource(result)) => {
+                let mut r = result.map_err(|e| e.to_error_data())?;
+                r.result_type = Some(ResultType::COMPLETE);
+                Ok(r.into())
+            }
+            Outcome::Output(_) => Err(mismatch()),
+        }
     }
 
     async fn subscribe(
@@ -486,20 +298,20 @@ impl ServerHandler for GatewayServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let workbench = Arc::clone(&self.workbench);
-        self.observed(&context, move |ctx| {
-            Box::pin(async move {
-                workbench
-                    .get_prompt(&request.name, request.arguments, ctx)
-                    .await
-            })
-        })
-        .await
-        .map(|mut r| {
-            r.result_type = Some(ResultType::COMPLETE);
-            r.into()
-        })
-        .map_err(|e| e.to_error_data())
+        let op = Op::Prompt {
+            name: request.name,
+            arguments: request.arguments,
+        };
+        let retry = retry(request.request_state, request.input_responses);
+        match self.execute(op, retry, &context).await? {
+            Outcome::InputRequired(r) => Ok(r.into()),
+            Outcome::Output(RunOutput::Prompt(result)) => {
+                let mut r = result.map_err(|e| e.to_error_data())?;
+                r.result_type = Some(ResultType::COMPLETE);
+                Ok(r.into())
+            }
+            Outcome::Output(_) => Err(mismatch()),
+        }
     }
 
     async fn complete(
@@ -535,48 +347,7 @@ impl ServerHandler for GatewayServer {
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
-        let Some(mut changes) = self.workbench.changes() else {
-            context.cancelled().await;
-            return Ok(());
-        };
-        let accepted = context.accepted().clone();
-        let wants = |flag: Option<bool>| flag == Some(true);
-        loop {
-            let change = tokio::select! {
-                _ = context.cancelled() => return Ok(()),
-                c = changes.recv() => c,
-            };
-            let change = match change {
-                Ok(c) => c,
-                Err(broadcast::error::RecvError::Lagged(_)) => WorkbenchChange::Tools,
-                Err(broadcast::error::RecvError::Closed) => return Ok(()),
-            };
-            let sink = context.sink();
-            let sent = match change {
-                WorkbenchChange::Tools | WorkbenchChange::Health
-                    if wants(accepted.tools_list_changed) =>
-                {
-                    sink.notify_tool_list_changed().await
-                }
-                WorkbenchChange::Prompts if wants(accepted.prompts_list_changed) => {
-                    sink.notify_prompt_list_changed().await
-                }
-                WorkbenchChange::Resources if wants(accepted.resources_list_changed) => {
-                    sink.notify_resource_list_changed().await
-                }
-                WorkbenchChange::ResourceUpdated(uri)
-                    if accepted
-                        .resource_subscriptions
-                        .as_ref()
-                        .is_some_and(|s| s.contains(&uri)) =>
-                {
-                    sink.notify_resource_updated(uri).await
-                }
-                _ => Ok(()),
-            };
-            if sent.is_err() {
-                return Ok(());
-            }
-        }
+        notify::listen(self.workbench.as_ref(), context).await;
+        Ok(())
     }
 }

@@ -1,11 +1,14 @@
 //! MCP server faces: the handler that serves a workbench, and the stdio, streamable HTTP and
 //! legacy SSE transports it is served on.
 
+pub mod calls;
 pub mod handler;
 pub mod http;
 pub mod mrtr;
+pub mod notify;
 pub mod observer;
 pub mod origin;
+pub mod relay;
 pub mod rewrite;
 pub mod sse;
 pub mod stdio;

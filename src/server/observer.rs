@@ -1,12 +1,15 @@
 //! `ChannelObserver`: a call observer that hands everything to the task serving the request,
-//! so progress, logs and relayed sampling/elicitation travel on that request's own stream.
+//! so progress, logs and input requests travel on that request's own stream (or become an
+//! `input_required` round for 2026-07-28 callers).
 
 use async_trait::async_trait;
 use rmcp::ErrorData;
 use rmcp::model::{
-    CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
-    LoggingMessageNotificationParam,
+    CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult, ElicitRequest,
+    ElicitRequestParams, ElicitResult, InputRequest, InputRequests, InputResponses,
+    ListRootsRequest, ListRootsResult, LoggingMessageNotificationParam,
 };
+use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::workbench::CallObserver;
@@ -21,15 +24,10 @@ pub enum CallEvent {
     },
     /// A log message.
     Log(LoggingMessageNotificationParam),
-    /// A sampling request, with where to send the answer.
-    CreateMessage(
-        CreateMessageRequestParams,
-        oneshot::Sender<Result<CreateMessageResult, ErrorData>>,
-    ),
-    /// An elicitation request, with where to send the answer.
-    Elicit(
-        ElicitRequestParams,
-        oneshot::Sender<Result<ElicitResult, ErrorData>>,
+    /// Input requests (sampling, elicitation, roots) by key, with where to send the answers.
+    Input(
+        InputRequests,
+        oneshot::Sender<Result<InputResponses, ErrorData>>,
     ),
 }
 
@@ -43,6 +41,18 @@ impl ChannelObserver {
     pub fn new() -> (Self, mpsc::UnboundedReceiver<CallEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (Self { tx }, rx)
+    }
+
+    async fn ask_one<T: DeserializeOwned>(&self, request: InputRequest) -> Result<T, ErrorData> {
+        const KEY: &str = "request";
+        let mut requests = InputRequests::new();
+        requests.insert(KEY.into(), request);
+        let mut answers = self.input(requests).await?;
+        let answer = answers
+            .remove(KEY)
+            .ok_or_else(|| ErrorData::invalid_request("the caller gave no answer", None))?;
+        serde_json::from_value(answer)
+            .map_err(|e| ErrorData::invalid_params(format!("the caller's answer: {e}"), None))
     }
 }
 
@@ -68,17 +78,29 @@ impl CallObserver for ChannelObserver {
         &self,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, ErrorData> {
-        let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(CallEvent::CreateMessage(params, reply))
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.ask_one(InputRequest::CreateMessage(CreateMessageRequest::new(
+            params,
+        )))
+        .await
     }
 
     async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, ErrorData> {
+        self.ask_one(InputRequest::Elicitation(ElicitRequest::new(params)))
+            .await
+    }
+
+    async fn list_roots(&self) -> Result<ListRootsResult, ErrorData> {
+        self.ask_one(InputRequest::ListRoots(ListRootsRequest {
+            method: Default::default(),
+            extensions: Default::default(),
+        }))
+        .await
+    }
+
+    async fn input(&self, requests: InputRequests) -> Result<InputResponses, ErrorData> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(CallEvent::Elicit(params, reply))
+            .send(CallEvent::Input(requests, reply))
             .map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }

@@ -47,6 +47,15 @@ pub enum WorkbenchError {
         operation: String,
         message: String,
     },
+    /// The caller could not answer an input request (sampling, elicitation, roots).
+    #[error("server `{server}` needs input the caller could not give: {error}")]
+    Input {
+        server: String,
+        error: Box<rmcp::ErrorData>,
+    },
+    /// The upstream kept asking for input beyond the round limit.
+    #[error("server `{server}` asked for input more than {rounds} times")]
+    TooManyRounds { server: String, rounds: usize },
     /// The operation is not something this workbench offers.
     #[error("{0}")]
     Unsupported(String),
@@ -67,7 +76,9 @@ impl WorkbenchError {
             WorkbenchError::InvalidArguments { .. } => {
                 ErrorData::invalid_params(self.to_string(), None)
             }
-            WorkbenchError::Upstream { error, .. } => (**error).clone(),
+            WorkbenchError::Upstream { error, .. } | WorkbenchError::Input { error, .. } => {
+                (**error).clone()
+            }
             _ => ErrorData::internal_error(self.to_string(), None),
         }
     }
@@ -76,7 +87,9 @@ impl WorkbenchError {
     pub fn is_tool_error(&self) -> bool {
         !matches!(
             self,
-            WorkbenchError::UnknownTool { .. } | WorkbenchError::Upstream { .. }
+            WorkbenchError::UnknownTool { .. }
+                | WorkbenchError::Upstream { .. }
+                | WorkbenchError::Input { .. }
         )
     }
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rmcp::model::{
-    CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject, Prompt,
-    ReadResourceResult, Resource, ResourceTemplate, Tool,
+    CallToolResult, ClientCapabilities, CompleteRequestParams, CompleteResult, GetPromptResult,
+    JsonObject, LoggingLevel, Prompt, ReadResourceResult, Resource, ResourceTemplate, Tool,
 };
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -55,6 +55,15 @@ impl ToolSpec {
     }
 }
 
+/// Who is calling, as far as an upstream needs to know (2026-07-28 sends this per request).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallerInfo {
+    /// The caller's client capabilities (what input requests it can answer).
+    pub capabilities: Option<ClientCapabilities>,
+    /// The least severe log level the caller wants to receive; `None`: no log messages.
+    pub log_level: Option<LoggingLevel>,
+}
+
 /// What a workbench call carries besides its arguments.
 #[derive(Clone)]
 pub struct CallContext {
@@ -62,6 +71,8 @@ pub struct CallContext {
     pub cancel: CancellationToken,
     /// Receives progress and logging, and answers sampling/elicitation on the caller's behalf.
     pub observer: Arc<dyn CallObserver>,
+    /// The caller's capabilities and log level.
+    pub caller: CallerInfo,
 }
 
 impl Default for CallContext {
@@ -69,6 +80,7 @@ impl Default for CallContext {
         Self {
             cancel: CancellationToken::new(),
             observer: Arc::new(NoObserver),
+            caller: CallerInfo::default(),
         }
     }
 }
@@ -164,6 +176,12 @@ pub trait Workbench: Send + Sync {
         _params: CompleteRequestParams,
     ) -> Result<CompleteResult, WorkbenchError> {
         Ok(CompleteResult::default())
+    }
+
+    /// The served definition of one tool, if it is known without waiting (used for checks that
+    /// must run synchronously, such as validating `Mcp-Param` headers against the schema).
+    fn cached_tool(&self, _name: &str) -> Option<Tool> {
+        None
     }
 
     /// A stream of change events, if this workbench can change.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rmcp::ErrorData;
 use rmcp::model::{
     CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
-    LoggingMessageNotificationParam,
+    InputRequest, InputRequests, InputResponses, ListRootsResult, LoggingMessageNotificationParam,
 };
 
 /// The caller's side of a running call. Everything has a default: an observer that
@@ -35,6 +35,37 @@ pub trait CallObserver: Send + Sync {
             None,
         ))
     }
+
+    /// The callee asks for the caller's filesystem roots.
+    async fn list_roots(&self) -> Result<ListRootsResult, ErrorData> {
+        Err(ErrorData::invalid_request(
+            "the calling client does not support roots",
+            None,
+        ))
+    }
+
+    /// A batch of input requests (a 2026-07-28 `input_required` round), answered by key.
+    /// The default answers each one through the methods above.
+    async fn input(&self, requests: InputRequests) -> Result<InputResponses, ErrorData> {
+        let mut responses = InputResponses::new();
+        for (key, request) in requests {
+            let value = match request {
+                InputRequest::CreateMessage(r) => to_value(self.create_message(r.params).await?),
+                InputRequest::Elicitation(r) => to_value(self.elicit(r.params).await?),
+                InputRequest::ListRoots(_) => to_value(self.list_roots().await?),
+                _ => Err(ErrorData::invalid_request(
+                    "unsupported input request kind",
+                    None,
+                )),
+            }?;
+            responses.insert(key, value);
+        }
+        Ok(responses)
+    }
+}
+
+fn to_value(v: impl serde::Serialize) -> Result<serde_json::Value, ErrorData> {
+    serde_json::to_value(v).map_err(|e| ErrorData::internal_error(e.to_string(), None))
 }
 
 /// An observer that ignores everything and declines every input request.
