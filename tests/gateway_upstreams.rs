@@ -436,3 +436,125 @@ command = "{bin}"
     assert_eq!(text(&r), "fine");
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_http_upstream_that_restarts_loses_its_sessions_and_is_reinitialized() {
+    let port = free_port();
+    let demo = || {
+        http_upstream(
+            Command::new(example_bin("demo_server")).args(["--http", &format!("127.0.0.1:{port}")]),
+            port,
+        )
+    };
+    let first = demo();
+    let gw = gateway(&format!(
+        "[servers.web]\nurl = \"http://127.0.0.1:{port}/mcp\"\nprotocol = \"2025-11-25\"\ntimeout_secs = 10\n"
+    ));
+    ready(&gw).await;
+    let r = call(&gw, "web__echo", json!({"message": "before"}))
+        .await
+        .expect("echo");
+    assert_eq!(text(&r), "before");
+    drop(first);
+    let _second = demo();
+    // The old session id is unknown to the new process: the client re-initializes (or the
+    // supervisor reconnects) and calls work again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match call(&gw, "web__echo", json!({"message": "after"})).await {
+            Ok(r) => {
+                assert_eq!(text(&r), "after");
+                break;
+            }
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "never recovered: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    gw.shutdown().await;
+}
+
+/// A minimal rmcp server that only answers when the request carries `Authorization: Bearer s3cret`.
+#[derive(Clone)]
+struct Guarded;
+
+impl rmcp::ServerHandler for Guarded {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        rmcp::model::ServerConfig::new(
+            rmcp::model::ServerCapabilities::builder()
+                .enable_tools()
+                .build(),
+        )
+    }
+}
+
+async fn guarded_server() -> (u16, CancellationToken) {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+    let ct = CancellationToken::new();
+    let service = StreamableHttpService::new(
+        || Ok(Guarded),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default().with_cancellation_token(ct.child_token()),
+    );
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let ok = request
+                    .headers()
+                    .get("authorization")
+                    .is_some_and(|v| v == "Bearer s3cret");
+                if ok {
+                    next.run(request).await
+                } else {
+                    axum::response::IntoResponse::into_response(http::StatusCode::UNAUTHORIZED)
+                }
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let stop = ct.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
+            .await;
+    });
+    (port, ct)
+}
+
+#[tokio::test]
+async fn configured_headers_reach_a_streamable_http_upstream() {
+    let (port, server) = guarded_server().await;
+    let config = |header: &str| {
+        format!(
+            "[servers.guarded]\nurl = \"http://127.0.0.1:{port}/mcp\"\n{header}\nstartup_timeout_secs = 5\n"
+        )
+    };
+    let gw = gateway(&config(r#"headers = { Authorization = "Bearer s3cret" }"#));
+    ready(&gw).await;
+    assert_eq!(gw.statuses()[0].state, "ready");
+    gw.shutdown().await;
+
+    let gw = gateway(&config(""));
+    gw.wait_ready(Duration::from_secs(3)).await;
+    let status = &gw.statuses()[0];
+    assert_eq!(status.state, "down", "{status:?}");
+    assert!(
+        status.error.as_deref().unwrap_or_default().contains("401")
+            || status
+                .error
+                .as_deref()
+                .unwrap_or_default()
+                .to_lowercase()
+                .contains("unauthorized"),
+        "the error says why: {status:?}"
+    );
+    gw.shutdown().await;
+    server.cancel();
+}
