@@ -224,3 +224,31 @@ fn demo_server_http_answers_the_python_sdk_in_legacy_and_auto_modes() {
         assert_eq!(stdout.trim(), format!("python {mode}"));
     }
 }
+
+#[test]
+fn inspector_cli_lists_demo_server_tools() {
+    let output = common::npm_command("mcp-inspector")
+        .arg("--cli")
+        .arg(example_bin("demo_server"))
+        .args(["--method", "tools/list"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run the Inspector CLI");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "inspector failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listed: Value = serde_json::from_str(&stdout).expect("the Inspector prints JSON");
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .expect("a tools array")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"echo") && names.contains(&"touch_tools"),
+        "{names:?}"
+    );
+}

@@ -49,6 +49,23 @@ pub fn npm_bin(name: &str) -> PathBuf {
     path
 }
 
+/// A command running the npm tool `name` (e.g. `mcp-inspector`) under Node 22: the npm bin
+/// dir (which holds Node 22's `node`) goes first on PATH, so `#!/usr/bin/env node` scripts and
+/// anything they spawn use Node 22 rather than the system node.
+pub fn npm_command(name: &str) -> Command {
+    let program = npm_bin(name);
+    let bin_dir = tool_path("TOOLYARD_NPM_BIN");
+    let mut path =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
+    path.insert(0, bin_dir);
+    let mut command = Command::new(program);
+    command.env(
+        "PATH",
+        std::env::join_paths(path).expect("PATH entries without separators"),
+    );
+    command
+}
+
 /// The pinned npm tools' `node_modules` directory (`TOOLYARD_NODE_MODULES`).
 pub fn node_modules() -> PathBuf {
     tool_path("TOOLYARD_NODE_MODULES")
