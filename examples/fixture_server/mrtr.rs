@@ -50,7 +50,7 @@ fn open(state: Option<&str>) -> Result<&str, ErrorData> {
     }
 }
 
-fn elicitation(message: &str, schema: Value) -> Result<InputRequest, ErrorData> {
+pub(super) fn elicitation(message: &str, schema: Value) -> Result<InputRequest, ErrorData> {
     let params = ElicitRequestParams::FormElicitationParams {
         meta: None,
         message: message.to_string(),
@@ -66,7 +66,7 @@ fn name_elicitation(message: &str) -> Result<InputRequest, ErrorData> {
     )
 }
 
-fn sampling(text: &str, max_tokens: u32) -> InputRequest {
+pub(super) fn sampling(text: &str, max_tokens: u32) -> InputRequest {
     let params =
         CreateMessageRequestParams::new(vec![SamplingMessage::user_text(text)], max_tokens);
     InputRequest::CreateMessage(CreateMessageRequest::new(params))
@@ -77,7 +77,7 @@ fn roots() -> InputRequest {
 }
 
 /// An `input_required` answer asking for `requests`, with an optional sealed state.
-fn ask(requests: Vec<(&str, InputRequest)>, state: Option<&str>) -> CallToolResponse {
+pub(super) fn ask(requests: Vec<(&str, InputRequest)>, state: Option<&str>) -> CallToolResponse {
     let requests: BTreeMap<String, InputRequest> = requests
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -110,7 +110,7 @@ fn sampled(response: &Value) -> String {
     block["text"].as_str().unwrap_or("(no text)").to_string()
 }
 
-fn done(text: String) -> CallToolResponse {
+pub(super) fn done(text: String) -> CallToolResponse {
     CallToolResponse::Complete(text_result(text))
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::*;
 use rmcp::service::RequestContext;
@@ -51,13 +52,44 @@ pub(super) fn elicitation_schema(schema: Value) -> Result<ElicitationSchema, Err
         .map_err(|e| ErrorData::internal_error(format!("bad elicitation schema: {e}"), None))
 }
 
-/// Sends an `elicitation/create` form request to the client and renders the answer.
+/// Whether the caller speaks 2026-07-28 (no server→client requests: ask with input_required).
+fn is_2026(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+}
+
+/// The answer a 2026-era caller sent for `key`, decoded.
+fn given_answer<T: serde::de::DeserializeOwned>(
+    given: &Option<rmcp::model::InputResponses>,
+    key: &str,
+) -> Result<Option<T>, ErrorData> {
+    given
+        .as_ref()
+        .and_then(|g| g.get(key))
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(|e| ErrorData::invalid_params(format!("inputResponses.{key}: {e}"), None))
+}
+
+/// Asks the client to fill a form: an `elicitation/create` request for 2025-era callers, an
+/// `input_required` round for 2026-era callers; renders the answer.
 async fn elicit(
     context: &RequestContext<RoleServer>,
-    message: impl Into<String>,
+    given: &Option<rmcp::model::InputResponses>,
+    message: &str,
     schema: Value,
     render: impl FnOnce(&ElicitResult) -> String,
-) -> Result<CallToolResult, ErrorData> {
+) -> Result<CallToolResponse, ErrorData> {
+    if is_2026(context) {
+        return match given_answer::<ElicitResult>(given, "form")? {
+            Some(answer) => Ok(super::mrtr::done(render(&answer))),
+            None => Ok(super::mrtr::ask(
+                vec![("form", super::mrtr::elicitation(message, schema)?)],
+                None,
+            )),
+        };
+    }
     let params = ElicitRequestParams::FormElicitationParams {
         meta: None,
         message: message.into(),
@@ -66,7 +98,8 @@ async fn elicit(
     Ok(match context.peer.create_elicitation(params).await {
         Ok(answer) => text_result(render(&answer)),
         Err(error) => peer_error("elicitation", error),
-    })
+    }
+    .into())
 }
 
 /// The content of an elicitation answer as compact JSON (`{}` when absent).
@@ -170,30 +203,43 @@ impl Fixture {
     async fn test_sampling(
         &self,
         Parameters(SamplingArgs { prompt }): Parameters<SamplingArgs>,
+        InputResponses(given): InputResponses,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> Result<CallToolResponse, ErrorData> {
+        let render = |answer: &CreateMessageResult| {
+            let text = answer
+                .message
+                .content
+                .first()
+                .and_then(|c| c.as_text())
+                .map_or_else(|| "(no text)".to_string(), |t| t.text.clone());
+            format!("LLM response: {text}")
+        };
+        if is_2026(&context) {
+            return match given_answer::<CreateMessageResult>(&given, "sampling")? {
+                Some(answer) => Ok(super::mrtr::done(render(&answer))),
+                None => Ok(super::mrtr::ask(
+                    vec![("sampling", super::mrtr::sampling(&prompt, 100))],
+                    None,
+                )),
+            };
+        }
         let request =
             CreateMessageRequestParams::new(vec![SamplingMessage::user_text(prompt)], 100);
-        match context.peer.create_message(request).await {
-            Ok(answer) => {
-                let text = answer
-                    .message
-                    .content
-                    .first()
-                    .and_then(|c| c.as_text())
-                    .map_or_else(|| "(no text)".to_string(), |t| t.text.clone());
-                text_result(format!("LLM response: {text}"))
-            }
+        Ok(match context.peer.create_message(request).await {
+            Ok(answer) => text_result(render(&answer)),
             Err(error) => peer_error("sampling", error),
         }
+        .into())
     }
 
     #[tool(description = "Asks the user for a username and email (elicitation/create)")]
     async fn test_elicitation(
         &self,
         Parameters(ElicitationArgs { message }): Parameters<ElicitationArgs>,
+        InputResponses(given): InputResponses,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         let schema = json!({
             "type": "object",
             "properties": {
@@ -202,7 +248,7 @@ impl Fixture {
             },
             "required": ["username", "email"]
         });
-        elicit(&context, message, schema, |answer| {
+        elicit(&context, &given, &message, schema, |answer| {
             format!(
                 "User response: action={}, content={}",
                 action_name(&answer.action),
@@ -217,8 +263,9 @@ impl Fixture {
     )]
     async fn test_elicitation_sep1034_defaults(
         &self,
+        InputResponses(given): InputResponses,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         let schema = json!({
             "type": "object",
             "properties": {
@@ -236,6 +283,7 @@ impl Fixture {
         });
         elicit(
             &context,
+            &given,
             "Please provide values (all have defaults)",
             schema,
             |answer| {
@@ -252,8 +300,9 @@ impl Fixture {
     #[tool(description = "Elicitation with all five enum schema variants (SEP-1330)")]
     async fn test_elicitation_sep1330_enums(
         &self,
+        InputResponses(given): InputResponses,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         let schema = json!({
             "type": "object",
             "properties": {
@@ -278,6 +327,7 @@ impl Fixture {
         });
         elicit(
             &context,
+            &given,
             "Test enum schema improvements",
             schema,
             |answer| {
