@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ChildGuard, example_bin, free_port, npm_bin, python, wait_for_port};
+use common::{
+    ChildGuard, example_bin, free_port, marked_processes, npm_bin, python, wait_for_port,
+};
 use serde_json::Value;
 
 fn toolyard() -> &'static str {
@@ -174,6 +176,12 @@ fn assert_core(report: &Value) {
     assert!(text(report, "progress").contains("completed"), "{report}");
 }
 
+/// An upstream's tools/list_changed reaches a 2025-era session, and the new tool is listed.
+fn assert_list_changed(report: &Value) {
+    assert_eq!(report["list_changed"]["notified"], true, "{report}");
+    assert_eq!(report["list_changed"]["touched_listed"], true, "{report}");
+}
+
 /// A tool field rmcp does not model (`execution`) reaches the 2025-era client unchanged.
 fn assert_extras(report: &Value) {
     assert_eq!(
@@ -209,6 +217,7 @@ fn python_client_over_stdio() {
     assert_core(&report);
     assert_relays(&report);
     assert_extras(&report);
+    assert_list_changed(&report);
 }
 
 #[test]
@@ -220,6 +229,7 @@ fn python_client_over_streamable_http_legacy_mode() {
     assert_core(&report);
     assert_relays(&report);
     assert_extras(&report);
+    assert_list_changed(&report);
 }
 
 #[test]
@@ -243,6 +253,7 @@ fn python_client_over_legacy_sse() {
     assert_core(&report);
     assert_relays(&report);
     assert_extras(&report);
+    assert_list_changed(&report);
 }
 
 #[test]
@@ -256,4 +267,55 @@ fn healthz_reports_each_upstream() {
         assert_eq!(s["transport"], "stdio");
         assert!(s["tools"].as_u64().unwrap_or(0) >= 3, "{s}");
     }
+}
+
+#[test]
+fn sigterm_stops_serve_and_leaves_no_upstream_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = uuid::Uuid::new_v4().to_string();
+    let config = dir.path().join("servers.toml");
+    let text = format!(
+        "[servers.demo]\ncommand = \"{}\"\nenv = {{ TOOLYARD_TEST_MARKER = \"{marker}\" }}\n",
+        example_bin("demo_server").display()
+    );
+    std::fs::write(&config, text).expect("config");
+    let port = free_port();
+    let mut serve = ChildGuard::spawn(
+        Command::new(toolyard())
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null()),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for_port(
+        format!("127.0.0.1:{port}").parse().expect("addr"),
+        Duration::from_secs(30),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while healthz(&base)["status"] != "ok" {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(marked_processes(&marker).len(), 1, "the demo upstream runs");
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(serve.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = serve.child_mut().try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit: {status}");
+    assert_eq!(
+        marked_processes(&marker),
+        Vec::<u32>::new(),
+        "no orphaned upstream"
+    );
 }

@@ -9,7 +9,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{ChildGuard, example_bin, free_port, npm_bin, python, wait_for_port};
+use common::{
+    ChildGuard, example_bin, free_port, marked_processes, npm_bin, python, wait_for_port,
+};
 use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -233,23 +235,6 @@ env = {{ TOOLYARD_TEST_MARKER = "{marker}" }}
 "#,
         bin = example_bin("demo_server").display()
     )
-}
-
-/// Processes whose environment carries `TOOLYARD_TEST_MARKER=marker`.
-fn marked_processes(marker: &str) -> Vec<u32> {
-    let needle = format!("TOOLYARD_TEST_MARKER={marker}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
-                .unwrap_or(false)
-        })
-        .collect()
 }
 
 fn marker() -> String {

@@ -165,3 +165,21 @@ impl Drop for ChildGuard {
         let _ = self.child.wait();
     }
 }
+
+/// Processes whose environment carries `TOOLYARD_TEST_MARKER=marker` (give a spawned server
+/// that variable to find it, and its children, later: e.g. to prove none is left behind).
+pub fn marked_processes(marker: &str) -> Vec<u32> {
+    let needle = format!("TOOLYARD_TEST_MARKER={marker}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
+}

@@ -41,6 +41,15 @@ async def attempt(report, key, coro):
         report[key] = {"exception": f"{type(e).__name__}: {e}"}
 
 
+seen_methods = []
+
+
+async def on_message(message):
+    method = getattr(message, "method", None)
+    if method:
+        seen_methods.append(method)
+
+
 async def scenario(client, prefix):
     report = {"protocol_version": client.protocol_version}
     tools = await client.list_tools()
@@ -86,6 +95,19 @@ async def scenario(client, prefix):
         r = await client.read_resource("demo://readme")
         return {"text": "".join(getattr(c, "text", "") for c in r.contents)}
 
+    async def list_changed():
+        before = len(seen_methods)
+        await client.call_tool(f"{prefix}touch_tools", {})
+        for _ in range(50):
+            if "notifications/tools/list_changed" in seen_methods[before:]:
+                break
+            await asyncio.sleep(0.1)
+        tools = await client.list_tools(cache_mode="refresh")
+        return {
+            "notified": "notifications/tools/list_changed" in seen_methods[before:],
+            "touched_listed": f"{prefix}touched" in [t.name for t in tools.tools],
+        }
+
     async def prompt():
         r = await client.get_prompt("demo__greet", {"name": "Ada"})
         return {"text": " ".join(getattr(m.content, "text", "") for m in r.messages)}
@@ -99,6 +121,7 @@ async def scenario(client, prefix):
     await attempt(report, "unknown", unknown())
     await attempt(report, "resource", resource())
     await attempt(report, "prompt", prompt())
+    await attempt(report, "list_changed", list_changed())
     return report
 
 
@@ -120,6 +143,7 @@ async def main():
         mode=args.mode,
         sampling_callback=sampling,
         elicitation_callback=elicitation,
+        message_handler=on_message,
         read_timeout_seconds=30,
     )
     async with client:
