@@ -47,20 +47,26 @@ protocol = "2025-11-25"
 }
 
 struct Served {
-    _guard: ChildGuard,
+    guard: ChildGuard,
     base: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
-/// Start `toolyard serve` on a free port and wait until `/healthz` says every upstream is ready.
+/// Start `toolyard serve` with the standard test config and wait until every upstream is ready.
 fn serve() -> Served {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path());
+    let mut served = serve_with(&write_config(dir.path()));
+    served._dir = Some(dir);
+    served
+}
+
+/// Start `toolyard serve --config config` on a free port; wait until `/healthz` says ready.
+fn serve_with(config: &Path) -> Served {
     let port = free_port();
     let guard = ChildGuard::spawn(
         Command::new(toolyard())
             .args(["serve", "--config"])
-            .arg(&config)
+            .arg(config)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null()),
     );
@@ -80,9 +86,9 @@ fn serve() -> Served {
         std::thread::sleep(Duration::from_millis(100));
     }
     Served {
-        _guard: guard,
+        guard,
         base,
-        _dir: dir,
+        _dir: None,
     }
 }
 
@@ -279,31 +285,14 @@ fn sigterm_stops_serve_and_leaves_no_upstream_behind() {
         example_bin("demo_server").display()
     );
     std::fs::write(&config, text).expect("config");
-    let port = free_port();
-    let mut serve = ChildGuard::spawn(
-        Command::new(toolyard())
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null()),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for_port(
-        format!("127.0.0.1:{port}").parse().expect("addr"),
-        Duration::from_secs(30),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while healthz(&base)["status"] != "ok" {
-        assert!(Instant::now() < deadline, "never ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut served = serve_with(&config);
     assert_eq!(marked_processes(&marker).len(), 1, "the demo upstream runs");
 
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(serve.id()).expect("pid"));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(served.guard.id()).expect("pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
-        if let Some(status) = serve.child_mut().try_wait().expect("wait") {
+        if let Some(status) = served.guard.child_mut().try_wait().expect("wait") {
             break status;
         }
         assert!(
