@@ -284,10 +284,14 @@ fn event_stream(
         }
         match item {
             Some(text) => Ok(Bytes::from(text)),
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "scripted stream cut",
-            )),
+            None => {
+                // Let the server flush what was sent before dropping the connection.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "scripted stream cut",
+                ))
+            }
         }
     })
 }
