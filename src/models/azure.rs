@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::component::{AZURE_PROVIDER, ComponentModel};
 use super::error::ModelError;
+use super::http::is_real_secret;
 use super::openai::OpenAiConfig;
 use super::openai::client::{Auth, Endpoint, OpenAiClient};
 
@@ -61,10 +62,10 @@ impl OpenAiClient {
 
 fn azure_auth(config: &AzureOpenAiConfig) -> Result<Auth, ModelError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(key) = config.openai.api_key.clone().filter(|k| !k.is_empty()) {
+    if let Some(key) = config.openai.api_key.clone().filter(|k| is_real_secret(k)) {
         return Ok(Auth::Header("api-key", key));
     }
-    if let Some(token) = config.azure_ad_token.clone().filter(|t| !t.is_empty()) {
+    if let Some(token) = config.azure_ad_token.clone().filter(|t| is_real_secret(t)) {
         return Ok(Auth::Bearer(token));
     }
     if let Some(key) = env(AZURE_KEY_ENV) {

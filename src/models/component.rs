@@ -114,7 +114,8 @@ pub fn load_chat_completion_client(
     component: &ComponentModel,
 ) -> Result<Arc<dyn ChatCompletionClient>, ModelError> {
     if let Some(kind) = component.component_type.as_deref()
-        && !matches!(kind, "model" | COMPONENT_TYPE)
+        && kind != "model"
+        && !kind.contains("chat_completion")
     {
         return Err(ModelError::Config {
             reason: format!("component type `{kind}` is not a model client"),

@@ -201,7 +201,7 @@ pub(crate) fn api_key_from(
     env_var: &str,
     provider: &str,
 ) -> Result<String, ModelError> {
-    if let Some(k) = configured.filter(|k| !k.is_empty()) {
+    if let Some(k) = configured.filter(|k| is_real_secret(k)) {
         return Ok(k.to_string());
     }
     std::env::var(env_var)
@@ -211,4 +211,9 @@ pub(crate) fn api_key_from(
             provider: provider.to_string(),
             env_var: env_var.to_string(),
         })
+}
+
+/// Whether a configured secret is usable: not empty and not AutoGen's `**********` mask.
+pub(crate) fn is_real_secret(value: &str) -> bool {
+    !value.is_empty() && !value.chars().all(|c| c == '*')
 }

@@ -116,3 +116,31 @@ pub fn person_schema() -> Value {
         "additionalProperties": false
     })
 }
+
+/// Reads a fixture under tests/fixtures/models/.
+pub fn fixture(path: &str) -> String {
+    let full = format!(
+        "{}/tests/fixtures/models/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("fixture {full}: {e}"))
+}
+
+/// Serves one fixed answer for every request on 127.0.0.1:0; returns the root URL.
+pub async fn serve_fixed(status: u16, content_type: &'static str, body: String) -> String {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move {
+            let status = StatusCode::from_u16(status).expect("status");
+            (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
