@@ -47,6 +47,8 @@ struct Shared {
     cursor: Mutex<Cursor>,
     seq: AtomicU64,
     recorded: Mutex<Vec<RecordedRequest>>,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
 }
 
 /// A running scripted server; stops when dropped or on [`ScriptedServer::shutdown`].
@@ -87,6 +89,8 @@ impl ScriptedServer {
             cursor: Mutex::new(Cursor::default()),
             seq: AtomicU64::new(0),
             recorded: Mutex::new(Vec::new()),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(openai))
@@ -144,6 +148,11 @@ impl ScriptedServer {
         self.shared.seq.load(Ordering::Relaxed)
     }
 
+    /// The most requests that were being answered at the same time (proves concurrency).
+    pub fn max_in_flight(&self) -> u64 {
+        self.shared.max_in_flight.load(Ordering::Relaxed)
+    }
+
     /// Stops accepting connections.
     pub fn shutdown(&mut self) {
         self.guard.take();
@@ -184,6 +193,20 @@ fn authorised(key: &str, wire: Wire, headers: &HeaderMap) -> bool {
 }
 
 async fn answer(
+    shared: &Shared,
+    wire: Wire,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = shared.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    shared.max_in_flight.fetch_max(now, Ordering::Relaxed);
+    let response = answer_inner(shared, wire, uri, headers, body).await;
+    shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+    response
+}
+
+async fn answer_inner(
     shared: &Shared,
     wire: Wire,
     uri: Uri,
