@@ -475,3 +475,89 @@ async fn token_counting_and_remaining_tokens() {
     assert_eq!(client.remaining_tokens(&short, &[]), 128_000 - n_short);
     assert_eq!(client.model_info().family, "gpt-4o");
 }
+
+#[tokio::test]
+async fn capabilities_from_model_info_are_enforced_before_sending() {
+    let server = server(vec![Step::text("never")]).await;
+    let client = openai_with(&server, |c| {
+        c.model = "tiny-local".into();
+        c.model_info = Some(toolyard::models::ModelInfo {
+            vision: false,
+            function_calling: false,
+            json_output: false,
+            family: "unknown".into(),
+            structured_output: false,
+            multiple_system_messages: None,
+            context_window: Some(4096),
+        });
+    });
+    let err = client
+        .create(
+            ask("x").with_tools(vec![weather_tool()]),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ModelError::Unsupported {
+                feature: "function calling",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let (_, streamed) = collect(client.create_stream(
+        ask("x").with_output(OutputFormat::JsonObject),
+        CancellationToken::new(),
+    ))
+    .await;
+    assert!(
+        matches!(
+            streamed,
+            Err(ModelError::Unsupported {
+                feature: "JSON output",
+                ..
+            })
+        ),
+        "{streamed:?}"
+    );
+    assert_eq!(server.request_count(), 0);
+    assert_eq!(
+        client.remaining_tokens(&[LlmMessage::user("hi", "u")], &[]),
+        4096 - client.count_tokens(&[LlmMessage::user("hi", "u")], &[])
+    );
+}
+
+#[tokio::test]
+async fn images_are_sent_as_image_url_parts() {
+    use toolyard::models::{Image, UserContent, UserMessage, UserPart};
+    let server = server(vec![Step::text("a red pixel")]).await;
+    let client = openai(&server);
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+    let message = LlmMessage::UserMessage(UserMessage {
+        content: UserContent::Parts(vec![
+            UserPart::Text("What is this?".into()),
+            UserPart::Image(Image::Base64 { data: png.into() }),
+            UserPart::Image(Image::Url {
+                url: "https://example.com/cat.jpg".into(),
+            }),
+        ]),
+        source: "user".into(),
+    });
+    client
+        .create(CreateRequest::new(vec![message]), CancellationToken::new())
+        .await
+        .expect("create");
+    let content = &server.requests()[0].body["messages"][0]["content"];
+    assert_eq!(content[0], json!({"type": "text", "text": "What is this?"}));
+    assert_eq!(
+        content[1],
+        json!({"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{png}")}})
+    );
+    assert_eq!(
+        content[2]["image_url"]["url"],
+        "https://example.com/cat.jpg"
+    );
+}

@@ -102,6 +102,16 @@ pub enum ModelError {
         /// Compiler message.
         reason: String,
     },
+    /// The request needs a capability the model does not have (per its `model_info`).
+    #[error("{provider}: model `{model}` does not support {feature} (see `model_info`)")]
+    Unsupported {
+        /// Provider name.
+        provider: String,
+        /// Model name.
+        model: String,
+        /// The missing capability.
+        feature: &'static str,
+    },
     /// A client or component configuration is invalid.
     #[error("invalid model configuration: {reason}")]
     Config {

@@ -7,6 +7,7 @@ use futures::StreamExt;
 use reqwest::{RequestBuilder, Response};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::error::ModelError;
 use super::retry::{RetryPolicy, parse_retry_after};
@@ -48,7 +49,11 @@ impl HttpCore {
     ) -> Result<Exchange, ModelError> {
         let mut attempt = 0;
         loop {
-            let result = self.attempt(build(&self.client), streaming, cancel).await;
+            let span = tracing::debug_span!("model_request", provider = %self.provider, attempt, streaming);
+            let result = self
+                .attempt(build(&self.client), streaming, cancel)
+                .instrument(span)
+                .await;
             let error = match result {
                 Ok(exchange) => return Ok(exchange),
                 Err(e) => e,

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::types::LlmMessage;
+use super::error::ModelError;
+use super::model_info::ModelInfo;
+use super::types::{LlmMessage, UserContent, UserPart};
 
 /// A tool offered to the model (AutoGen `ToolSchema`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,4 +129,40 @@ impl CreateRequest {
         self.extra_args.insert(key.into(), value);
         self
     }
+}
+
+/// Checks that `request` only uses what `info` says the model can do.
+/// `json_emulated` skips the JSON checks for providers that ask for JSON in the prompt.
+pub(crate) fn check_capabilities(
+    provider: &str,
+    model: &str,
+    info: &ModelInfo,
+    request: &CreateRequest,
+    json_emulated: bool,
+) -> Result<(), ModelError> {
+    let missing = |feature| {
+        Err(ModelError::Unsupported {
+            provider: provider.to_string(),
+            model: model.to_string(),
+            feature,
+        })
+    };
+    if !request.tools.is_empty() && !info.function_calling {
+        return missing("function calling");
+    }
+    if !info.vision && request.messages.iter().any(has_image) {
+        return missing("vision (image input)");
+    }
+    match request.output {
+        OutputFormat::JsonObject if !json_emulated && !info.json_output => missing("JSON output"),
+        OutputFormat::JsonSchema { .. } if !json_emulated && !info.structured_output => {
+            missing("structured output")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn has_image(message: &LlmMessage) -> bool {
+    matches!(message, LlmMessage::UserMessage(m)
+        if matches!(&m.content, UserContent::Parts(parts) if parts.iter().any(|p| matches!(p, UserPart::Image(_)))))
 }

@@ -18,7 +18,7 @@ use crate::models::error::ModelError;
 use crate::models::http::{Exchange, HttpCore, api_key_from};
 use crate::models::model_info::{ModelInfo, resolve_model_info};
 use crate::models::output::{output_from_response_format, validate_output};
-use crate::models::request::{CreateRequest, OutputFormat, ToolSchema};
+use crate::models::request::{CreateRequest, OutputFormat, ToolSchema, check_capabilities};
 use crate::models::retry::RetryPolicy;
 use crate::models::sse::spawn_stream;
 use crate::models::tokens::count_tokens;
@@ -238,6 +238,13 @@ impl ChatCompletionClient for AnthropicClient {
         cancel: CancellationToken,
     ) -> Result<CreateResult, ModelError> {
         let inner = &self.inner;
+        check_capabilities(
+            "anthropic",
+            &inner.config.model,
+            &inner.model_info,
+            &request,
+            true,
+        )?;
         let output = inner.output_of(&request);
         let body = inner.body(&request, &output, false)?;
         let exchange = inner
@@ -253,6 +260,15 @@ impl ChatCompletionClient for AnthropicClient {
 
     fn create_stream(&self, request: CreateRequest, cancel: CancellationToken) -> ChatStream {
         let inner = self.inner.clone();
+        if let Err(e) = check_capabilities(
+            "anthropic",
+            &inner.config.model,
+            &inner.model_info,
+            &request,
+            true,
+        ) {
+            return Box::pin(futures::stream::once(async move { Err(e) }));
+        }
         let output = inner.output_of(&request);
         let body = match inner.body(&request, &output, true) {
             Ok(b) => b,

@@ -18,7 +18,7 @@ use crate::models::error::ModelError;
 use crate::models::http::{Exchange, HttpCore, api_key_from};
 use crate::models::model_info::{ModelInfo, resolve_model_info};
 use crate::models::output::{output_from_response_format, validate_output};
-use crate::models::request::{CreateRequest, OutputFormat, ToolSchema};
+use crate::models::request::{CreateRequest, OutputFormat, ToolSchema, check_capabilities};
 use crate::models::retry::RetryPolicy;
 use crate::models::sse::spawn_stream;
 use crate::models::tokens::count_tokens;
@@ -309,6 +309,13 @@ impl ChatCompletionClient for OpenAiClient {
         cancel: CancellationToken,
     ) -> Result<CreateResult, ModelError> {
         let inner = &self.inner;
+        check_capabilities(
+            inner.endpoint.provider,
+            &inner.config.model,
+            &inner.model_info,
+            &request,
+            false,
+        )?;
         let output = inner.output_of(&request);
         let body = inner.body(&request, false)?;
         let exchange = inner
@@ -324,6 +331,15 @@ impl ChatCompletionClient for OpenAiClient {
 
     fn create_stream(&self, request: CreateRequest, cancel: CancellationToken) -> ChatStream {
         let inner = self.inner.clone();
+        if let Err(e) = check_capabilities(
+            inner.endpoint.provider,
+            &inner.config.model,
+            &inner.model_info,
+            &request,
+            false,
+        ) {
+            return Box::pin(futures::stream::once(async move { Err(e) }));
+        }
         let output = inner.output_of(&request);
         let body = match inner.body(&request, true) {
             Ok(b) => b,
