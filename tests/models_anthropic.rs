@@ -331,3 +331,34 @@ async fn consecutive_same_role_messages_are_merged() {
         &json!([{"role": "user", "content": [{"type": "text", "text": "one"}, {"type": "text", "text": "two"}]}])
     );
 }
+
+#[tokio::test]
+async fn images_become_image_blocks() {
+    use toolyard::models::{Image, UserContent, UserMessage, UserPart};
+    let server = server(vec![Step::text("a pixel")]).await;
+    let client = anthropic_with(&server, |_| {});
+    let jpeg = "/9j/4AAQSkZJRgABAQAAAQABAAD";
+    let message = LlmMessage::UserMessage(UserMessage {
+        content: UserContent::Parts(vec![
+            UserPart::Text("What is this?".into()),
+            UserPart::Image(Image::Base64 { data: jpeg.into() }),
+            UserPart::Image(Image::Url {
+                url: "https://example.com/cat.png".into(),
+            }),
+        ]),
+        source: "user".into(),
+    });
+    client
+        .create(CreateRequest::new(vec![message]), CancellationToken::new())
+        .await
+        .expect("create");
+    let content = &server.requests()[0].body["messages"][0]["content"];
+    assert_eq!(
+        content[1],
+        json!({"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": jpeg}})
+    );
+    assert_eq!(
+        content[2],
+        json!({"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}})
+    );
+}
