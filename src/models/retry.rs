@@ -77,3 +77,55 @@ pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, retry_after: Option<Duration>) -> ModelError {
+        ModelError::Status {
+            provider: "p".into(),
+            status: code,
+            message: String::new(),
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn retry_after_wins_over_backoff_and_is_capped() {
+        let policy = RetryPolicy::default();
+        let e = status(429, Some(Duration::from_secs(3)));
+        assert_eq!(policy.delay_for(0, &e), Some(Duration::from_secs(3)));
+        let e = status(503, Some(Duration::from_secs(3600)));
+        assert_eq!(policy.delay_for(0, &e), Some(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn backoff_grows_and_stops_after_max_retries() {
+        let policy = RetryPolicy::with_max_retries(3);
+        let e = status(500, None);
+        let first = policy.delay_for(0, &e).unwrap_or_default();
+        let third = policy.delay_for(2, &e).unwrap_or_default();
+        assert!(first <= Duration::from_millis(500) && third >= Duration::from_millis(1500));
+        assert_eq!(policy.delay_for(3, &e), None);
+        assert_eq!(policy.delay_for(0, &status(400, None)), None);
+        assert_eq!(policy.delay_for(0, &status(401, None)), None);
+    }
+
+    #[test]
+    fn parses_seconds_milliseconds_and_http_dates() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", http::HeaderValue::from_static("7"));
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert("retry-after-ms", http::HeaderValue::from_static("250"));
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_millis(250)));
+        let mut h = HeaderMap::new();
+        h.insert(
+            "retry-after",
+            http::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
+        h.insert("retry-after", http::HeaderValue::from_static("soon"));
+        assert_eq!(parse_retry_after(&h), None);
+    }
+}
