@@ -148,23 +148,23 @@ async fn exhausted_script_answers_500_and_repeat_last_repeats() {
 async fn rules_match_on_model_and_tool_offered_and_echo() {
     let script = Script {
         rules: vec![
-            Rule {
-                when: Matcher {
+            Rule::new(
+                Matcher {
                     model: Some("other-model".into()),
                     ..Matcher::default()
                 },
-                reply: Step::text("for other"),
-            },
-            Rule {
-                when: Matcher {
+                Step::text("for other"),
+            ),
+            Rule::new(
+                Matcher {
                     tool_offered: Some("get_time".into()),
                     ..Matcher::default()
                 },
-                reply: Step::new(Action::CallTool {
+                Step::new(Action::CallTool {
                     name: "get_time".into(),
                     arguments: None,
                 }),
-            },
+            ),
         ],
         ..Script::steps(vec![Step::new(Action::Echo)])
     };
@@ -233,4 +233,45 @@ fn schema_examples_validate() {
         let tool = ToolSchema::new("t", "d", schema.clone());
         assert_schema_valid(&tool, &value.to_string());
     }
+}
+
+#[tokio::test]
+async fn rule_sequences_keep_their_own_cursor_per_agent() {
+    let toml = r#"
+        [[rules]]
+        when = { system_contains = "alice" }
+        steps = [{ kind = "text", text = "alice 1" }, { kind = "stop_after", turns = 2, text = "alice", word = "DONE" }]
+
+        [[rules]]
+        when = { system_contains = "bob" }
+        steps = [{ kind = "text", text = "bob 1" }, { kind = "handoff", target = "alice" }]
+    "#;
+    let server = ScriptedServer::start(Script::from_toml(toml).unwrap())
+        .await
+        .unwrap();
+    let client = openai(&server);
+    let mut said = Vec::new();
+    for who in ["alice", "bob", "alice", "bob", "alice"] {
+        let r = client
+            .create(
+                req(&format!("you are {who}"), "go"),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        said.push(match r.content.as_text() {
+            Some(t) => t.to_string(),
+            None => r.content.as_calls().unwrap()[0].name.clone(),
+        });
+    }
+    assert_eq!(
+        said,
+        [
+            "alice 1",
+            "bob 1",
+            "alice",
+            "transfer_to_alice",
+            "alice DONE"
+        ]
+    );
 }

@@ -180,39 +180,44 @@ pub(crate) struct Plan {
     pub chunk_delay_ms: u64,
 }
 
-/// Mutable script position: step cursor and per-step turn counters.
+/// Which sequence a step belongs to: the main steps (`None`) or rule `i`'s steps.
+type Track = Option<usize>;
+
+/// Mutable script position: a cursor per sequence and per-step turn counters.
 #[derive(Debug, Default)]
 pub(crate) struct Cursor {
-    next: usize,
-    turns: HashMap<(bool, usize), u32>,
+    next: HashMap<Track, usize>,
+    turns: HashMap<(Track, usize), u32>,
+}
+
+fn exhausted() -> Plan {
+    Plan {
+        reply: Reply::Error {
+            status: 500,
+            message: "scripted server: script exhausted".into(),
+            retry_after: None,
+        },
+        delay_ms: 0,
+        chunk_delay_ms: 0,
+    }
 }
 
 /// Picks the reply for `incoming`, advancing the cursor.
 pub(crate) fn plan(script: &Script, cursor: &mut Cursor, incoming: &Incoming) -> Plan {
-    let chosen = script
+    let rule = script
         .rules
         .iter()
         .enumerate()
-        .find(|(_, r)| incoming.matches(&r.when))
-        .map(|(i, r)| (&r.reply, (true, i)));
-    let (step, key) = match chosen {
-        Some(c) => c,
-        None => match next_step(script, cursor) {
-            Some(c) => c,
-            None => {
-                return Plan {
-                    reply: Reply::Error {
-                        status: 500,
-                        message: "scripted server: script exhausted".into(),
-                        retry_after: None,
-                    },
-                    delay_ms: 0,
-                    chunk_delay_ms: 0,
-                };
-            }
-        },
+        .find(|(_, r)| !r.sequence().is_empty() && incoming.matches(&r.when));
+    let (track, steps) = match rule {
+        Some((i, r)) => (Some(i), r.sequence()),
+        None => (None, script.steps.as_slice()),
     };
-    let reply = reply_for(step, key, cursor, incoming);
+    let next = cursor.next.entry(track).or_insert(0);
+    let Some((step, index)) = pick(steps, script.when_done, next) else {
+        return exhausted();
+    };
+    let reply = reply_for(step, (track, index), cursor, incoming);
     Plan {
         reply,
         delay_ms: step.delay_ms.unwrap_or(script.delay_ms),
@@ -220,25 +225,25 @@ pub(crate) fn plan(script: &Script, cursor: &mut Cursor, incoming: &Incoming) ->
     }
 }
 
-fn next_step<'a>(script: &'a Script, cursor: &mut Cursor) -> Option<(&'a Step, (bool, usize))> {
-    let len = script.steps.len();
+fn pick<'a>(steps: &'a [Step], when_done: WhenDone, next: &mut usize) -> Option<(&'a Step, usize)> {
+    let len = steps.len();
     if len == 0 {
         return None;
     }
-    let index = if cursor.next < len {
-        cursor.next
+    let index = if *next < len {
+        *next
     } else {
-        match script.when_done {
-            WhenDone::Cycle => cursor.next % len,
+        match when_done {
+            WhenDone::Cycle => *next % len,
             WhenDone::RepeatLast => len - 1,
             WhenDone::Error => return None,
         }
     };
-    cursor.next += 1;
-    Some((&script.steps[index], (false, index)))
+    *next += 1;
+    Some((&steps[index], index))
 }
 
-fn reply_for(step: &Step, key: (bool, usize), cursor: &mut Cursor, incoming: &Incoming) -> Reply {
+fn reply_for(step: &Step, key: (Track, usize), cursor: &mut Cursor, incoming: &Incoming) -> Reply {
     let call = |name: &str, args: Option<&Value>| PlannedCall {
         name: name.to_string(),
         arguments: args
@@ -275,8 +280,8 @@ fn reply_for(step: &Step, key: (bool, usize), cursor: &mut Cursor, incoming: &In
                 cursor.turns.remove(&key);
                 Reply::Text(format!("{text} {word}"))
             } else {
-                if !key.0 {
-                    cursor.next = cursor.next.saturating_sub(1);
+                if let Some(next) = cursor.next.get_mut(&key.0) {
+                    *next = next.saturating_sub(1);
                 }
                 Reply::Text(text.clone())
             }

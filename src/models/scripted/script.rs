@@ -166,14 +166,38 @@ pub struct Matcher {
     pub model: Option<String>,
 }
 
-/// A reply chosen when the request matches, before the ordered steps are consulted.
+/// Replies chosen when the request matches, before the ordered steps are consulted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
     /// When the rule applies.
     #[serde(default)]
     pub when: Matcher,
-    /// What to reply.
-    pub reply: Step,
+    /// One reply, used every time the rule matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Step>,
+    /// Or a sequence of replies with its own cursor (e.g. one agent's turns).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+}
+
+impl Rule {
+    /// A rule answering `reply` whenever `when` matches.
+    pub fn new(when: Matcher, reply: Step) -> Self {
+        Self {
+            when,
+            reply: Some(reply),
+            steps: Vec::new(),
+        }
+    }
+
+    /// The rule's replies: its `steps`, or its single `reply`.
+    pub fn sequence(&self) -> &[Step] {
+        if self.steps.is_empty() {
+            self.reply.as_slice()
+        } else {
+            &self.steps
+        }
+    }
 }
 
 /// A deterministic script for the scripted model server.
