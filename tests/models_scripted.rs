@@ -204,7 +204,7 @@ async fn rules_match_on_model_and_tool_offered_and_echo() {
 
 #[tokio::test]
 async fn delayed_replies_are_served_concurrently() {
-    let server = ScriptedServer::start(Script::steps(vec![Step::text("slow").delayed(200)]))
+    let server = ScriptedServer::start(Script::steps(vec![Step::text("slow").delayed(1_000)]))
         .await
         .unwrap();
     let client = openai(&server);
