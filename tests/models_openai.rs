@@ -561,3 +561,15 @@ async fn images_are_sent_as_image_url_parts() {
         "https://example.com/cat.jpg"
     );
 }
+
+#[tokio::test]
+async fn a_stalled_stream_times_out() {
+    let server = server(vec![Step::text("a b c").chunk_delayed(5_000)]).await;
+    let client = openai_with(&server, |c| c.timeout = Some(0.3));
+    let (chunks, result) = collect(client.create_stream(ask("x"), CancellationToken::new())).await;
+    assert!(chunks.is_empty() || chunks.len() < 3, "{chunks:?}");
+    assert!(
+        matches!(result, Err(ModelError::Timeout { .. })),
+        "{result:?}"
+    );
+}

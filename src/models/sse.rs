@@ -1,9 +1,12 @@
 //! Drives a provider's SSE response into a `ChatStream`: cancellation, idle timeout, end marker.
 
+use std::time::Duration;
+
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use reqwest::RequestBuilder;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::client::{ChatStream, StreamItem};
@@ -70,12 +73,27 @@ where
         Exchange::Body(_) => return Err(core.invalid("expected a streamed response")),
     };
     let mut events = response.bytes_stream().eventsource();
+    // One idle timer for the whole stream, pushed back lazily (no timer work per event).
+    let idle = core
+        .timeout
+        .unwrap_or(Duration::from_secs(60 * 60 * 24 * 365));
+    let mut last_event = Instant::now();
+    let timer = tokio::time::sleep_until(last_event + idle);
+    tokio::pin!(timer);
     loop {
         let next = tokio::select! {
             _ = cancel.cancelled() => return Err(core.cancelled()),
             _ = tx.closed() => return Ok(()),
-            n = core.with_timeout(async { Ok(events.next().await) }) => n?,
+            n = events.next() => n,
+            _ = &mut timer => {
+                if last_event.elapsed() >= idle {
+                    return Err(core.timed_out(idle));
+                }
+                timer.as_mut().reset(last_event + idle);
+                continue;
+            }
         };
+        last_event = Instant::now();
         let event = match next {
             None => return Err(core.broken("the stream ended without its end marker")),
             Some(Err(e)) => return Err(core.broken(e.to_string())),
