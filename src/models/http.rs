@@ -31,13 +31,22 @@ pub(crate) enum Exchange {
 
 impl HttpCore {
     /// A core with a fresh pooled reqwest client.
-    pub fn new(provider: &str, retry: RetryPolicy, timeout: Option<Duration>) -> Self {
-        Self {
-            client: reqwest::Client::new(),
+    pub fn new(
+        provider: &str,
+        retry: RetryPolicy,
+        timeout: Option<Duration>,
+    ) -> Result<Self, ModelError> {
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(|e| ModelError::Config {
+                reason: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(Self {
+            client,
             provider: provider.to_string(),
             retry,
             timeout,
-        }
+        })
     }
 
     /// Sends a request built by `build` with retries; returns the whole body or the open stream.

@@ -63,11 +63,11 @@ impl RetryPolicy {
 /// Reads `retry-after-ms` or `Retry-After` (seconds or an HTTP date) from response headers.
 pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = header_str(headers, "retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        return (ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
     }
     let value = header_str(headers, "retry-after")?;
     if let Ok(secs) = value.trim().parse::<f64>() {
-        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return Duration::try_from_secs_f64(secs).ok();
     }
     let date = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
     let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
@@ -127,5 +127,9 @@ mod tests {
         assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
         h.insert("retry-after", http::HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&h), None);
+        for bad in ["inf", "NaN", "-1"] {
+            h.insert("retry-after", http::HeaderValue::from_static(bad));
+            assert_eq!(parse_retry_after(&h), None, "{bad}");
+        }
     }
 }

@@ -160,7 +160,7 @@ impl AnthropicClient {
             .unwrap_or_default();
         Ok(Self {
             inner: Arc::new(Inner {
-                core: HttpCore::new("anthropic", retry, Some(timeout)),
+                core: HttpCore::new("anthropic", retry, Some(timeout))?,
                 url: format!("{}/v1/messages", base.trim_end_matches('/')),
                 key,
                 model_info,

@@ -211,7 +211,7 @@ impl OpenAiClient {
             endpoint.provider,
             config.retry_policy(),
             Some(config.timeout_duration()?),
-        );
+        )?;
         let create_args = match serde_json::to_value(&config.create_args) {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),

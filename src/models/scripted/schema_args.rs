@@ -4,6 +4,8 @@ use serde_json::{Map, Value, json};
 
 /// Deepest nesting we generate before giving up with `null`.
 const MAX_DEPTH: usize = 8;
+/// Upper bound on generated array items and string length, whatever the schema asks.
+const MAX_SIZE: u64 = 4096;
 
 /// An example value valid against `schema` (resolving local `$ref`s against `schema` itself).
 pub fn example_for(schema: &Value) -> Value {
@@ -98,7 +100,11 @@ fn string_example(obj: &Map<String, Value>) -> Value {
         Some("uuid") => "00000000-0000-4000-8000-000000000000".to_string(),
         _ => "example".to_string(),
     };
-    let min = obj.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let min = obj
+        .get("minLength")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(MAX_SIZE) as usize;
     let max = obj
         .get("maxLength")
         .and_then(Value::as_u64)
@@ -126,7 +132,7 @@ fn array_example(obj: &Map<String, Value>, root: &Value, depth: usize) -> Value 
         .get("maxItems")
         .and_then(Value::as_u64)
         .unwrap_or(u64::MAX);
-    Value::Array(vec![item; min.min(max) as usize])
+    Value::Array(vec![item; min.min(max).min(MAX_SIZE) as usize])
 }
 
 fn object_example(obj: &Map<String, Value>, root: &Value, depth: usize) -> Value {
