@@ -225,3 +225,59 @@ fn llm_messages_keep_autogen_shape() {
         serde_json::from_str::<Value>(&fixture("autogen/create_result.json")).unwrap()
     );
 }
+
+#[tokio::test]
+async fn every_client_dump_reloads_without_secrets() {
+    use std::sync::Arc;
+    use toolyard::models::{
+        AnthropicClient, AnthropicConfig, AzureOpenAiClient, AzureOpenAiConfig, CacheStore,
+        ChatCompletionCache, ChatCompletionClient, OpenAiConfig, ReplayClient, ReplayEntry,
+    };
+    let server = server(vec![Step::text("x")]).await;
+    let anthropic = AnthropicClient::new(AnthropicConfig {
+        api_key: Some(KEY.into()),
+        base_url: Some(server.base_url()),
+        ..AnthropicConfig::new("claude-3-5-haiku-latest")
+    })
+    .unwrap();
+    let mut openai = OpenAiConfig::new("gpt-4o");
+    openai.api_key = Some(KEY.into());
+    let azure = AzureOpenAiClient::azure(AzureOpenAiConfig {
+        azure_endpoint: server.base_url(),
+        azure_deployment: Some("d".into()),
+        api_version: "2024-06-01".into(),
+        azure_ad_token: Some("secret-token".into()),
+        openai,
+    })
+    .unwrap();
+    let replay = ReplayClient::new(vec![ReplayEntry::Text("r".into())]);
+    let cache = ChatCompletionCache::new(
+        Arc::new(openai_with(&server, |_| {})),
+        CacheStore::in_memory().unwrap(),
+    );
+    let clients: Vec<(&str, Box<dyn ChatCompletionClient>)> = vec![
+        ("anthropic", Box::new(anthropic)),
+        ("azure", Box::new(azure)),
+        ("replay", Box::new(replay)),
+        ("cache", Box::new(cache)),
+    ];
+    for (name, client) in clients {
+        let dumped = client
+            .dump_component()
+            .unwrap_or_else(|| panic!("{name} dumps"));
+        let text = serde_json::to_string(&dumped).unwrap();
+        assert!(
+            !text.contains(KEY) && !text.contains("secret-token"),
+            "{name} leaked a secret: {text}"
+        );
+        let mut again = ComponentModel::from_json(&text).unwrap();
+        assert_eq!(again, dumped);
+        match name {
+            "anthropic" | "azure" => again.config["api_key"] = json!(KEY),
+            "cache" => again.config["client"]["config"]["api_key"] = json!(KEY),
+            _ => {}
+        }
+        let loaded = load_chat_completion_client(&again).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(loaded.model_info(), client.model_info(), "{name}");
+    }
+}
