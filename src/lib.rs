@@ -9,5 +9,6 @@
 pub mod config;
 pub mod gateway;
 pub mod mcp;
+pub mod models;
 pub mod server;
 pub mod workbench;

@@ -1,0 +1,99 @@
+//! The `ChatCompletionClient` trait every model client implements, and usage bookkeeping.
+
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use futures::Stream;
+use tokio_util::sync::CancellationToken;
+
+use super::component::ComponentModel;
+use super::error::ModelError;
+use super::model_info::ModelInfo;
+use super::request::{CreateRequest, ToolSchema};
+use super::types::{CreateResult, LlmMessage, RequestUsage};
+
+/// One item of a streamed completion.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamItem {
+    /// A piece of answer text.
+    Chunk(String),
+    /// A piece of reasoning text.
+    Thought(String),
+    /// The final, complete result (always the last item of a successful stream).
+    Done(CreateResult),
+}
+
+/// A streamed completion: chunks, then `Done`, or an error.
+pub type ChatStream = Pin<Box<dyn Stream<Item = Result<StreamItem, ModelError>> + Send + 'static>>;
+
+/// A chat model client (AutoGen `ChatCompletionClient`). Used as `Arc<dyn ChatCompletionClient>`.
+#[async_trait]
+pub trait ChatCompletionClient: Send + Sync {
+    /// Runs one completion.
+    async fn create(
+        &self,
+        request: CreateRequest,
+        cancel: CancellationToken,
+    ) -> Result<CreateResult, ModelError>;
+
+    /// Runs one completion, streaming text chunks and ending with `StreamItem::Done`.
+    fn create_stream(&self, request: CreateRequest, cancel: CancellationToken) -> ChatStream;
+
+    /// Usage of the requests this client actually sent (cache hits excluded).
+    fn actual_usage(&self) -> RequestUsage;
+
+    /// Usage of all requests answered, including cache hits.
+    fn total_usage(&self) -> RequestUsage;
+
+    /// Approximate prompt tokens of these messages and tools.
+    fn count_tokens(&self, messages: &[LlmMessage], tools: &[ToolSchema]) -> u64;
+
+    /// Tokens left in the context window after these messages and tools.
+    fn remaining_tokens(&self, messages: &[LlmMessage], tools: &[ToolSchema]) -> u64 {
+        self.model_info()
+            .token_limit()
+            .saturating_sub(self.count_tokens(messages, tools))
+    }
+
+    /// The model's capabilities.
+    fn model_info(&self) -> ModelInfo;
+
+    /// The component config that recreates this client (without secrets), if it has one.
+    fn dump_component(&self) -> Option<ComponentModel> {
+        None
+    }
+
+    /// Releases resources.
+    async fn close(&self) -> Result<(), ModelError> {
+        Ok(())
+    }
+}
+
+/// Thread-safe running totals of actual and total usage.
+#[derive(Debug, Default)]
+pub struct UsageTracker {
+    inner: Mutex<(RequestUsage, RequestUsage)>,
+}
+
+impl UsageTracker {
+    /// Records a result: cached results count only towards the total.
+    pub fn record(&self, result: &CreateResult) {
+        if let Ok(mut g) = self.inner.lock() {
+            if !result.cached {
+                g.0 = g.0 + result.usage;
+            }
+            g.1 = g.1 + result.usage;
+        }
+    }
+
+    /// Usage of requests actually sent.
+    pub fn actual(&self) -> RequestUsage {
+        self.inner.lock().map(|g| g.0).unwrap_or_default()
+    }
+
+    /// Usage of all results.
+    pub fn total(&self) -> RequestUsage {
+        self.inner.lock().map(|g| g.1).unwrap_or_default()
+    }
+}

@@ -1,0 +1,378 @@
+//! The OpenAI-compatible chat-completions client (also the engine behind the Azure client).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::completion::{MessageOptions, build_body, parse_response};
+use super::streaming::OpenAiAssembler;
+use crate::models::client::{ChatCompletionClient, ChatStream, UsageTracker};
+use crate::models::component::{ComponentModel, OPENAI_PROVIDER};
+use crate::models::error::ModelError;
+use crate::models::http::{Exchange, HttpCore, api_key_from};
+use crate::models::model_info::{ModelInfo, resolve_model_info};
+use crate::models::output::{output_from_response_format, validate_output};
+use crate::models::request::{CreateRequest, OutputFormat, ToolSchema, check_capabilities};
+use crate::models::retry::RetryPolicy;
+use crate::models::sse::spawn_stream;
+use crate::models::tokens::count_tokens;
+use crate::models::types::{CreateResult, LlmMessage, RequestUsage};
+
+/// Default OpenAI API base URL.
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Default request timeout (the OpenAI SDK's).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Per-request arguments set in the config (AutoGen `CreateArguments`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateArgs {
+    /// Frequency penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    /// Token biases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logit_bias: Option<Map<String, Value>>,
+    /// Completion token cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    /// Number of choices (only the first is used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    /// Presence penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    /// Default `response_format` (json_object / json_schema).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<Value>,
+    /// Sampling seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// Stop sequence(s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Value>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// End-user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Stream options (`include_usage` defaults to true when streaming).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<Value>,
+    /// Allow several tool calls in one turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    /// Reasoning effort for reasoning models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+}
+
+/// Configuration of an OpenAI-compatible client (AutoGen `OpenAIClientConfigurationConfigModel`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpenAiConfig {
+    /// Model name.
+    pub model: String,
+    /// API key; when absent `OPENAI_API_KEY` is used. Never serialised.
+    #[serde(default, skip_serializing)]
+    pub api_key: Option<String>,
+    /// Base URL of any OpenAI-compatible endpoint (default `https://api.openai.com/v1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// OpenAI organization id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Request timeout in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    /// Retries on 429/5xx/connection errors (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// Capabilities (required for models we do not know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_info: Option<ModelInfo>,
+    /// Prefix message text with the sender's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_name_prefixes: Option<bool>,
+    /// Send the sender's name in the `name` field (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_name_in_message: Option<bool>,
+    /// Extra HTTP headers on every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_headers: Option<BTreeMap<String, String>>,
+    /// Per-request arguments.
+    #[serde(flatten)]
+    pub create_args: CreateArgs,
+}
+
+impl OpenAiConfig {
+    /// A config for `model` with everything else defaulted.
+    pub fn new(model: impl Into<String>) -> Self {
+        Self {
+            model: model.into(),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::with_max_retries(self.max_retries.unwrap_or(2))
+    }
+
+    pub(crate) fn timeout_duration(&self) -> Result<Duration, ModelError> {
+        let secs = self.timeout.unwrap_or(DEFAULT_TIMEOUT.as_secs_f64());
+        Duration::try_from_secs_f64(secs).map_err(|_| ModelError::Config {
+            reason: format!("timeout must be a positive number of seconds, got {secs}"),
+        })
+    }
+}
+
+/// How requests authenticate.
+#[derive(Debug, Clone)]
+pub(crate) enum Auth {
+    /// No credentials (local compatible servers).
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// A named header carrying the key (Azure `api-key`).
+    Header(&'static str, String),
+}
+
+/// Where and how an OpenAI-style client sends requests.
+pub(crate) struct Endpoint {
+    pub provider: &'static str,
+    pub url: String,
+    pub auth: Auth,
+    pub component: ComponentModel,
+}
+
+struct Inner {
+    core: HttpCore,
+    endpoint: Endpoint,
+    config: OpenAiConfig,
+    model_info: ModelInfo,
+    create_args: Map<String, Value>,
+    default_output: OutputFormat,
+    usage: UsageTracker,
+}
+
+/// An OpenAI chat-completions client; works with any compatible `base_url`.
+#[derive(Clone)]
+pub struct OpenAiClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for OpenAiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiClient")
+            .field("url", &self.inner.endpoint.url)
+            .field("model", &self.inner.config.model)
+            .finish()
+    }
+}
+
+impl OpenAiClient {
+    /// Builds a client; the key comes from the config or `OPENAI_API_KEY`.
+    pub fn new(config: OpenAiConfig) -> Result<Self, ModelError> {
+        let base = config.base_url.as_deref().unwrap_or(OPENAI_BASE_URL);
+        let key = api_key_from(config.api_key.as_deref(), "OPENAI_API_KEY", "openai");
+        let auth = match (key, config.base_url.is_some()) {
+            (Ok(k), _) => Auth::Bearer(k),
+            (Err(_), true) => Auth::None,
+            (Err(e), false) => return Err(e),
+        };
+        let endpoint = Endpoint {
+            provider: "openai",
+            url: format!("{}/chat/completions", base.trim_end_matches('/')),
+            auth,
+            component: ComponentModel::model(
+                OPENAI_PROVIDER,
+                "OpenAIChatCompletionClient",
+                &config,
+            )?,
+        };
+        Self::with_endpoint(config, endpoint)
+    }
+
+    pub(crate) fn with_endpoint(
+        config: OpenAiConfig,
+        endpoint: Endpoint,
+    ) -> Result<Self, ModelError> {
+        let model_info = resolve_model_info(&config.model, config.model_info.clone())?;
+        let core = HttpCore::new(
+            endpoint.provider,
+            config.retry_policy(),
+            Some(config.timeout_duration()?),
+        )?;
+        let create_args = match serde_json::to_value(&config.create_args) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        let default_output = config
+            .create_args
+            .response_format
+            .as_ref()
+            .map(output_from_response_format)
+            .unwrap_or_default();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                core,
+                endpoint,
+                config,
+                model_info,
+                create_args,
+                default_output,
+                usage: UsageTracker::default(),
+            }),
+        })
+    }
+
+    /// The chat-completions URL requests go to.
+    pub fn url(&self) -> &str {
+        &self.inner.endpoint.url
+    }
+}
+
+impl Inner {
+    fn message_options(&self) -> MessageOptions {
+        MessageOptions {
+            include_name: self.config.include_name_in_message.unwrap_or(true),
+            add_name_prefixes: self.config.add_name_prefixes.unwrap_or(false),
+        }
+    }
+
+    fn output_of(&self, request: &CreateRequest) -> OutputFormat {
+        match request.output {
+            OutputFormat::Text => self.default_output.clone(),
+            ref other => other.clone(),
+        }
+    }
+
+    fn body(&self, request: &CreateRequest, stream: bool) -> Result<Bytes, ModelError> {
+        let body = build_body(
+            &self.config.model,
+            request,
+            &self.create_args,
+            self.message_options(),
+            stream,
+        );
+        serde_json::to_vec(&body)
+            .map(Bytes::from)
+            .map_err(|e| ModelError::Config {
+                reason: format!("request body does not serialise: {e}"),
+            })
+    }
+
+    fn request(&self, client: &reqwest::Client, body: Bytes) -> reqwest::RequestBuilder {
+        let mut rb = client
+            .post(&self.endpoint.url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        rb = match &self.endpoint.auth {
+            Auth::None => rb,
+            Auth::Bearer(token) => rb.bearer_auth(token),
+            Auth::Header(name, key) => rb.header(*name, key),
+        };
+        if let Some(org) = &self.config.organization {
+            rb = rb.header("OpenAI-Organization", org);
+        }
+        for (k, v) in self.config.default_headers.iter().flatten() {
+            rb = rb.header(k, v);
+        }
+        rb
+    }
+
+    fn finish(
+        &self,
+        output: &OutputFormat,
+        result: CreateResult,
+    ) -> Result<CreateResult, ModelError> {
+        self.usage.record(&result);
+        validate_output(self.endpoint.provider, output, &result)?;
+        Ok(result)
+    }
+}
+
+#[async_trait]
+impl ChatCompletionClient for OpenAiClient {
+    async fn create(
+        &self,
+        request: CreateRequest,
+        cancel: CancellationToken,
+    ) -> Result<CreateResult, ModelError> {
+        let inner = &self.inner;
+        check_capabilities(
+            inner.endpoint.provider,
+            &inner.config.model,
+            &inner.model_info,
+            &request,
+            false,
+        )?;
+        let output = inner.output_of(&request);
+        let body = inner.body(&request, false)?;
+        let exchange = inner
+            .core
+            .send(|c| inner.request(c, body.clone()), false, &cancel)
+            .await?;
+        let Exchange::Body(bytes) = exchange else {
+            return Err(inner.core.invalid("unexpected streamed response"));
+        };
+        let result = parse_response(inner.endpoint.provider, &bytes)?;
+        inner.finish(&output, result)
+    }
+
+    fn create_stream(&self, request: CreateRequest, cancel: CancellationToken) -> ChatStream {
+        let inner = self.inner.clone();
+        if let Err(e) = check_capabilities(
+            inner.endpoint.provider,
+            &inner.config.model,
+            &inner.model_info,
+            &request,
+            false,
+        ) {
+            return Box::pin(futures::stream::once(async move { Err(e) }));
+        }
+        let output = inner.output_of(&request);
+        let body = match inner.body(&request, true) {
+            Ok(b) => b,
+            Err(e) => return Box::pin(futures::stream::once(async move { Err(e) })),
+        };
+        let for_request = inner.clone();
+        let for_finish = inner.clone();
+        spawn_stream(
+            inner.core.clone(),
+            move |c| for_request.request(c, body.clone()),
+            Box::new(OpenAiAssembler::new(inner.endpoint.provider)),
+            Box::new(move |result| for_finish.finish(&output, result)),
+            cancel,
+        )
+    }
+
+    fn actual_usage(&self) -> RequestUsage {
+        self.inner.usage.actual()
+    }
+
+    fn total_usage(&self) -> RequestUsage {
+        self.inner.usage.total()
+    }
+
+    fn count_tokens(&self, messages: &[LlmMessage], tools: &[ToolSchema]) -> u64 {
+        count_tokens(&self.inner.config.model, messages, tools)
+    }
+
+    fn model_info(&self) -> ModelInfo {
+        self.inner.model_info.clone()
+    }
+
+    fn dump_component(&self) -> Option<ComponentModel> {
+        Some(self.inner.endpoint.component.clone())
+    }
+}
