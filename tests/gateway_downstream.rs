@@ -308,3 +308,37 @@ fn sigterm_stops_serve_and_leaves_no_upstream_behind() {
         "no orphaned upstream"
     );
 }
+
+#[test]
+fn an_upstream_that_withdraws_its_sampling_request_cancels_it_at_the_caller() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/slow_sampler.py");
+    let output = Command::new(python())
+        .args([
+            script,
+            "py__impatient_sample",
+            "--",
+            toolyard(),
+            "serve",
+            "--stdio",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .expect("run slow sampler");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("bad report {stdout}: {e}"));
+    assert_eq!(report["text"], "gave up", "{report}");
+    assert!(
+        report["cancel_notifications"].as_u64().unwrap_or(0) >= 1
+            || report["callback_cancelled"] == true,
+        "the caller's sampling request was cancelled: {report}"
+    );
+}

@@ -5,9 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
-    ElicitRequestParams, ElicitResult, Implementation, LoggingMessageNotificationParam,
-    ProgressNotificationParam, ProgressToken, ResourceUpdatedNotificationParam,
+    ClientCapabilities, ClientConfig, CreateMessageRequest, CreateMessageRequestParams,
+    CreateMessageResult, ElicitRequest, ElicitRequestParams, ElicitResult, Implementation,
+    InputRequest, InputRequests, ListRootsRequest, ListRootsResult,
+    LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
+    ResourceUpdatedNotificationParam,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ClientHandler, ErrorData, RoleClient};
@@ -108,6 +110,7 @@ impl ClientHandler for UpstreamHandler {
         let mut capabilities = ClientCapabilities::default();
         capabilities.sampling = Some(Default::default());
         capabilities.elicitation = Some(Default::default());
+        capabilities.roots = Some(Default::default());
         let mut info = Implementation::default();
         info.name = "toolyard".into();
         info.version = env!("CARGO_PKG_VERSION").into();
@@ -168,28 +171,56 @@ impl ClientHandler for UpstreamHandler {
     async fn create_message(
         &self,
         params: CreateMessageRequestParams,
-        _context: RequestContext<RoleClient>,
+        context: RequestContext<RoleClient>,
     ) -> Result<CreateMessageResult, ErrorData> {
-        match self.routes.latest() {
-            Some(observer) => observer.create_message(params).await,
-            None => Err(ErrorData::invalid_request(
-                format!("{}: sampling requested outside of any call", self.server),
-                None,
-            )),
-        }
+        let request = InputRequest::CreateMessage(CreateMessageRequest::new(params));
+        self.ask_caller(request, "sampling", &context).await
     }
 
     async fn create_elicitation(
         &self,
         params: ElicitRequestParams,
-        _context: RequestContext<RoleClient>,
+        context: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
-        match self.routes.latest() {
-            Some(observer) => observer.elicit(params).await,
-            None => Err(ErrorData::invalid_request(
-                format!("{}: elicitation requested outside of any call", self.server),
+        let request = InputRequest::Elicitation(ElicitRequest::new(params));
+        self.ask_caller(request, "elicitation", &context).await
+    }
+
+    async fn list_roots(
+        &self,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, ErrorData> {
+        let request = InputRequest::ListRoots(ListRootsRequest {
+            method: Default::default(),
+            extensions: Default::default(),
+        });
+        self.ask_caller(request, "roots", &context).await
+    }
+}
+
+impl UpstreamHandler {
+    /// Relay one server→client request to the newest caller; the upstream's own cancellation
+    /// of its request (`notifications/cancelled`) withdraws it from the caller too.
+    async fn ask_caller<T: serde::de::DeserializeOwned>(
+        &self,
+        request: InputRequest,
+        what: &str,
+        context: &RequestContext<RoleClient>,
+    ) -> Result<T, ErrorData> {
+        let Some(observer) = self.routes.latest() else {
+            return Err(ErrorData::invalid_request(
+                format!("{}: {what} requested outside of any call", self.server),
                 None,
-            )),
-        }
+            ));
+        };
+        let mut requests = InputRequests::new();
+        requests.insert(what.to_string(), request);
+        let mut answers = observer.input(requests, context.ct.clone()).await?;
+        let answer = answers.remove(what).ok_or_else(|| {
+            ErrorData::internal_error(format!("the caller gave no {what} answer"), None)
+        })?;
+        serde_json::from_value(answer).map_err(|e| {
+            ErrorData::internal_error(format!("the caller's {what} answer: {e}"), None)
+        })
     }
 }

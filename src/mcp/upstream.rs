@@ -207,12 +207,14 @@ impl McpWorkbench {
             {
                 ServerResult::InputRequiredResult(round) => {
                     if let Some(requests) = round.input_requests.filter(|r| !r.is_empty()) {
-                        let answers = ctx.observer.input(requests).await.map_err(|error| {
-                            WorkbenchError::Input {
+                        let answers = ctx
+                            .observer
+                            .input(requests, ctx.cancel.clone())
+                            .await
+                            .map_err(|error| WorkbenchError::Input {
                                 server: self.name().into(),
                                 error: Box::new(error),
-                            }
-                        })?;
+                            })?;
                         responses = Some(answers);
                     }
                     state = round.request_state;

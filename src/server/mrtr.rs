@@ -119,7 +119,7 @@ impl PendingRun {
                 Round::Done(cancelled_output(&mut self.task).await)
             }
             Some(event) = self.events.recv() => match event {
-                CallEvent::Input(requests, reply) => {
+                CallEvent::Input(requests, reply, _withdrawn) => {
                     let open = requests.clone();
                     self.batch = Some(Batch { requests, answers: InputResponses::new(), reply });
                     Round::InputRequired(open)

@@ -11,6 +11,7 @@ use rmcp::model::{
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use crate::workbench::CallObserver;
 
@@ -24,10 +25,12 @@ pub enum CallEvent {
     },
     /// A log message.
     Log(LoggingMessageNotificationParam),
-    /// Input requests (sampling, elicitation, roots) by key, with where to send the answers.
+    /// Input requests (sampling, elicitation, roots) by key, where to send the answers, and a
+    /// token that fires when the asker withdraws them.
     Input(
         InputRequests,
         oneshot::Sender<Result<InputResponses, ErrorData>>,
+        CancellationToken,
     ),
 }
 
@@ -47,7 +50,7 @@ impl ChannelObserver {
         const KEY: &str = "request";
         let mut requests = InputRequests::new();
         requests.insert(KEY.into(), request);
-        let mut answers = self.input(requests).await?;
+        let mut answers = self.input(requests, CancellationToken::new()).await?;
         let answer = answers
             .remove(KEY)
             .ok_or_else(|| ErrorData::invalid_request("the caller gave no answer", None))?;
@@ -97,11 +100,18 @@ impl CallObserver for ChannelObserver {
         .await
     }
 
-    async fn input(&self, requests: InputRequests) -> Result<InputResponses, ErrorData> {
+    async fn input(
+        &self,
+        requests: InputRequests,
+        cancel: CancellationToken,
+    ) -> Result<InputResponses, ErrorData> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(CallEvent::Input(requests, reply))
+            .send(CallEvent::Input(requests, reply, cancel.clone()))
             .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        tokio::select! {
+            answer = answer => answer.map_err(|_| gone())?,
+            _ = cancel.cancelled() => Err(crate::workbench::withdrawn()),
+        }
     }
 }

@@ -2,10 +2,12 @@
 //! requests as server→client requests on the calling request's stream.
 
 use rmcp::model::{
-    ClientCapabilities, InputRequest, InputRequests, InputResponses, ProgressNotificationParam,
+    CancelledNotificationParam, ClientCapabilities, InputRequest, InputRequests, InputResponses,
+    ProgressNotificationParam, ServerRequest,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{PeerRequestOptions, RequestContext};
 use rmcp::{ErrorData, RoleServer};
+use tokio_util::sync::CancellationToken;
 
 use super::observer::CallEvent;
 
@@ -36,8 +38,8 @@ pub async fn relay(
                 let _ = context.peer.notify_logging_message(message).await;
             }
         }
-        CallEvent::Input(requests, reply) => {
-            let _ = reply.send(ask_caller(requests, context).await);
+        CallEvent::Input(requests, reply, withdrawn) => {
+            let _ = reply.send(ask_caller(requests, context, &withdrawn).await);
         }
     }
 }
@@ -60,40 +62,30 @@ fn to_value(v: impl serde::Serialize) -> Result<serde_json::Value, ErrorData> {
     serde_json::to_value(v).map_err(|e| ErrorData::internal_error(e.to_string(), None))
 }
 
-/// Answer input requests by asking the caller, one server→client request each.
+/// Answer input requests by asking the caller, one server→client request each; when the asker
+/// withdraws (`withdrawn` fires), the request to the caller is cancelled too.
 async fn ask_caller(
     requests: InputRequests,
     context: &RequestContext<RoleServer>,
+    withdrawn: &CancellationToken,
 ) -> Result<InputResponses, ErrorData> {
     let caps: ClientCapabilities = context.client_capabilities().unwrap_or_default();
     let mut answers = InputResponses::new();
     for (key, request) in requests {
-        let value = match request {
+        let request = match request {
             InputRequest::CreateMessage(r) => {
                 caps.sampling.as_ref().ok_or_else(|| missing("sampling"))?;
-                to_value(
-                    context
-                        .peer
-                        .create_message(r.params)
-                        .await
-                        .map_err(service_error)?,
-                )?
+                ServerRequest::CreateMessageRequest(r)
             }
             InputRequest::Elicitation(r) => {
                 caps.elicitation
                     .as_ref()
                     .ok_or_else(|| missing("elicitation"))?;
-                to_value(
-                    context
-                        .peer
-                        .create_elicitation(r.params)
-                        .await
-                        .map_err(service_error)?,
-                )?
+                ServerRequest::ElicitRequest(r)
             }
-            InputRequest::ListRoots(_) => {
+            InputRequest::ListRoots(r) => {
                 caps.roots.as_ref().ok_or_else(|| missing("roots"))?;
-                to_value(context.peer.list_roots().await.map_err(service_error)?)?
+                ServerRequest::ListRootsRequest(r)
             }
             _ => {
                 return Err(ErrorData::invalid_request(
@@ -102,7 +94,25 @@ async fn ask_caller(
                 ));
             }
         };
-        answers.insert(key, value);
+        let handle = context
+            .peer
+            .send_cancellable_request(request, PeerRequestOptions::no_options())
+            .await
+            .map_err(service_error)?;
+        let (id, peer) = (handle.id.clone(), handle.peer.clone());
+        let answer = tokio::select! {
+            answer = handle.await_response() => answer.map_err(service_error)?,
+            _ = withdrawn.cancelled() => {
+                let _ = peer
+                    .notify_cancelled(CancelledNotificationParam::new(
+                        Some(id),
+                        Some("withdrawn by the upstream server".into()),
+                    ))
+                    .await;
+                return Err(crate::workbench::withdrawn());
+            }
+        };
+        answers.insert(key, to_value(answer)?);
     }
     Ok(answers)
 }

@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 pub use error::WorkbenchError;
-pub use observer::{CallObserver, NoObserver};
+pub use observer::{CallObserver, NoObserver, withdrawn};
 
 /// A tool definition as served: rmcp's typed [`Tool`] plus the fields it does not model.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,6 +6,7 @@ use rmcp::model::{
     CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
     InputRequest, InputRequests, InputResponses, ListRootsResult, LoggingMessageNotificationParam,
 };
+use tokio_util::sync::CancellationToken;
 
 /// The caller's side of a running call. Everything has a default: an observer that
 /// ignores progress and declines input requests.
@@ -44,24 +45,45 @@ pub trait CallObserver: Send + Sync {
         ))
     }
 
-    /// A batch of input requests (a 2026-07-28 `input_required` round), answered by key.
+    /// A batch of input requests (sampling, elicitation, roots), answered by key. `cancel` fires
+    /// when the asker gives up (the caller's pending questions should then be withdrawn).
     /// The default answers each one through the methods above.
-    async fn input(&self, requests: InputRequests) -> Result<InputResponses, ErrorData> {
-        let mut responses = InputResponses::new();
-        for (key, request) in requests {
-            let value = match request {
-                InputRequest::CreateMessage(r) => to_value(self.create_message(r.params).await?),
-                InputRequest::Elicitation(r) => to_value(self.elicit(r.params).await?),
-                InputRequest::ListRoots(_) => to_value(self.list_roots().await?),
-                _ => Err(ErrorData::invalid_request(
-                    "unsupported input request kind",
-                    None,
-                )),
-            }?;
-            responses.insert(key, value);
+    async fn input(
+        &self,
+        requests: InputRequests,
+        cancel: CancellationToken,
+    ) -> Result<InputResponses, ErrorData> {
+        let answers = async {
+            let mut responses = InputResponses::new();
+            for (key, request) in requests {
+                let value = match request {
+                    InputRequest::CreateMessage(r) => {
+                        to_value(self.create_message(r.params).await?)
+                    }
+                    InputRequest::Elicitation(r) => to_value(self.elicit(r.params).await?),
+                    InputRequest::ListRoots(_) => to_value(self.list_roots().await?),
+                    _ => Err(ErrorData::invalid_request(
+                        "unsupported input request kind",
+                        None,
+                    )),
+                }?;
+                responses.insert(key, value);
+            }
+            Ok(responses)
+        };
+        tokio::select! {
+            r = answers => r,
+            _ = cancel.cancelled() => Err(withdrawn()),
         }
-        Ok(responses)
     }
+}
+
+/// The error for an input request its asker withdrew.
+pub fn withdrawn() -> ErrorData {
+    ErrorData::invalid_request(
+        "the input request was cancelled by the server that asked",
+        None,
+    )
 }
 
 fn to_value(v: impl serde::Serialize) -> Result<serde_json::Value, ErrorData> {

@@ -8,8 +8,9 @@ Tool does not model: the gateway must pass it through unchanged on 2025-11-25 co
 
 import sys
 
+import anyio
 from mcp import types
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 
 class Upstream(MCPServer):
@@ -40,6 +41,18 @@ def add(a: int, b: int) -> int:
 def slow_report() -> str:
     """A tool that declares optional task support."""
     return "report ready"
+
+
+@server.tool()
+async def impatient_sample(ctx: Context) -> str:
+    """Asks the caller's model, but gives up (and cancels the request) after half a second."""
+    with anyio.move_on_after(0.5):
+        await ctx.session.create_message(
+            messages=[types.SamplingMessage(role="user", content=types.TextContent(type="text", text="hi"))],
+            max_tokens=5,
+        )
+        return "answered"
+    return "gave up"
 
 
 if __name__ == "__main__":
