@@ -19,6 +19,7 @@ use rmcp::{Peer, RoleClient};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::handler::{Routes, UpstreamHandler, UpstreamNotice};
 use super::stdio::{ChildGuard, StdioCommand};
@@ -108,7 +109,8 @@ impl McpWorkbench {
             settled,
             shutdown,
         });
-        let task = tokio::spawn(supervise(Arc::clone(&inner)));
+        let span = tracing::info_span!("upstream", server = %inner.config.name);
+        let task = tokio::spawn(supervise(Arc::clone(&inner)).instrument(span));
         Self {
             inner,
             supervisor: Arc::new(Mutex::new(Some(task))),
@@ -320,11 +322,12 @@ impl Workbench for McpWorkbench {
             ClientRequest::CallToolRequest(CallToolRequest::new(params))
         };
         let span = tracing::info_span!("upstream_call", server = %self.name(), tool = %name);
-        let _enter = span.enter();
-        match self
-            .request_in_rounds(make, &format!("tools/call {name}"), &ctx)
-            .await?
-        {
+        let operation = format!("tools/call {name}");
+        let result = self
+            .request_in_rounds(make, &operation, &ctx)
+            .instrument(span)
+            .await?;
+        match result {
             ServerResult::CallToolResult(result) => Ok(result),
             other => Err(unexpected(self.name(), "tools/call", &other)),
         }

@@ -13,6 +13,7 @@ use rmcp::model::{
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler};
+use tracing::Instrument;
 
 use super::calls::{Op, Outcome, Retry};
 use super::mrtr::{PendingRuns, RunOutput};
@@ -191,13 +192,13 @@ impl ServerHandler for GatewayServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let span = tracing::info_span!("call_tool", tool = %request.name, request = ?context.id);
-        let _enter = span.enter();
         let op = Op::Tool {
             name: request.name.to_string(),
             arguments: request.arguments,
         };
         let retry = retry(request.request_state, request.input_responses);
-        match self.execute(op, retry, &context).await? {
+        let outcome = self.execute(op, retry, &context).instrument(span).await?;
+        match outcome {
             Outcome::InputRequired(r) => Ok(r.into()),
             Outcome::Output(RunOutput::Tool(result)) => tool_response(result),
             Outcome::Output(_) => Err(mismatch()),
