@@ -256,3 +256,69 @@ async fn missing_image_is_a_clear_error() {
     );
     assert!(err.to_string().contains("toolyard-no-such-image:never"));
 }
+
+/// Creates a running `sleep` container labelled as executor `executor_id`, owned by `owner`.
+async fn labelled_container(docker: &bollard::Docker, executor_id: &str, owner: &str) -> String {
+    use bollard::models::{ContainerCreateBody, HostConfig};
+    use std::collections::HashMap;
+    use toolyard::code_executors::docker::{CONTAINER_LABEL, OWNER_LABEL};
+    let body = ContainerCreateBody {
+        image: Some(code_exec_support::image()),
+        cmd: Some(vec!["sleep".into(), "infinity".into()]),
+        labels: Some(HashMap::from([
+            (CONTAINER_LABEL.to_string(), executor_id.to_string()),
+            (OWNER_LABEL.to_string(), owner.to_string()),
+        ])),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let id = docker
+        .create_container(None, body)
+        .await
+        .expect("create")
+        .id;
+    docker.start_container(&id, None).await.expect("start");
+    id
+}
+
+#[tokio::test]
+async fn start_sweeps_containers_of_dead_processes_only() {
+    use bollard::query_parameters::RemoveContainerOptions;
+    use toolyard::code_executors::docker::owner_label_value;
+    let Some(docker) = engine_or_skip("start_sweeps_containers_of_dead_processes_only").await
+    else {
+        return;
+    };
+    // A pid that existed and is gone: a process we ran and reaped.
+    let mut child = std::process::Command::new("true").spawn().expect("spawn");
+    let dead_pid = child.id();
+    child.wait().expect("wait");
+    let tag = uuid::Uuid::new_v4().to_string();
+    let orphan_of = format!("orphan-{tag}");
+    let kept_of = format!("kept-{tag}");
+    labelled_container(&docker, &orphan_of, &owner_label_value(dead_pid)).await;
+    // PID 1 is alive: its container must survive the sweep.
+    let kept = labelled_container(&docker, &kept_of, &owner_label_value(1)).await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let executor = DockerCommandLineCodeExecutor::new(config(dir.path(), 60)).expect("config");
+    executor.start().await.expect("start");
+    assert!(
+        containers_of(&docker, &orphan_of).await.is_empty(),
+        "orphan not swept"
+    );
+    assert_eq!(containers_of(&docker, &kept_of).await, vec![kept.clone()]);
+
+    executor.stop().await.expect("stop");
+    let force = RemoveContainerOptions {
+        force: true,
+        ..Default::default()
+    };
+    docker
+        .remove_container(&kept, Some(force))
+        .await
+        .expect("remove");
+}

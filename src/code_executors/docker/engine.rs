@@ -14,6 +14,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::config::DockerExecutorConfig;
+use super::orphans::{self, OWNER_LABEL};
 use crate::code_executors::error::CodeExecutorError;
 use crate::code_executors::output::OutputBuffer;
 use crate::code_executors::run::BlockOutcome;
@@ -96,10 +97,10 @@ fn container_body(
             "PYTHONDONTWRITEBYTECODE=1".into(),
         ]),
         network_disabled: Some(config.network_mode == "none"),
-        labels: Some(HashMap::from([(
-            CONTAINER_LABEL.to_string(),
-            executor_id.to_string(),
-        )])),
+        labels: Some(HashMap::from([
+            (CONTAINER_LABEL.to_string(), executor_id.to_string()),
+            (OWNER_LABEL.to_string(), orphans::this_owner()),
+        ])),
         host_config: Some(host_config),
         ..Default::default()
     }

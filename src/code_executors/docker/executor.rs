@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{ContainerLifetime, DockerExecutorConfig};
 use super::engine::{self, ExecResult, WORKSPACE};
+use super::orphans;
 use crate::code_executors::component::{self, DOCKER_PROVIDER};
 use crate::code_executors::error::CodeExecutorError;
 use crate::code_executors::executor::{CodeBlock, CodeExecutor, CodeResult};
@@ -91,6 +92,7 @@ impl DockerCommandLineCodeExecutor {
             None => {
                 let d = engine::connect(self.config.docker_host.as_deref()).await?;
                 engine::check_image(&d, &self.config.image).await?;
+                orphans::sweep(&d).await;
                 state.docker = Some(d.clone());
                 d
             }
