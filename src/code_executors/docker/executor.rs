@@ -204,6 +204,12 @@ impl BlockRunner for ContainerRunner<'_> {
         cancel: &CancellationToken,
     ) -> Result<BlockOutcome, CodeExecutorError> {
         let id = self.container().await?;
+        // Creating a container takes a while (seconds with the vfs driver): honour a cancel that
+        // arrived meanwhile before starting the code.
+        if cancel.is_cancelled() {
+            self.kill().await;
+            return Err(CodeExecutorError::Cancelled);
+        }
         let program = match language {
             Language::Python => self.executor.config.python.clone(),
             other => other.default_interpreter().to_string(),
