@@ -6,6 +6,7 @@
 // use them and a gateway must relay them.
 #![allow(deprecated)]
 
+pub mod code_executors;
 pub mod config;
 pub mod gateway;
 pub mod mcp;
