@@ -223,11 +223,36 @@ async fn main() -> Result<()> {
     let through_http = measure(Arc::clone(&through), "demo__echo", args.calls).await?;
     drop(through);
 
+    // Mixed: the HTTP face in front of a stdio upstream (what most IDE setups over HTTP run).
+    let config = write_config(
+        dir.path(),
+        &format!("[servers.demo]\ncommand = \"{}\"\n", args.demo.display()),
+    )?;
+    let port = free_port()?;
+    let _mixed = Killer(
+        std::process::Command::new(&args.toolyard)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    wait_port(port).await?;
+    let mixed = Arc::new(
+        http_client(port)
+            .await
+            .context("toolyard http face, stdio upstream")?,
+    );
+    let mixed_figures = measure(Arc::clone(&mixed), "demo__echo", args.calls).await?;
+    drop(mixed);
+
     println!();
     row("direct stdio", &direct_stdio);
     row("through toolyard (stdio)", &through_stdio);
     row("direct http", &direct_http);
     row("through toolyard (http)", &through_http);
+    row("http face, stdio upstream", &mixed_figures);
     println!();
     ratio("stdio", &direct_stdio, &through_stdio);
     ratio("http", &direct_http, &through_http);
