@@ -26,9 +26,16 @@ fn add_tool() -> anyhow::Result<Arc<dyn Tool>> {
         "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
         "required": ["a", "b"]
     });
-    let tool = FunctionTool::new("add", "Adds two integers.", schema, |args: Value, _| async move {
-        Ok(json!(args["a"].as_i64().unwrap_or(0) + args["b"].as_i64().unwrap_or(0)))
-    })?;
+    let tool = FunctionTool::new(
+        "add",
+        "Adds two integers.",
+        schema,
+        |args: Value, _| async move {
+            Ok(json!(
+                args["a"].as_i64().unwrap_or(0) + args["b"].as_i64().unwrap_or(0)
+            ))
+        },
+    )?;
     Ok(Arc::new(tool))
 }
 
@@ -52,7 +59,10 @@ async fn time_runs(agent: &AssistantAgent, runs: usize, warmup: usize) -> anyhow
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let base_url = args.get(1).map(String::as_str).unwrap_or("http://127.0.0.1:8089/v1");
+    let base_url = args
+        .get(1)
+        .map(String::as_str)
+        .unwrap_or("http://127.0.0.1:8089/v1");
     let runs: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(200);
     let warmup: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(20);
     let make = |system: &str| {

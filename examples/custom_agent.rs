@@ -40,7 +40,10 @@ impl BaseChatAgent for WordCounter {
             *seen
         };
         Ok(Response {
-            chat_message: ChatMessage::text(self.name(), format!("{total} words so far")),
+            chat_message: ChatMessage::text(
+                BaseChatAgent::name(self),
+                format!("{total} words so far"),
+            ),
             inner_messages: Vec::new(),
         })
     }

@@ -6,16 +6,16 @@
 // use them and a gateway must relay them.
 #![allow(deprecated)]
 
+pub mod agents;
+pub mod component;
 pub mod config;
 pub mod gateway;
 pub mod mcp;
-pub mod models;
-pub mod server;
-pub mod workbench;
-pub mod agents;
-pub mod component;
 pub mod memory;
 pub mod messages;
 pub mod model_context;
+pub mod models;
+pub mod server;
 pub mod termination;
 pub mod tools;
+pub mod workbench;

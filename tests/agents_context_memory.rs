@@ -19,7 +19,11 @@ fn user(i: usize) -> LlmMessage {
 
 fn call() -> LlmMessage {
     LlmMessage::tool_calls(
-        vec![FunctionCall { id: "c1".into(), arguments: "{}".into(), name: "t".into() }],
+        vec![FunctionCall {
+            id: "c1".into(),
+            arguments: "{}".into(),
+            name: "t".into(),
+        }],
         "a",
     )
 }
@@ -68,14 +72,24 @@ async fn head_and_tail_with_skip_note() {
     fill(&ctx, (4..7).map(user).collect()).await;
     assert_eq!(
         ctx.get_messages().await,
-        vec![user(0), user(1), LlmMessage::user("Skipped 3 messages.", "System"), user(5), user(6)]
+        vec![
+            user(0),
+            user(1),
+            LlmMessage::user("Skipped 3 messages.", "System"),
+            user(5),
+            user(6)
+        ]
     );
     let ctx = HeadAndTailContext::new(2, 1).unwrap();
     fill(&ctx, vec![user(0), call(), result(), user(1), user(2)]).await;
     // The head ends with a call whose result is skipped: the call is dropped too.
     assert_eq!(
         ctx.get_messages().await,
-        vec![user(0), LlmMessage::user("Skipped 2 messages.", "System"), user(2)]
+        vec![
+            user(0),
+            LlmMessage::user("Skipped 2 messages.", "System"),
+            user(2)
+        ]
     );
 }
 
@@ -114,24 +128,39 @@ async fn state_round_trip_for_every_context() {
         assert!(ctx.get_messages().await.is_empty());
         ctx.load_state(&state).await.unwrap();
         assert_eq!(ctx.save_state().await, state);
-        assert!(ctx.load_state(&json!({"messages": [{"type": "Nope"}]})).await.is_err());
+        assert!(
+            ctx.load_state(&json!({"messages": [{"type": "Nope"}]}))
+                .await
+                .is_err()
+        );
     }
 }
 
 #[tokio::test]
 async fn contexts_load_from_autogen_configs_and_round_trip() {
     let dumped: Vec<ComponentModel> = serde_json::from_value(fixture("contexts.json")).unwrap();
-    let expected = ["UnboundedChatCompletionContext", "BufferedChatCompletionContext",
-        "HeadAndTailChatCompletionContext", "TokenLimitedChatCompletionContext"];
+    let expected = [
+        "UnboundedChatCompletionContext",
+        "BufferedChatCompletionContext",
+        "HeadAndTailChatCompletionContext",
+        "TokenLimitedChatCompletionContext",
+    ];
     for (model, name) in dumped.iter().zip(expected) {
         let ctx = load_model_context(model).unwrap();
         let again = ctx.dump_component().unwrap();
         assert!(again.provider.ends_with(name));
-        let reloaded = load_model_context(&serde_json::from_str(&serde_json::to_string(&again).unwrap()).unwrap()).unwrap();
+        let reloaded = load_model_context(
+            &serde_json::from_str(&serde_json::to_string(&again).unwrap()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(reloaded.dump_component().unwrap(), again);
         for (k, v) in model.config.as_object().unwrap() {
             if k != "model_client" {
-                assert_eq!(again.config.get(k).unwrap_or(&serde_json::Value::Null), v, "{name}.{k}");
+                assert_eq!(
+                    again.config.get(k).unwrap_or(&serde_json::Value::Null),
+                    v,
+                    "{name}.{k}"
+                );
             }
         }
     }
@@ -147,20 +176,48 @@ async fn list_memory_formats_like_autogen() {
     let ctx = UnboundedContext::new();
     let r = memory.update_context(&ctx).await.unwrap();
     assert!(r.memories.is_empty());
-    assert!(ctx.get_messages().await.is_empty(), "no memories, no message");
-    memory.add(MemoryContent::text("likes tea"), CancellationToken::new()).await.unwrap();
+    assert!(
+        ctx.get_messages().await.is_empty(),
+        "no memories, no message"
+    );
     memory
-        .add(MemoryContent { content: json!({"city": "Oslo"}), mime_type: "application/json".into(), metadata: None }, CancellationToken::new())
+        .add(MemoryContent::text("likes tea"), CancellationToken::new())
+        .await
+        .unwrap();
+    memory
+        .add(
+            MemoryContent {
+                content: json!({"city": "Oslo"}),
+                mime_type: "application/json".into(),
+                metadata: None,
+            },
+            CancellationToken::new(),
+        )
         .await
         .unwrap();
     memory.update_context(&ctx).await.unwrap();
     assert_eq!(
         ctx.get_messages().await,
-        vec![LlmMessage::system("\nRelevant memory content (in chronological order):\n1. likes tea\n2. {\"city\":\"Oslo\"}\n")]
+        vec![LlmMessage::system(
+            "\nRelevant memory content (in chronological order):\n1. likes tea\n2. {\"city\":\"Oslo\"}\n"
+        )]
     );
-    assert_eq!(memory.query("anything", CancellationToken::new()).await.unwrap().len(), 2);
+    assert_eq!(
+        memory
+            .query("anything", CancellationToken::new())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     memory.clear().await.unwrap();
-    assert!(memory.query("", CancellationToken::new()).await.unwrap().is_empty());
+    assert!(
+        memory
+            .query("", CancellationToken::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

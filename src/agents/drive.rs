@@ -1,10 +1,10 @@
 //! `drive`: turns "a future that sends events on a channel" into one ordered stream.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::task::Poll;
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -12,6 +12,7 @@ use crate::messages::AgentMessage;
 
 /// An item of a driven stream: an event sent while working, or the final value.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Driven<T> {
     /// An event the work sent.
     Item(AgentMessage),
@@ -29,8 +30,7 @@ where
     T: Send + 'a,
     E: Send + 'a,
 {
-    let mut work: Option<Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>> =
-        Some(Box::pin(work));
+    let mut work: Option<BoxFuture<'a, Result<T, E>>> = Some(Box::pin(work));
     let mut result: Option<Result<T, E>> = None;
     futures::stream::poll_fn(move |cx| {
         loop {

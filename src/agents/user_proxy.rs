@@ -19,8 +19,9 @@ use crate::messages::{
 pub const PROVIDER: &str = "autogen_agentchat.agents.UserProxyAgent";
 
 /// Reads one answer: gets the prompt, returns the text or an error message.
-pub type InputFn =
-    Arc<dyn Fn(String, CancellationToken) -> BoxFuture<'static, Result<String, String>> + Send + Sync>;
+pub type InputFn = Arc<
+    dyn Fn(String, CancellationToken) -> BoxFuture<'static, Result<String, String>> + Send + Sync,
+>;
 
 /// The console input: prints the prompt on stderr and reads a line from stdin.
 pub fn console_input() -> InputFn {

@@ -12,7 +12,10 @@ pub use crate::models::ComponentModel;
 pub enum ComponentError {
     /// The provider name is not one this loader knows.
     #[error("unknown {kind} provider `{provider}`")]
-    UnknownProvider { kind: &'static str, provider: String },
+    UnknownProvider {
+        kind: &'static str,
+        provider: String,
+    },
     /// The config does not match the provider's schema.
     #[error("bad config for `{provider}`: {reason}")]
     BadConfig { provider: String, reason: String },
@@ -41,10 +44,11 @@ pub fn component(
     version: u32,
     config: &impl Serialize,
 ) -> Result<ComponentModel, ComponentError> {
-    let config = serde_json::to_value(config).map_err(|e| ComponentError::BadConfig {
+    let mut config = serde_json::to_value(config).map_err(|e| ComponentError::BadConfig {
         provider: provider.to_string(),
         reason: e.to_string(),
     })?;
+    strip_nulls(&mut config);
     Ok(ComponentModel {
         provider: provider.to_string(),
         component_type: Some(component_type.to_string()),
@@ -54,6 +58,18 @@ pub fn component(
         label: Some(short_provider(provider).to_string()),
         config,
     })
+}
+
+/// Removes `null` object fields recursively (AutoGen dumps configs with `exclude_none`).
+fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
 }
 
 /// Parses a component's config into `T`.

@@ -38,8 +38,11 @@ pub trait Memory: Send + Sync {
     fn name(&self) -> &str;
 
     /// Adds an item.
-    async fn add(&self, content: MemoryContent, cancel: CancellationToken)
-    -> Result<(), MemoryError>;
+    async fn add(
+        &self,
+        content: MemoryContent,
+        cancel: CancellationToken,
+    ) -> Result<(), MemoryError>;
 
     /// Items relevant to `query`.
     async fn query(

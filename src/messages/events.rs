@@ -15,7 +15,7 @@ pub struct MemoryContent {
     /// MIME type, e.g. `text/plain` or `application/json`.
     pub mime_type: String,
     /// Optional metadata.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
 }
 

@@ -44,7 +44,8 @@ fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         .map(|t| t.with_timezone(&Utc))
         .or_else(|_| {
             // pydantic may write naive times; read them as UTC.
-            chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
+            chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
+                .map(|n| n.and_utc())
         })
         .map_err(serde::de::Error::custom)
 }

@@ -460,12 +460,7 @@ impl TerminationCondition for FunctionalTermination {
         self.terminated = (self.func)(msgs.to_vec()).await;
         Ok(self
             .terminated
-            .then(|| {
-                stop(
-                    self.name(),
-                    "Functional termination condition met".into(),
-                )
-            })
+            .then(|| stop(self.name(), "Functional termination condition met".into()))
             .flatten())
     }
 

@@ -74,9 +74,7 @@ pub fn load_termination(model: &ComponentModel) -> Result<Termination, Component
     Ok(match short_provider(&model.provider) {
         "OrTerminationCondition" => Termination::new(OrTermination::new(nested(model)?)),
         "AndTerminationCondition" => Termination::new(AndTermination::new(nested(model)?)),
-        "MaxMessageTermination" => {
-            Termination::new(parse_config::<MaxMessageTermination>(model)?)
-        }
+        "MaxMessageTermination" => Termination::new(parse_config::<MaxMessageTermination>(model)?),
         "TextMentionTermination" => {
             let c: Text = parse_config(model)?;
             let t = TextMentionTermination::new(c.text);
@@ -98,9 +96,9 @@ pub fn load_termination(model: &ComponentModel) -> Result<Termination, Component
         "TimeoutTermination" => Termination::new(TimeoutTermination::new(
             parse_config::<Timeout>(model)?.timeout_seconds,
         )),
-        "HandoffTermination" => {
-            Termination::new(HandoffTermination::new(parse_config::<Target>(model)?.target))
-        }
+        "HandoffTermination" => Termination::new(HandoffTermination::new(
+            parse_config::<Target>(model)?.target,
+        )),
         "SourceMatchTermination" => Termination::new(SourceMatchTermination::new(
             parse_config::<Sources>(model)?.sources,
         )),

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 pub use combinators::{AndTermination, OrTermination};
 pub use conditions::{
     FunctionCallTermination, FunctionalTermination, HandoffTermination, MaxMessageTermination,
-    SourceMatchTermination, StopMessageTermination, TextMentionTermination,
-    TextMessageTermination, TimeoutTermination, TokenUsageTermination,
+    SourceMatchTermination, StopMessageTermination, TextMentionTermination, TextMessageTermination,
+    TimeoutTermination, TokenUsageTermination,
 };
 pub use external::{ExternalHandle, ExternalTermination};
 pub use load::load_termination;

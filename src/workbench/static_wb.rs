@@ -69,7 +69,9 @@ impl Workbench for StaticWorkbench {
         match tool.run(args, ctx.cancel).await {
             Ok(text) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
             Err(ToolError::Cancelled { .. }) => Err(WorkbenchError::Cancelled),
-            Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())])),
+            Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(
+                e.to_string(),
+            )])),
         }
     }
 }

@@ -18,7 +18,9 @@ pub async fn server(steps: Vec<Step>) -> ScriptedServer {
 
 /// Starts a scripted server with a full script.
 pub async fn server_with(script: Script) -> ScriptedServer {
-    ScriptedServer::start(script).await.expect("start scripted server")
+    ScriptedServer::start(script)
+        .await
+        .expect("start scripted server")
 }
 
 /// An OpenAI client for the server.
@@ -38,11 +40,16 @@ pub fn add_tool() -> Arc<dyn Tool> {
         "required": ["a", "b"]
     });
     Arc::new(
-        FunctionTool::new("add", "Adds two integers.", schema, |args: Value, _| async move {
-            let a = args["a"].as_i64().unwrap_or(0);
-            let b = args["b"].as_i64().unwrap_or(0);
-            Ok(json!(a + b))
-        })
+        FunctionTool::new(
+            "add",
+            "Adds two integers.",
+            schema,
+            |args: Value, _| async move {
+                let a = args["a"].as_i64().unwrap_or(0);
+                let b = args["b"].as_i64().unwrap_or(0);
+                Ok(json!(a + b))
+            },
+        )
         .expect("tool"),
     )
 }

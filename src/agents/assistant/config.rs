@@ -8,9 +8,7 @@ use serde_json::{Value, json};
 
 use super::{AssistantAgent, Handoff, StructuredOutput};
 use crate::agents::LoadOptions;
-use crate::component::{
-    ComponentError, ComponentModel, component, parse_config, short_provider,
-};
+use crate::component::{ComponentError, ComponentModel, component, parse_config, short_provider};
 use crate::memory::load_memory;
 use crate::model_context::load_model_context;
 use crate::models::load_chat_completion_client;
@@ -132,8 +130,14 @@ pub(super) fn dump(agent: &AssistantAgent) -> Result<ComponentModel, ComponentEr
         model_client,
         tools: None,
         workbench: Some(vec![workbench]),
-        handoffs: (!agent.handoffs.is_empty())
-            .then(|| agent.handoffs.iter().cloned().map(HandoffSpec::Full).collect()),
+        handoffs: (!agent.handoffs.is_empty()).then(|| {
+            agent
+                .handoffs
+                .iter()
+                .cloned()
+                .map(HandoffSpec::Full)
+                .collect()
+        }),
         model_context: Some(agent.context.dump_component()?),
         memory: (!memory.is_empty()).then_some(memory),
         description: agent.description.clone(),
@@ -176,12 +180,11 @@ pub(crate) fn load(
     options: &LoadOptions,
 ) -> Result<AssistantAgent, ComponentError> {
     let c: Config = parse_config(model)?;
-    let client = load_chat_completion_client(&c.model_client).map_err(|source| {
-        ComponentError::Model {
+    let client =
+        load_chat_completion_client(&c.model_client).map_err(|source| ComponentError::Model {
             provider: model.provider.clone(),
             source,
-        }
-    })?;
+        })?;
     let mut builder = AssistantAgent::builder(c.name.clone(), client)
         .description(c.description)
         .system_message(c.system_message)

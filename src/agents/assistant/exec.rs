@@ -90,7 +90,12 @@ impl AssistantAgent {
         let arguments = match arguments {
             Value::Object(map) => Some(map),
             Value::Null => None,
-            other => return answer(format!("Error: arguments must be an object, got {other}"), true),
+            other => {
+                return answer(
+                    format!("Error: arguments must be an object, got {other}"),
+                    true,
+                );
+            }
         };
         let ctx = CallContext::with_cancel(cancel.clone());
         tracing::debug!(agent = %self.name, tool = %call.name, "calling tool");

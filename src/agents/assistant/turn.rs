@@ -32,9 +32,13 @@ pub(super) fn stream(
             inner: Vec::new(),
             cancel: cancel.clone(),
         };
+        let cancelled = || AgentError::Cancelled {
+            agent: agent.name.clone(),
+        };
         tokio::select! {
-            r = turn.run(messages) => r,
-            _ = cancel.cancelled() => Err(AgentError::Cancelled { agent: agent.name.clone() }),
+            // A model or tool error caused by the cancellation is reported as the cancellation.
+            r = turn.run(messages) => r.map_err(|e| if cancel.is_cancelled() { cancelled() } else { e }),
+            _ = cancel.cancelled() => Err(cancelled()),
         }
     };
     drive(work, rx)
@@ -130,7 +134,9 @@ impl Turn<'_> {
                 meta: MessageMeta::new(&a.name),
                 content: results.clone(),
             }));
-            a.context.add_message(LlmMessage::tool_results(results)).await;
+            a.context
+                .add_message(LlmMessage::tool_results(results))
+                .await;
             if let Some(handoff) = self.handoff(&result, &executed) {
                 return Ok(self.respond(handoff));
             }
@@ -157,7 +163,10 @@ impl Turn<'_> {
             *message_id = new_id();
         }
         let name = self.name();
-        self.agent.context.add_message(result.to_message(name)).await;
+        self.agent
+            .context
+            .add_message(result.to_message(name))
+            .await;
     }
 
     fn output_format(&self) -> OutputFormat {
@@ -269,8 +278,10 @@ impl Turn<'_> {
         let (selected_call, selected_result) =
             executed.iter().find(|(c, _)| is_handoff(&c.name))?;
         let handoff = a.handoffs.iter().find(|h| h.name == selected_call.name)?;
-        let others: Vec<&(FunctionCall, FunctionExecutionResult)> =
-            executed.iter().filter(|(c, _)| !is_handoff(&c.name)).collect();
+        let others: Vec<&(FunctionCall, FunctionExecutionResult)> = executed
+            .iter()
+            .filter(|(c, _)| !is_handoff(&c.name))
+            .collect();
         let mut context = Vec::new();
         if !others.is_empty() {
             let calls = others.iter().map(|(c, _)| c.clone()).collect();
