@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 RUNS="${1:-200}"
 WARMUP="${2:-20}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target}"
-PY="${AUTOGEN_PYTHON:-/work/cache/venv-autogen/bin/python}"
+PY="${AUTOGEN_PYTHON:-${TOOLYARD_AUTOGEN_PYTHON:-/work/cache/venv-autogen/bin/python}}"
 cargo build --release --example agents_bench --example scripted_model_server
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$CARGO_TARGET_DIR/release/examples/scripted_model_server" --script bench/agents_script.json \

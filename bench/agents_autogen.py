@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import time
+import warnings
 
 from autogen_agentchat.agents import AssistantAgent
 from autogen_core import CancellationToken
@@ -23,19 +24,28 @@ def agent(base_url, system, **kw):
     return AssistantAgent("assistant", model_client=client, system_message=system, **kw)
 
 
-async def time_runs(a, runs, warmup):
+EXPECTED = {
+    "text": "Hello! How can I help you today?",
+    "tool_no_reflection": "3",
+    "tool_reflection": "The sum of 1 and 2 is 3.",
+    "streaming": "Streaming is a way to show the answer as it is produced, one small piece after another, so the user sees progress at once.",
+}
+
+
+async def time_runs(a, runs, warmup, expected):
     for _ in range(warmup):
         await a.run(task="Go")
         await a.on_reset(CancellationToken())
     start = time.perf_counter()
     for _ in range(runs):
         result = await a.run(task="Go")
-        assert result.messages[-1].source == "assistant"
+        assert result.messages[-1].to_text() == expected, result.messages[-1]
         await a.on_reset(CancellationToken())
     return (time.perf_counter() - start) * 1000 / runs
 
 
 async def main():
+    warnings.filterwarnings("ignore")
     base_url, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     tool = FunctionTool(add, description="Adds two integers.")
     scenarios = {
@@ -46,7 +56,7 @@ async def main():
     }
     out = {}
     for name, a in scenarios.items():
-        out[name] = await time_runs(a, runs, warmup)
+        out[name] = await time_runs(a, runs, warmup, EXPECTED[name])
     print(json.dumps(out))
 
 

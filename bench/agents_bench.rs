@@ -39,7 +39,14 @@ fn add_tool() -> anyhow::Result<Arc<dyn Tool>> {
     Ok(Arc::new(tool))
 }
 
-async fn time_runs(agent: &AssistantAgent, runs: usize, warmup: usize) -> anyhow::Result<f64> {
+const STREAMED: &str = "Streaming is a way to show the answer as it is produced, one small piece after another, so the user sees progress at once.";
+
+async fn time_runs(
+    agent: &AssistantAgent,
+    runs: usize,
+    warmup: usize,
+    expected: &str,
+) -> anyhow::Result<f64> {
     for _ in 0..warmup {
         agent.run("Go".into(), CancellationToken::new()).await?;
         agent.on_reset(CancellationToken::new()).await?;
@@ -47,9 +54,10 @@ async fn time_runs(agent: &AssistantAgent, runs: usize, warmup: usize) -> anyhow
     let start = Instant::now();
     for _ in 0..runs {
         let result = agent.run("Go".into(), CancellationToken::new()).await?;
+        let last = result.messages.last().map(|m| m.to_text());
         anyhow::ensure!(
-            result.messages.last().map(|m| m.source()) == Some("assistant"),
-            "unexpected result"
+            last.as_deref() == Some(expected),
+            "unexpected result {last:?}"
         );
         agent.on_reset(CancellationToken::new()).await?;
     }
@@ -86,10 +94,10 @@ async fn main() -> anyhow::Result<()> {
         .model_client_stream(true)
         .build()?;
     let out = json!({
-        "text": time_runs(&text, runs, warmup).await?,
-        "tool_no_reflection": time_runs(&tool, runs, warmup).await?,
-        "tool_reflection": time_runs(&reflect, runs, warmup).await?,
-        "streaming": time_runs(&stream, runs, warmup).await?,
+        "text": time_runs(&text, runs, warmup, "Hello! How can I help you today?").await?,
+        "tool_no_reflection": time_runs(&tool, runs, warmup, "3").await?,
+        "tool_reflection": time_runs(&reflect, runs, warmup, "The sum of 1 and 2 is 3.").await?,
+        "streaming": time_runs(&stream, runs, warmup, STREAMED).await?,
     });
     println!("{out}");
     Ok(())

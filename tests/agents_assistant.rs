@@ -550,3 +550,27 @@ async fn thought_becomes_a_thought_event() {
     );
     assert_eq!(r.messages[1].to_text(), "Let me think.");
 }
+
+#[tokio::test]
+async fn images_become_text_for_models_without_vision() {
+    use toolyard::messages::{MessageMeta, MultiModalMessage};
+    use toolyard::models::{Image, UserPart};
+    let server = server(vec![Step::text("I see text only.")]).await;
+    let mut config = toolyard::models::OpenAiConfig::new("gpt-3.5-turbo");
+    config.api_key = Some("sk".into());
+    config.base_url = Some(server.openai_base_url());
+    let client = Arc::new(toolyard::models::OpenAiClient::new(config).unwrap());
+    let a = AssistantAgent::builder("a", client).build().unwrap();
+    let msg = ChatMessage::MultiModalMessage(MultiModalMessage {
+        meta: MessageMeta::new("user"),
+        content: vec![
+            UserPart::Text("look".into()),
+            UserPart::Image(Image::Url {
+                url: "https://example.com/cat.png".into(),
+            }),
+        ],
+    });
+    a.run(msg.into(), CancellationToken::new()).await.unwrap();
+    let body = &server.requests()[0].body;
+    assert_eq!(body["messages"][1]["content"], "look\n<image>");
+}

@@ -15,7 +15,7 @@ use crate::messages::{
 };
 use crate::models::{
     AssistantContent, CreateRequest, CreateResult, FunctionCall, FunctionExecutionResult,
-    LlmMessage, OutputFormat, StreamItem, ToolChoice,
+    LlmMessage, OutputFormat, StreamItem, ToolChoice, UserContent, UserMessage, UserPart,
 };
 
 /// The streamed form of a turn.
@@ -192,7 +192,14 @@ impl Turn<'_> {
             .iter()
             .map(|s| LlmMessage::system(s.clone()))
             .collect();
-        messages.extend(a.context.get_messages().await);
+        let vision = a.client.model_info().vision;
+        messages.extend(
+            a.context
+                .get_messages()
+                .await
+                .into_iter()
+                .map(|m| if vision { m } else { remove_images(m) }),
+        );
         let mut request = CreateRequest::new(messages).with_output(self.output_format());
         if with_tools {
             request = request.with_tools(offered.schemas.clone());
@@ -340,6 +347,26 @@ impl Turn<'_> {
             tool_calls: normal.iter().map(|(c, _)| c.clone()).collect(),
             results: normal.iter().map(|(_, r)| r.clone()).collect(),
         })
+    }
+}
+
+/// A multimodal user message as text, images shown as `<image>` (for models without vision).
+fn remove_images(message: LlmMessage) -> LlmMessage {
+    match message {
+        LlmMessage::UserMessage(UserMessage {
+            content: UserContent::Parts(parts),
+            source,
+        }) => {
+            let text: Vec<String> = parts
+                .into_iter()
+                .map(|p| match p {
+                    UserPart::Text(t) => t,
+                    UserPart::Image(_) => "<image>".to_string(),
+                })
+                .collect();
+            LlmMessage::user(text.join("\n"), source)
+        }
+        other => other,
     }
 }
 
