@@ -82,8 +82,9 @@ pub struct StructuredMessage {
     pub format_string: Option<String>,
 }
 
-/// A chat message, discriminated by AutoGen's `type` names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A chat message, discriminated by AutoGen's `type` names. AutoGen's generic
+/// `StructuredMessage[Model]` type names load as `StructuredMessage`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum ChatMessage {
     /// Plain text.
@@ -98,6 +99,41 @@ pub enum ChatMessage {
     ToolCallSummaryMessage(ToolCallSummaryMessage),
     /// Structured (JSON) output.
     StructuredMessage(StructuredMessage),
+}
+
+/// The wire form read before AutoGen's generic type names are normalised.
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum Wire {
+    TextMessage(TextBody),
+    MultiModalMessage(MultiModalMessage),
+    StopMessage(TextBody),
+    HandoffMessage(HandoffMessage),
+    ToolCallSummaryMessage(ToolCallSummaryMessage),
+    StructuredMessage(StructuredMessage),
+}
+
+impl<'de> Deserialize<'de> for ChatMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut value = Value::deserialize(d)?;
+        let generic = value
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with("StructuredMessage["));
+        if let (true, Some(obj)) = (generic, value.as_object_mut()) {
+            obj.insert("type".into(), Value::String("StructuredMessage".into()));
+        }
+        Ok(
+            match Wire::deserialize(value).map_err(serde::de::Error::custom)? {
+                Wire::TextMessage(m) => Self::TextMessage(m),
+                Wire::MultiModalMessage(m) => Self::MultiModalMessage(m),
+                Wire::StopMessage(m) => Self::StopMessage(m),
+                Wire::HandoffMessage(m) => Self::HandoffMessage(m),
+                Wire::ToolCallSummaryMessage(m) => Self::ToolCallSummaryMessage(m),
+                Wire::StructuredMessage(m) => Self::StructuredMessage(m),
+            },
+        )
+    }
 }
 
 impl ChatMessage {
