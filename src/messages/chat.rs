@@ -102,6 +102,7 @@ pub enum ChatMessage {
 }
 
 /// The wire form read before AutoGen's generic type names are normalised.
+#[allow(clippy::enum_variant_names)]
 #[derive(Deserialize)]
 #[serde(tag = "type")]
 enum Wire {
