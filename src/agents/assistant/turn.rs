@@ -303,7 +303,6 @@ impl Turn<'_> {
         } else if let Some(thought) = &result.thought {
             context.push(LlmMessage::assistant(thought.clone(), &a.name));
         }
-        let _ = selected_result;
         Some(ChatMessage::HandoffMessage(HandoffMessage {
             meta: MessageMeta::new(&a.name),
             content: selected_result.content.clone(),
