@@ -346,3 +346,16 @@ async fn custom_agent_gets_run_for_free() {
         .unwrap();
     assert_eq!(last_chat(&r.messages).to_text(), "3");
 }
+
+#[tokio::test]
+async fn user_proxy_waiting_for_input_is_cancellable() {
+    let never: InputFn = Arc::new(|_, _| Box::pin(futures::future::pending()));
+    let user = UserProxyAgent::new("user").with_input(never);
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    let run = tokio::spawn(async move { user.run("q".into(), c).await });
+    tokio::task::yield_now().await;
+    cancel.cancel();
+    let err = run.await.unwrap().unwrap_err();
+    assert!(matches!(err, AgentError::Cancelled { .. }), "{err}");
+}
