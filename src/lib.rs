@@ -6,10 +6,17 @@
 // use them and a gateway must relay them.
 #![allow(deprecated)]
 
+pub mod agents;
 pub mod code_executors;
+pub mod component;
 pub mod config;
 pub mod gateway;
 pub mod mcp;
+pub mod memory;
+pub mod messages;
+pub mod model_context;
 pub mod models;
 pub mod server;
+pub mod termination;
+pub mod tools;
 pub mod workbench;

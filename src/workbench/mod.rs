@@ -6,6 +6,7 @@
 
 mod error;
 mod observer;
+mod static_wb;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::WorkbenchError;
 pub use observer::{CallObserver, NoObserver, withdrawn};
+pub use static_wb::StaticWorkbench;
 
 /// A tool definition as served: rmcp's typed [`Tool`] plus the fields it does not model.
 #[derive(Debug, Clone, PartialEq)]

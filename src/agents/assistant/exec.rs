@@ -1,0 +1,125 @@
+//! Tool execution for one assistant turn: parallel calls across workbenches and handoff tools.
+//! Failures become error results for the model; they never fail the turn.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::join_all;
+use rmcp::model::CallToolResult;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::{AssistantAgent, Handoff};
+use crate::agents::AgentError;
+use crate::models::{FunctionCall, FunctionExecutionResult, ToolSchema};
+use crate::workbench::{CallContext, Workbench};
+
+/// The tools offered in one model call, and which workbench serves each.
+pub(super) struct Offered {
+    pub schemas: Vec<ToolSchema>,
+    pub owner: HashMap<String, Arc<dyn Workbench>>,
+}
+
+impl AssistantAgent {
+    /// Lists the tools of every workbench plus the handoff tools.
+    pub(super) async fn offered(&self) -> Result<Offered, AgentError> {
+        let mut schemas = Vec::new();
+        let mut owner = HashMap::new();
+        for wb in &self.workbenches {
+            let specs = wb
+                .list_tools()
+                .await
+                .map_err(|source| AgentError::Workbench {
+                    agent: self.name.clone(),
+                    source,
+                })?;
+            for spec in specs {
+                let name = spec.name().to_string();
+                schemas.push(ToolSchema {
+                    name: name.clone(),
+                    description: spec.tool.description.as_ref().map(|d| d.to_string()),
+                    parameters: Some(Value::Object((*spec.tool.input_schema).clone())),
+                    strict: None,
+                });
+                owner.entry(name).or_insert_with(|| wb.clone());
+            }
+        }
+        schemas.extend(self.handoffs.iter().map(Handoff::tool_schema));
+        Ok(Offered { schemas, owner })
+    }
+
+    /// Runs all calls concurrently, results in call order.
+    pub(super) async fn execute(
+        &self,
+        calls: &[FunctionCall],
+        offered: &Offered,
+        cancel: &CancellationToken,
+    ) -> Vec<(FunctionCall, FunctionExecutionResult)> {
+        let runs = calls.iter().map(|c| async move {
+            let result = self.execute_one(c, offered, cancel).await;
+            (c.clone(), result)
+        });
+        join_all(runs).await
+    }
+
+    async fn execute_one(
+        &self,
+        call: &FunctionCall,
+        offered: &Offered,
+        cancel: &CancellationToken,
+    ) -> FunctionExecutionResult {
+        let answer = |content: String, is_error: bool| FunctionExecutionResult {
+            content,
+            name: call.name.clone(),
+            call_id: call.id.clone(),
+            is_error: Some(is_error),
+        };
+        let arguments: Value = match serde_json::from_str(&call.arguments) {
+            Ok(v) => v,
+            Err(e) => return answer(format!("Error: {e}"), true),
+        };
+        if let Some(h) = self.handoffs.iter().find(|h| h.name == call.name) {
+            return answer(h.message.clone(), false);
+        }
+        let Some(wb) = offered.owner.get(&call.name) else {
+            return answer(
+                format!("Error: tool '{}' not found in any workbench", call.name),
+                true,
+            );
+        };
+        let arguments = match arguments {
+            Value::Object(map) => Some(map),
+            Value::Null => None,
+            other => {
+                return answer(
+                    format!("Error: arguments must be an object, got {other}"),
+                    true,
+                );
+            }
+        };
+        let ctx = CallContext::with_cancel(cancel.clone());
+        tracing::debug!(agent = %self.name, tool = %call.name, "calling tool");
+        match wb.call_tool(&call.name, arguments, ctx).await {
+            Ok(result) => answer(result_text(&result), result.is_error == Some(true)),
+            Err(e) => answer(e.to_string(), true),
+        }
+    }
+}
+
+/// The text of a tool result: text blocks as they are, other blocks as JSON, one per line.
+pub(crate) fn result_text(result: &CallToolResult) -> String {
+    let mut parts: Vec<String> = result
+        .content
+        .iter()
+        .map(|block| match block.as_text() {
+            Some(t) => t.text.clone(),
+            None => serde_json::to_string(block).unwrap_or_default(),
+        })
+        .collect();
+    if parts.is_empty()
+        && let Some(s) = &result.structured_content
+    {
+        parts.push(s.to_string());
+    }
+    parts.join("\n")
+}

@@ -1,0 +1,60 @@
+//! In-process tools: the `Tool` trait and `FunctionTool` (a JSON schema plus an async closure).
+//! `crate::workbench::StaticWorkbench` serves a set of them as a workbench.
+
+mod function;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+pub use function::{FunctionTool, ToolFn};
+
+use crate::models::ToolSchema;
+
+/// Why a tool call failed. The message is what the model sees.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ToolError {
+    /// Arguments do not match the input schema.
+    #[error("invalid arguments for tool `{tool}`: {reason}")]
+    InvalidArguments { tool: String, reason: String },
+    /// The tool ran and failed.
+    #[error("{message}")]
+    Failed { tool: String, message: String },
+    /// The call was cancelled.
+    #[error("tool `{tool}` was cancelled")]
+    Cancelled { tool: String },
+    /// The tool's schema is not a valid JSON schema.
+    #[error("tool `{tool}` has an invalid schema: {reason}")]
+    InvalidSchema { tool: String, reason: String },
+}
+
+/// A tool that runs in this process.
+#[async_trait]
+pub trait Tool: Send + Sync {
+    /// Tool name (unique within a workbench).
+    fn name(&self) -> &str;
+
+    /// What the tool does, for the model.
+    fn description(&self) -> &str;
+
+    /// JSON schema of the arguments object.
+    fn parameters(&self) -> &Value;
+
+    /// Whether the provider should enforce the schema strictly.
+    fn strict(&self) -> bool {
+        false
+    }
+
+    /// Runs the tool; the output is text for the model.
+    async fn run(&self, arguments: Value, cancel: CancellationToken) -> Result<String, ToolError>;
+
+    /// The schema offered to the model.
+    fn schema(&self) -> ToolSchema {
+        ToolSchema {
+            name: self.name().to_string(),
+            description: Some(self.description().to_string()),
+            parameters: Some(self.parameters().clone()),
+            strict: self.strict().then_some(true),
+        }
+    }
+}

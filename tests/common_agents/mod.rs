@@ -1,0 +1,85 @@
+//! Shared helpers for the agent tests: clients for the scripted server, tools, fixtures.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use toolyard::messages::{AgentMessage, ChatMessage};
+use toolyard::models::scripted::{Script, ScriptedServer, Step};
+use toolyard::models::{ChatCompletionClient, OpenAiClient, OpenAiConfig};
+use toolyard::tools::{FunctionTool, Tool};
+
+/// Starts a scripted server with these steps.
+pub async fn server(steps: Vec<Step>) -> ScriptedServer {
+    ScriptedServer::start(Script::steps(steps))
+        .await
+        .expect("start scripted server")
+}
+
+/// Starts a scripted server with a full script.
+pub async fn server_with(script: Script) -> ScriptedServer {
+    ScriptedServer::start(script)
+        .await
+        .expect("start scripted server")
+}
+
+/// An OpenAI client for the server.
+pub fn client(server: &ScriptedServer) -> Arc<dyn ChatCompletionClient> {
+    let mut config = OpenAiConfig::new("gpt-4o");
+    config.api_key = Some("sk-test".into());
+    config.base_url = Some(server.openai_base_url());
+    config.max_retries = Some(0);
+    Arc::new(OpenAiClient::new(config).expect("openai client"))
+}
+
+/// `add(a, b)`: returns the sum.
+pub fn add_tool() -> Arc<dyn Tool> {
+    let schema = json!({
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "required": ["a", "b"]
+    });
+    Arc::new(
+        FunctionTool::new(
+            "add",
+            "Adds two integers.",
+            schema,
+            |args: Value, _| async move {
+                let a = args["a"].as_i64().unwrap_or(0);
+                let b = args["b"].as_i64().unwrap_or(0);
+                Ok(json!(a + b))
+            },
+        )
+        .expect("tool"),
+    )
+}
+
+/// A step calling `add` with 1 and 2.
+pub fn call_add() -> Step {
+    Step::new(toolyard::models::scripted::Action::CallTool {
+        name: "add".into(),
+        arguments: Some(json!({"a": 1, "b": 2})),
+    })
+}
+
+/// The `type` names of messages, in order.
+pub fn types(messages: &[AgentMessage]) -> Vec<&'static str> {
+    messages.iter().map(|m| m.type_name()).collect()
+}
+
+/// The final chat message of a result.
+pub fn last_chat(messages: &[AgentMessage]) -> &ChatMessage {
+    messages
+        .iter()
+        .rev()
+        .find_map(|m| m.as_chat())
+        .expect("a chat message")
+}
+
+/// Reads a fixture under tests/fixtures/agentchat.
+pub fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/agentchat")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("fixture json")
+}
