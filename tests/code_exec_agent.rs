@@ -406,3 +406,80 @@ async fn docker_executor_runs_the_blocks_of_a_message() {
         "containers left after close"
     );
 }
+
+#[tokio::test]
+async fn cancel_mid_run_returns_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Arc::new(
+        CodeExecutorAgent::builder("executor", local(dir.path()))
+            .build()
+            .unwrap(),
+    );
+    let started = dir.path().join("started");
+    let msg = ChatMessage::text(
+        "coder",
+        "```python\nimport time\nopen('started', 'w').write('1')\ntime.sleep(600)\n```",
+    );
+    let cancel = CancellationToken::new();
+    let task = {
+        let (agent, cancel) = (agent.clone(), cancel.clone());
+        tokio::spawn(async move { agent.on_messages(vec![msg], cancel).await })
+    };
+    while !started.exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    cancel.cancel();
+    let err = task.await.unwrap().err().unwrap();
+    assert!(
+        matches!(err, toolyard::agents::AgentError::Cancelled { .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn streaming_model_emits_chunks_before_the_code_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(vec![
+        Step::text("```python\nprint('streamed')\n```"),
+        Step::text("It printed streamed."),
+    ])
+    .await;
+    let agent = CodeExecutorAgent::builder("executor", local(dir.path()))
+        .model_client(client(&server))
+        .model_client_stream(true)
+        .build()
+        .unwrap();
+    use futures::StreamExt;
+    let mut stream = agent.on_messages_stream(
+        vec![ChatMessage::text("user", "print it")],
+        CancellationToken::new(),
+    );
+    let mut kinds = Vec::new();
+    let mut last = None;
+    while let Some(item) = stream.next().await {
+        match item.unwrap() {
+            toolyard::agents::AgentStreamItem::Event(e) => kinds.push(e.type_name()),
+            toolyard::agents::AgentStreamItem::Response(r) => last = Some(r),
+        }
+    }
+    drop(stream);
+    let first_gen = kinds
+        .iter()
+        .position(|k| *k == "CodeGenerationEvent")
+        .unwrap();
+    assert!(
+        kinds[..first_gen]
+            .iter()
+            .all(|k| *k == "ModelClientStreamingChunkEvent")
+    );
+    assert!(first_gen > 0, "{kinds:?}");
+    assert_eq!(kinds[first_gen + 1], "CodeExecutionEvent");
+    assert!(
+        kinds[first_gen + 2..]
+            .iter()
+            .all(|k| *k == "ModelClientStreamingChunkEvent")
+    );
+    let r = last.unwrap();
+    assert_eq!(text_of(&r.chat_message), "It printed streamed.");
+    assert!(r.inner_messages.is_empty());
+}
