@@ -1,5 +1,6 @@
 //! `AgentError`: why an agent turn or run failed.
 
+use crate::code_executors::CodeExecutorError;
 use crate::component::ComponentError;
 use crate::memory::MemoryError;
 use crate::model_context::ContextError;
@@ -65,6 +66,13 @@ pub enum AgentError {
     /// A component config could not be used.
     #[error(transparent)]
     Component(#[from] ComponentError),
+    /// The code executor failed (not the code: that is a result with a non-zero exit code).
+    #[error("agent `{agent}`: code executor: {source}")]
+    CodeExecutor {
+        agent: String,
+        #[source]
+        source: CodeExecutorError,
+    },
     /// The agent's stream ended without a response.
     #[error("agent `{agent}` produced no response")]
     NoResponse { agent: String },

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{ChatAgent, UserProxyAgent, assistant};
+use super::{ChatAgent, UserProxyAgent, assistant, code_executor};
 use crate::component::{ComponentError, ComponentModel, short_provider};
 use crate::tools::Tool;
 use crate::workbench::Workbench;
@@ -25,6 +25,7 @@ pub fn load_agent(
     match short_provider(&model.provider) {
         "AssistantAgent" => Ok(Arc::new(assistant::config_load(model, options)?)),
         "UserProxyAgent" => Ok(Arc::new(UserProxyAgent::from_component(model)?)),
+        "CodeExecutorAgent" => Ok(Arc::new(code_executor::config_load(model)?)),
         _ => Err(ComponentError::UnknownProvider {
             kind: "agent",
             provider: model.provider.clone(),

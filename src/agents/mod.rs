@@ -1,9 +1,10 @@
 //! Agents: the `ChatAgent` trait (with `run` / `run_stream` for every agent), the small
-//! `BaseChatAgent` trait for custom agents, `AssistantAgent`, `UserProxyAgent`, and loading
-//! agents from component configs.
+//! `BaseChatAgent` trait for custom agents, `AssistantAgent`, `UserProxyAgent`,
+//! `CodeExecutorAgent`, and loading agents from component configs.
 
 mod assistant;
 mod base;
+mod code_executor;
 mod drive;
 mod error;
 mod load;
@@ -19,6 +20,9 @@ pub use assistant::{
     AssistantAgent, AssistantAgentBuilder, Handoff, StructuredOutput, SummaryFormatter,
 };
 pub use base::BaseChatAgent;
+pub use code_executor::{
+    ApprovalFn, ApprovalRequest, ApprovalResponse, CodeExecutorAgent, CodeExecutorAgentBuilder,
+};
 pub use drive::{Driven, drive};
 pub use error::AgentError;
 pub use load::{LoadOptions, load_agent};
