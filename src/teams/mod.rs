@@ -1,0 +1,14 @@
+//! Teams: one group-chat loop (`group_chat`) and the speaker policies plugged into it
+//! (round robin, selector, swarm).
+
+mod error;
+pub mod group_chat;
+mod round_robin;
+mod swarm;
+
+pub use error::TeamError;
+pub use group_chat::{
+    GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy, TeamStream,
+};
+pub use round_robin::RoundRobin;
+pub use swarm::Swarm;
