@@ -4,6 +4,7 @@
 mod error;
 pub mod group_chat;
 mod round_robin;
+mod selector;
 mod swarm;
 
 pub use error::TeamError;
@@ -11,4 +12,5 @@ pub use group_chat::{
     GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy, TeamStream,
 };
 pub use round_robin::RoundRobin;
+pub use selector::{CandidateFn, DEFAULT_SELECTOR_PROMPT, Selector, SelectorFn};
 pub use swarm::Swarm;
