@@ -3,6 +3,7 @@
 
 mod error;
 pub mod group_chat;
+mod load;
 mod round_robin;
 mod selector;
 mod swarm;
@@ -11,6 +12,7 @@ pub use error::TeamError;
 pub use group_chat::{
     GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy, TeamStream,
 };
+pub use load::load_team;
 pub use round_robin::RoundRobin;
 pub use selector::{CandidateFn, DEFAULT_SELECTOR_PROMPT, Selector, SelectorFn};
 pub use swarm::Swarm;

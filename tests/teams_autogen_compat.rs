@@ -1,0 +1,168 @@
+//! Team JSON dumped by the real AutoGen 0.7.5 (tests/fixtures/teams/autogen_teams.py) loads here
+//! and, run on the same scripted model server, gives the same message sequence (sources, types,
+//! contents) and stop reason as AutoGen itself gives.
+#![allow(clippy::unwrap_used)]
+
+mod common_agents;
+
+use common_agents::*;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use toolyard::agents::LoadOptions;
+use toolyard::component::from_json;
+use toolyard::models::scripted::{Script, ScriptedServer};
+use toolyard::teams::load_team;
+
+fn fixture_path(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/teams/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+async fn start(script: &Value) -> ScriptedServer {
+    server_with(Script::from_json(&script.to_string()).unwrap()).await
+}
+
+fn agent_says(name: &str, reply: Value) -> Value {
+    json!({"when": {"system_contains": format!("agent {name}.")}, "steps": [reply]})
+}
+
+/// Replaces every `base_url` in a config.
+fn point_at(value: &Value, url: &str) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if k == "base_url" {
+                        json!(url)
+                    } else {
+                        point_at(v, url)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| point_at(v, url)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// AutoGen's run of the fixture on a fresh server with `script`.
+async fn autogen_run(name: &str, script: &Value) -> Value {
+    let server = start(script).await;
+    let python = std::env::var("TOOLYARD_AUTOGEN_PYTHON")
+        .unwrap_or_else(|_| "/work/cache/venv-autogen/bin/python".into());
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "AutoGen venv python not found at {python}; set TOOLYARD_AUTOGEN_PYTHON"
+    );
+    let tool = format!(
+        "{}/tests/fixtures/teams/autogen_teams.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = tokio::process::Command::new(python)
+        .args([
+            tool,
+            "run".into(),
+            fixture_path(name),
+            server.openai_base_url(),
+        ])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "autogen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Our run of the fixture on a fresh server with `script`.
+async fn toolyard_run(name: &str, script: &Value) -> Value {
+    let server = start(script).await;
+    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
+    let config: Value = serde_json::from_str(&text).unwrap();
+    let config = point_at(&config, &server.openai_base_url());
+    let model = from_json(&config.to_string()).unwrap();
+    let team = load_team(&model, &LoadOptions::default()).unwrap();
+    let result = team
+        .run("go".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    let messages: Vec<Value> = result
+        .messages
+        .iter()
+        .map(|m| {
+            let content = serde_json::to_value(m).unwrap()["content"].clone();
+            json!([m.source(), m.type_name(), content])
+        })
+        .collect();
+    json!({"messages": messages, "stop_reason": result.stop_reason})
+}
+
+async fn same_as_autogen(name: &str, script: Value) -> Value {
+    let theirs = autogen_run(name, &script).await;
+    let ours = toolyard_run(name, &script).await;
+    assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
+    ours
+}
+
+fn sources(run: &Value) -> Vec<String> {
+    run["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{}:{}", m[0].as_str().unwrap(), m[1].as_str().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn round_robin_fixture_matches_autogen() {
+    let script = json!({"rules": [
+        agent_says("alice", json!({"kind": "text", "text": "a"})),
+        agent_says("bob", json!({"kind": "stop_after", "turns": 2, "text": "b"})),
+    ], "when_done": "cycle"});
+    let run = same_as_autogen("round_robin", script).await;
+    assert_eq!(sources(&run).len(), 5);
+    assert_eq!(run["stop_reason"], "Text 'TERMINATE' mentioned");
+}
+
+#[tokio::test]
+async fn selector_fixture_matches_autogen() {
+    let script = json!({"rules": [
+        {"when": {"system_contains": "role play game"}, "steps": [
+            {"kind": "text", "text": "bob"},
+            {"kind": "text", "text": "nobody"},
+            {"kind": "text", "text": "alice"},
+            {"kind": "text", "text": "carol"},
+        ]},
+        agent_says("alice", json!({"kind": "text", "text": "a"})),
+        agent_says("bob", json!({"kind": "text", "text": "b"})),
+        agent_says("carol", json!({"kind": "text", "text": "c"})),
+    ], "when_done": "cycle"});
+    let run = same_as_autogen("selector", script).await;
+    assert_eq!(
+        sources(&run),
+        [
+            "user:TextMessage",
+            "bob:TextMessage",
+            "alice:TextMessage",
+            "carol:TextMessage",
+            "bob:TextMessage"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn swarm_fixture_matches_autogen() {
+    let script = json!({"rules": [
+        agent_says("alice", json!({"kind": "handoff", "target": "bob"})),
+        agent_says("bob", json!({"kind": "handoff", "target": "user"})),
+    ], "when_done": "cycle"});
+    let run = same_as_autogen("swarm", script).await;
+    assert_eq!(run["stop_reason"], "Handoff to user from bob detected.");
+    assert!(sources(&run).contains(&"bob:HandoffMessage".to_string()));
+}
