@@ -50,6 +50,11 @@ fn point_at(value: &Value, url: &str) -> Value {
 
 /// AutoGen's run of the fixture on a fresh server with `script`.
 async fn autogen_run(name: &str, script: &Value) -> Value {
+    autogen_run_file(&fixture_path(name), script).await
+}
+
+/// AutoGen's run of a team JSON file on a fresh server with `script`.
+async fn autogen_run_file(path: &str, script: &Value) -> Value {
     let server = start(script).await;
     let python = std::env::var("TOOLYARD_AUTOGEN_PYTHON")
         .unwrap_or_else(|_| "/work/cache/venv-autogen/bin/python".into());
@@ -65,9 +70,11 @@ async fn autogen_run(name: &str, script: &Value) -> Value {
         .args([
             tool,
             "run".into(),
-            fixture_path(name),
+            path.to_string(),
             server.openai_base_url(),
         ])
+        // Our dumps leave the API key out (AutoGen's carry it masked).
+        .env("OPENAI_API_KEY", "sk-test")
         .kill_on_drop(true)
         .output()
         .await
@@ -103,11 +110,38 @@ async fn toolyard_run(name: &str, script: &Value) -> Value {
     json!({"messages": messages, "stop_reason": result.stop_reason})
 }
 
+/// Runs the fixture in AutoGen and here, then our dump of it in AutoGen: all three must agree.
 async fn same_as_autogen(name: &str, script: Value) -> Value {
     let theirs = autogen_run(name, &script).await;
     let ours = toolyard_run(name, &script).await;
     assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
+    let dumped = dump_of_fixture(name);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.json"));
+    std::fs::write(&path, dumped.to_string()).unwrap();
+    let from_our_dump = autogen_run_file(path.to_str().unwrap(), &script).await;
+    assert_eq!(
+        from_our_dump, theirs,
+        "AutoGen on our dump (left) vs on its own (right)"
+    );
     ours
+}
+
+/// Loads the fixture and dumps it again; the provider and config keys match AutoGen's.
+fn dump_of_fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
+    let original: Value = serde_json::from_str(&text).unwrap();
+    let team = load_team(&from_json(&text).unwrap(), &LoadOptions::default()).unwrap();
+    let dumped = serde_json::to_value(team.dump_component().unwrap()).unwrap();
+    assert_eq!(dumped["provider"], original["provider"]);
+    assert_eq!(dumped["component_type"], "team");
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v["config"].as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&dumped), keys(&original));
+    dumped
 }
 
 fn sources(run: &Value) -> Vec<String> {

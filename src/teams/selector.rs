@@ -10,6 +10,7 @@ use tracing::{debug, warn};
 
 use super::group_chat::{GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy};
 use crate::agents::ChatAgent;
+use crate::component::ComponentError;
 use crate::messages::AgentMessage;
 use crate::models::{ChatCompletionClient, CreateRequest, LlmMessage};
 
@@ -309,6 +310,29 @@ impl SpeakerPolicy for Selector {
         };
         self.previous_speaker = Some(speaker.clone());
         Ok(Selection::one(speaker))
+    }
+
+    fn dump_config(&self) -> Result<Map<String, Value>, ComponentError> {
+        let client =
+            self.client
+                .dump_component()
+                .ok_or_else(|| ComponentError::NotSerialisable {
+                    what: "SelectorGroupChat".into(),
+                    reason: "its model client has no component config".into(),
+                })?;
+        let mut m = Map::new();
+        m.insert("model_client".into(), json!(client));
+        m.insert("selector_prompt".into(), json!(self.prompt));
+        m.insert(
+            "allow_repeated_speaker".into(),
+            json!(self.allow_repeated_speaker),
+        );
+        m.insert(
+            "max_selector_attempts".into(),
+            json!(self.max_selector_attempts),
+        );
+        m.insert("model_client_streaming".into(), json!(false));
+        Ok(m)
     }
 
     fn reset(&mut self) {

@@ -18,6 +18,7 @@ pub use policy::{PolicyContext, Selection, SpeakerPolicy};
 
 use super::TeamError;
 use crate::agents::{ChatAgent, RunItem, Task};
+use crate::component::{ComponentError, ComponentModel, component};
 use crate::messages::{AgentMessage, ChatMessage, TaskResult};
 use crate::termination::{Termination, TerminationCondition};
 
@@ -229,6 +230,43 @@ impl GroupChat {
     pub async fn terminated(&self) -> bool {
         let inner = self.inner.lock().await;
         inner.termination.as_ref().is_some_and(|t| t.terminated())
+    }
+
+    /// The component config that recreates the team (AutoGen's provider names and shape).
+    pub fn dump_component(&self) -> Result<ComponentModel, ComponentError> {
+        let inner = self
+            .inner
+            .try_lock()
+            .map_err(|_| ComponentError::NotSerialisable {
+                what: self.name.clone(),
+                reason: "the team is running".into(),
+            })?;
+        let participants = self
+            .participants
+            .iter()
+            .map(|p| p.dump_component())
+            .collect::<Result<Vec<_>, _>>()?;
+        let termination = inner
+            .termination
+            .as_ref()
+            .map(|t| t.dump_component())
+            .transpose()?;
+        let mut config = serde_json::Map::new();
+        config.insert("name".into(), serde_json::json!(self.name));
+        config.insert("description".into(), serde_json::json!(self.description));
+        config.insert("participants".into(), serde_json::json!(participants));
+        config.insert(
+            "termination_condition".into(),
+            serde_json::json!(termination),
+        );
+        config.insert("max_turns".into(), serde_json::json!(self.max_turns));
+        config.insert(
+            "emit_team_events".into(),
+            serde_json::json!(self.emit_team_events),
+        );
+        config.extend(inner.policy.dump_config()?);
+        let provider = format!("autogen_agentchat.teams.{}", inner.policy.team_type());
+        component(&provider, "team", 1, &config)
     }
 
     fn lock(&self) -> Result<tokio::sync::MutexGuard<'_, Inner>, TeamError> {

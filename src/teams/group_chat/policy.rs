@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::agents::ChatAgent;
+use crate::component::ComponentError;
 use crate::messages::{AgentMessage, ChatMessage};
 use std::sync::Arc;
 
@@ -83,6 +84,11 @@ pub trait SpeakerPolicy: Send + Sync {
     /// The policy's own fields of the manager state.
     fn save_state(&self) -> Map<String, Value> {
         Map::new()
+    }
+
+    /// The policy's own fields of the team's component config.
+    fn dump_config(&self) -> Result<Map<String, Value>, ComponentError> {
+        Ok(Map::new())
     }
 
     /// Restores the fields `save_state` produced.
