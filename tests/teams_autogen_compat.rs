@@ -8,8 +8,9 @@ mod common_agents;
 use common_agents::*;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::LoadOptions;
+use toolyard::agents::{LoadOptions, Task};
 use toolyard::component::from_json;
+use toolyard::messages::ChatMessage;
 use toolyard::models::scripted::{Script, ScriptedServer};
 use toolyard::teams::load_team;
 
@@ -111,20 +112,68 @@ async fn toolyard_run(name: &str, script: &Value) -> Value {
 }
 
 /// Runs the fixture in AutoGen and here, then our dump of it in AutoGen: all three must agree.
-async fn same_as_autogen(name: &str, script: Value) -> Value {
-    let theirs = autogen_run(name, &script).await;
+/// Returns our run and AutoGen's `TeamState` after its run.
+async fn same_as_autogen(name: &str, script: Value) -> (Value, Value) {
+    let mut theirs = autogen_run(name, &script).await;
+    let state = theirs.as_object_mut().unwrap().remove("state").unwrap();
     let ours = toolyard_run(name, &script).await;
     assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
     let dumped = dump_of_fixture(name);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("{name}.json"));
     std::fs::write(&path, dumped.to_string()).unwrap();
-    let from_our_dump = autogen_run_file(path.to_str().unwrap(), &script).await;
+    let mut from_our_dump = autogen_run_file(path.to_str().unwrap(), &script).await;
+    from_our_dump.as_object_mut().unwrap().remove("state");
     assert_eq!(
         from_our_dump, theirs,
         "AutoGen on our dump (left) vs on its own (right)"
     );
-    ours
+    (ours, state)
+}
+
+/// Loads the fixture pointed at a fresh server, then AutoGen's saved state into it; checks our
+/// state has the same keys as AutoGen's.
+async fn continue_from_autogen_state(
+    name: &str,
+    script: &Value,
+    state: &Value,
+) -> (ScriptedServer, toolyard::teams::GroupChat) {
+    let server = start(script).await;
+    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
+    let config = point_at(
+        &serde_json::from_str(&text).unwrap(),
+        &server.openai_base_url(),
+    );
+    let team = load_team(
+        &from_json(&config.to_string()).unwrap(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    team.load_state(state).await.unwrap();
+    let ours = team.save_state().await.unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v["agent_states"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&ours), keys(state));
+    for (agent, theirs) in state["agent_states"].as_object().unwrap() {
+        let mut a: Vec<_> = theirs.as_object().unwrap().keys().collect();
+        let mut b: Vec<_> = ours["agent_states"][agent]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        a.sort();
+        b.sort();
+        assert_eq!(b, a, "state keys of {agent}");
+    }
+    (server, team)
 }
 
 /// Loads the fixture and dumps it again; the provider and config keys match AutoGen's.
@@ -159,9 +208,22 @@ async fn round_robin_fixture_matches_autogen() {
         agent_says("alice", json!({"kind": "text", "text": "a"})),
         agent_says("bob", json!({"kind": "stop_after", "turns": 2, "text": "b"})),
     ], "when_done": "cycle"});
-    let run = same_as_autogen("round_robin", script).await;
+    let (run, state) = same_as_autogen("round_robin", script.clone()).await;
     assert_eq!(sources(&run).len(), 5);
     assert_eq!(run["stop_reason"], "Text 'TERMINATE' mentioned");
+    // AutoGen's saved TeamState loads here and the conversation continues with alice.
+    let (server, team) = continue_from_autogen_state("round_robin", &script, &state).await;
+    let r = team
+        .run(Task::None, CancellationToken::new())
+        .await
+        .unwrap();
+    let who: Vec<&str> = r.messages.iter().map(|m| m.source()).collect();
+    assert_eq!(who, ["alice", "bob", "alice", "bob"]);
+    let first = server.requests().remove(0).body.to_string();
+    assert!(
+        first.contains("go") && first.contains("TERMINATE"),
+        "{first}"
+    );
 }
 
 #[tokio::test]
@@ -177,7 +239,7 @@ async fn selector_fixture_matches_autogen() {
         agent_says("bob", json!({"kind": "text", "text": "b"})),
         agent_says("carol", json!({"kind": "text", "text": "c"})),
     ], "when_done": "cycle"});
-    let run = same_as_autogen("selector", script).await;
+    let (run, _) = same_as_autogen("selector", script).await;
     assert_eq!(
         sources(&run),
         [
@@ -196,7 +258,22 @@ async fn swarm_fixture_matches_autogen() {
         agent_says("alice", json!({"kind": "handoff", "target": "bob"})),
         agent_says("bob", json!({"kind": "handoff", "target": "user"})),
     ], "when_done": "cycle"});
-    let run = same_as_autogen("swarm", script).await;
+    let (run, state) = same_as_autogen("swarm", script.clone()).await;
     assert_eq!(run["stop_reason"], "Handoff to user from bob detected.");
     assert!(sources(&run).contains(&"bob:HandoffMessage".to_string()));
+    // From AutoGen's state after the handoff to user: resume with a handoff back to bob.
+    let (_server, team) = continue_from_autogen_state("swarm", &script, &state).await;
+    let back = ChatMessage::handoff("user", "bob", "answered");
+    let r = team
+        .run(back.into(), CancellationToken::new())
+        .await
+        .unwrap();
+    let chats: Vec<&str> = r
+        .messages
+        .iter()
+        .filter_map(|m| m.as_chat())
+        .map(|m| m.source())
+        .collect();
+    assert_eq!(chats, ["user", "bob"]);
+    assert_eq!(r.stop_reason.unwrap(), "Handoff to user from bob detected.");
 }
