@@ -414,7 +414,7 @@ async fn save_load_continue_swarm() {
 }
 
 #[tokio::test]
-async fn duplicate_names_and_concurrent_runs_are_errors() {
+async fn duplicate_names_and_empty_teams_are_config_errors() {
     let server = scripted(json!([says("alice", "a")])).await;
     let a = agent(&server, "alice", &[]);
     let err = GroupChat::round_robin(vec![a.clone(), a])
@@ -424,4 +424,27 @@ async fn duplicate_names_and_concurrent_runs_are_errors() {
     assert!(err.to_string().contains("unique"), "{err}");
     let err = GroupChat::round_robin(vec![]).build().err().unwrap();
     assert!(matches!(err, TeamError::Config { .. }));
+}
+
+#[tokio::test]
+async fn a_second_run_while_running_is_refused() {
+    let server = scripted(json!([says("alice", "a"), says("bob", "b")])).await;
+    let team = GroupChat::round_robin(two(&server).await)
+        .max_turns(2)
+        .build()
+        .unwrap();
+    let mut stream = team.run_stream("go".into(), CancellationToken::new());
+    // The first item (the task) is out: the run holds the team until the stream ends.
+    let first = stream.next().await.unwrap().unwrap();
+    assert!(matches!(first, RunItem::Message(ref m) if m.source() == "user"));
+    let err = team
+        .run("again".into(), CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TeamError::AlreadyRunning { .. }), "{err}");
+    assert!(team.save_state().await.is_err());
+    let rest: Vec<_> = stream.collect().await;
+    assert!(matches!(rest.last(), Some(Ok(RunItem::Result(_)))));
+    // Finished: the team is free again.
+    assert!(team.save_state().await.is_ok());
 }
