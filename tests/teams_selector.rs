@@ -238,3 +238,62 @@ async fn fewer_than_two_participants_is_a_config_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn streaming_selector_emits_chunks_and_selector_event() {
+    use futures::StreamExt;
+    use toolyard::agents::RunItem;
+    let server = scripted(json!([text("bob")])).await;
+    let selector = Selector::new(client(&server)).model_client_streaming(true);
+    let team = GroupChat::selector(three(&server), selector)
+        .max_turns(1)
+        .emit_team_events(true)
+        .build()
+        .unwrap();
+    let items: Vec<RunItem> = team
+        .run_stream("go".into(), CancellationToken::new())
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let streamed: Vec<&AgentMessage> = items
+        .iter()
+        .filter_map(|i| match i {
+            RunItem::Message(m) => Some(m),
+            RunItem::Result(_) => None,
+        })
+        .collect();
+    let chunks: String = streamed
+        .iter()
+        .filter(|m| m.type_name() == "ModelClientStreamingChunkEvent")
+        .map(|m| m.to_text())
+        .collect();
+    assert_eq!(chunks, "bob");
+    let kinds: Vec<&str> = streamed
+        .iter()
+        .map(|m| m.type_name())
+        .filter(|t| *t != "ModelClientStreamingChunkEvent")
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "TextMessage",
+            "SelectorEvent",
+            "SelectSpeakerEvent",
+            "TextMessage"
+        ]
+    );
+    let RunItem::Result(result) = items.last().unwrap() else {
+        panic!("no result")
+    };
+    // Chunks are streamed, not kept.
+    assert_eq!(
+        result
+            .messages
+            .iter()
+            .map(|m| m.type_name())
+            .collect::<Vec<_>>(),
+        kinds
+    );
+    assert_eq!(result.messages[1].source(), "SelectorGroupChatManager");
+    assert_eq!(result.messages[1].to_text(), "bob");
+}

@@ -36,6 +36,8 @@ struct SelectorFields {
     allow_repeated_speaker: bool,
     #[serde(default)]
     max_selector_attempts: Option<usize>,
+    #[serde(default)]
+    model_client_streaming: bool,
 }
 
 /// Builds a team from its component config.
@@ -60,8 +62,9 @@ pub fn load_team(
                     source,
                 }
             })?;
-            let mut selector =
-                Selector::new(client).allow_repeated_speaker(c.allow_repeated_speaker);
+            let mut selector = Selector::new(client)
+                .allow_repeated_speaker(c.allow_repeated_speaker)
+                .model_client_streaming(c.model_client_streaming);
             if let Some(p) = c.selector_prompt {
                 selector = selector.selector_prompt(p);
             }

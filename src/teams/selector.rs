@@ -11,8 +11,10 @@ use tracing::{debug, warn};
 use super::group_chat::{GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy};
 use crate::agents::ChatAgent;
 use crate::component::ComponentError;
-use crate::messages::AgentMessage;
-use crate::models::{ChatCompletionClient, CreateRequest, LlmMessage};
+use futures::StreamExt;
+
+use crate::messages::{AgentEvent, AgentMessage, ChunkEvent, MessageMeta, TextBody};
+use crate::models::{ChatCompletionClient, CreateRequest, CreateResult, LlmMessage, StreamItem};
 
 /// AutoGen's default selector prompt.
 pub const DEFAULT_SELECTOR_PROMPT: &str = "You are in a role play game. The following roles are available:
@@ -39,6 +41,7 @@ pub struct Selector {
     max_selector_attempts: usize,
     selector_fn: Option<SelectorFn>,
     candidate_fn: Option<CandidateFn>,
+    streaming: bool,
     previous_speaker: Option<String>,
 }
 
@@ -52,6 +55,7 @@ impl Selector {
             max_selector_attempts: 3,
             selector_fn: None,
             candidate_fn: None,
+            streaming: false,
             previous_speaker: None,
         }
     }
@@ -71,6 +75,13 @@ impl Selector {
     /// How many times the model is asked before falling back.
     pub fn max_selector_attempts(mut self, n: usize) -> Self {
         self.max_selector_attempts = n;
+        self
+    }
+
+    /// Streams the selector's model calls (chunks and a `SelectorEvent` are emitted when the
+    /// team emits team events).
+    pub fn model_client_streaming(mut self, on: bool) -> Self {
+        self.streaming = on;
         self
     }
 
@@ -137,6 +148,7 @@ impl Selector {
         names: &[String],
         candidates: &[String],
         cancel: &CancellationToken,
+        events: &mut Vec<AgentMessage>,
     ) -> Result<String, String> {
         let roles = ctx
             .participants
@@ -155,11 +167,10 @@ impl Selector {
             LlmMessage::user(prompt, "user")
         }];
         for attempt in 1..=self.max_selector_attempts {
+            let request = CreateRequest::new(messages.clone());
             let result = self
-                .client
-                .create(CreateRequest::new(messages.clone()), cancel.clone())
-                .await
-                .map_err(|e| format!("selector model call failed: {e}"))?;
+                .complete(request, ctx.emit_team_events, cancel, events)
+                .await?;
             let text = result.content.as_text().unwrap_or_default().to_string();
             messages.push(LlmMessage::assistant(text.clone(), "selector"));
             let mentions = mentioned(&text, names);
@@ -197,6 +208,52 @@ impl Selector {
                 .cloned()
                 .ok_or_else(|| "no candidates".to_string()),
         }
+    }
+}
+
+impl Selector {
+    /// One selector model call, streamed when configured (events only with team events on).
+    async fn complete(
+        &self,
+        request: CreateRequest,
+        emit: bool,
+        cancel: &CancellationToken,
+        events: &mut Vec<AgentMessage>,
+    ) -> Result<CreateResult, String> {
+        let failed = |e: crate::models::ModelError| format!("selector model call failed: {e}");
+        if !self.streaming {
+            return self
+                .client
+                .create(request, cancel.clone())
+                .await
+                .map_err(failed);
+        }
+        let source = self.manager_name();
+        let mut stream = self.client.create_stream(request, cancel.clone());
+        while let Some(item) = stream.next().await {
+            match item.map_err(failed)? {
+                StreamItem::Chunk(text) if emit => {
+                    events.push(AgentMessage::Event(
+                        AgentEvent::ModelClientStreamingChunkEvent(ChunkEvent {
+                            meta: MessageMeta::new(source),
+                            content: text,
+                            full_message_id: None,
+                        }),
+                    ));
+                }
+                StreamItem::Done(result) => {
+                    if emit {
+                        let text = result.content.as_text().unwrap_or_default();
+                        events.push(AgentMessage::Event(AgentEvent::SelectorEvent(
+                            TextBody::new(source, text),
+                        )));
+                    }
+                    return Ok(result);
+                }
+                _ => {}
+            }
+        }
+        Err("selector model stream ended without a result".into())
     }
 }
 
@@ -303,13 +360,20 @@ impl SpeakerPolicy for Selector {
             return Ok(Selection::one(speaker));
         }
         let candidates = self.candidates(ctx, &names)?;
+        let mut events = Vec::new();
         let speaker = match candidates.as_slice() {
             [] => return Err("no candidate speakers".into()),
             [one] => one.clone(),
-            _ => self.ask_model(ctx, &names, &candidates, cancel).await?,
+            _ => {
+                self.ask_model(ctx, &names, &candidates, cancel, &mut events)
+                    .await?
+            }
         };
         self.previous_speaker = Some(speaker.clone());
-        Ok(Selection::one(speaker))
+        Ok(Selection {
+            speakers: vec![speaker],
+            events,
+        })
     }
 
     fn dump_config(&self) -> Result<Map<String, Value>, ComponentError> {
@@ -331,7 +395,7 @@ impl SpeakerPolicy for Selector {
             "max_selector_attempts".into(),
             json!(self.max_selector_attempts),
         );
-        m.insert("model_client_streaming".into(), json!(false));
+        m.insert("model_client_streaming".into(), json!(self.streaming));
         Ok(m)
     }
 

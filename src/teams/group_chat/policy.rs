@@ -17,6 +17,8 @@ pub struct PolicyContext<'a> {
     pub participants: &'a [Arc<dyn ChatAgent>],
     /// The conversation so far (messages and events).
     pub thread: &'a [AgentMessage],
+    /// Whether the team emits its own events (selection, selector output).
+    pub emit_team_events: bool,
 }
 
 impl PolicyContext<'_> {

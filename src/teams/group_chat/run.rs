@@ -101,6 +101,7 @@ async fn run_loop(
         team: &team.name,
         participants: &team.participants,
         thread: &inner.thread,
+        emit_team_events: team.emit_team_events,
     };
     inner
         .policy
@@ -140,6 +141,7 @@ async fn select(
         team: &team.name,
         participants: &team.participants,
         thread: &inner.thread,
+        emit_team_events: team.emit_team_events,
     };
     let selection =
         inner
