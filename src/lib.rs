@@ -17,6 +17,7 @@ pub mod messages;
 pub mod model_context;
 pub mod models;
 pub mod server;
+pub mod teams;
 pub mod termination;
 pub mod tools;
 pub mod workbench;

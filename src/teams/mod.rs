@@ -1,0 +1,18 @@
+//! Teams: one group-chat loop (`group_chat`) and the speaker policies plugged into it
+//! (round robin, selector, swarm).
+
+mod error;
+pub mod group_chat;
+mod load;
+mod round_robin;
+mod selector;
+mod swarm;
+
+pub use error::TeamError;
+pub use group_chat::{
+    GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy, TeamStream,
+};
+pub use load::load_team;
+pub use round_robin::RoundRobin;
+pub use selector::{CandidateFn, DEFAULT_SELECTOR_PROMPT, Selector, SelectorFn};
+pub use swarm::Swarm;
