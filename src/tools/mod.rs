@@ -1,13 +1,18 @@
 //! In-process tools: the `Tool` trait and `FunctionTool` (a JSON schema plus an async closure).
-//! `crate::workbench::StaticWorkbench` serves a set of them as a workbench.
+//! `crate::workbench::StaticWorkbench` serves a set of them as a workbench. `AgentTool` and
+//! `TeamTool` offer an agent or a team as a tool.
 
+mod agent_tool;
 mod function;
+mod team_tool;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+pub use agent_tool::{AGENT_TOOL_PROVIDER, AgentTool};
 pub use function::{FunctionTool, ToolFn};
+pub use team_tool::{TEAM_TOOL_PROVIDER, TeamTool};
 
 use crate::models::ToolSchema;
 
