@@ -1,6 +1,6 @@
 //! Agents: the `ChatAgent` trait (with `run` / `run_stream` for every agent), the small
 //! `BaseChatAgent` trait for custom agents, `AssistantAgent`, `UserProxyAgent`,
-//! `CodeExecutorAgent`, and loading agents from component configs.
+//! `CodeExecutorAgent`, `SocietyOfMindAgent`, and loading agents from component configs.
 
 mod assistant;
 mod base;
@@ -8,6 +8,7 @@ mod code_executor;
 mod drive;
 mod error;
 mod load;
+mod society_of_mind;
 mod user_proxy;
 
 use async_trait::async_trait;
@@ -26,6 +27,9 @@ pub use code_executor::{
 pub use drive::{Driven, drive};
 pub use error::AgentError;
 pub use load::{LoadOptions, load_agent};
+pub use society_of_mind::{
+    DEFAULT_INSTRUCTION, DEFAULT_RESPONSE_PROMPT, DEFAULT_SOM_DESCRIPTION, SocietyOfMindAgent,
+};
 pub use user_proxy::{InputFn, UserProxyAgent, console_input};
 
 use crate::component::{ComponentError, ComponentModel};
