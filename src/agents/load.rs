@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{ChatAgent, UserProxyAgent, assistant, code_executor};
+use super::{ChatAgent, SocietyOfMindAgent, UserProxyAgent, assistant, code_executor};
 use crate::component::{ComponentError, ComponentModel, short_provider};
 use crate::tools::Tool;
 use crate::workbench::Workbench;
@@ -26,6 +26,9 @@ pub fn load_agent(
         "AssistantAgent" => Ok(Arc::new(assistant::config_load(model, options)?)),
         "UserProxyAgent" => Ok(Arc::new(UserProxyAgent::from_component(model)?)),
         "CodeExecutorAgent" => Ok(Arc::new(code_executor::config_load(model)?)),
+        "SocietyOfMindAgent" => Ok(Arc::new(SocietyOfMindAgent::from_component(
+            model, options,
+        )?)),
         _ => Err(ComponentError::UnknownProvider {
             kind: "agent",
             provider: model.provider.clone(),

@@ -28,7 +28,8 @@ pub use drive::{Driven, drive};
 pub use error::AgentError;
 pub use load::{LoadOptions, load_agent};
 pub use society_of_mind::{
-    DEFAULT_INSTRUCTION, DEFAULT_RESPONSE_PROMPT, DEFAULT_SOM_DESCRIPTION, SocietyOfMindAgent,
+    DEFAULT_INSTRUCTION, DEFAULT_RESPONSE_PROMPT, DEFAULT_SOM_DESCRIPTION, SOM_PROVIDER,
+    SocietyOfMindAgent,
 };
 pub use user_proxy::{InputFn, UserProxyAgent, console_input};
 

@@ -5,16 +5,20 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    AgentError, AgentStream, AgentStreamItem, ChatAgent, Driven, Response, RunItem, Task, drive,
+    AgentError, AgentStream, AgentStreamItem, ChatAgent, Driven, LoadOptions, Response, RunItem,
+    Task, drive,
 };
+use crate::component::{ComponentError, ComponentModel, component, parse_config};
 use crate::messages::{AgentEvent, AgentMessage, ChatMessage, HandoffMessage, MessageMeta};
+use crate::models::load_chat_completion_client;
 use crate::models::{AssistantContent, ChatCompletionClient, CreateRequest, LlmMessage};
-use crate::teams::{GroupChat, TeamError};
+use crate::teams::{GroupChat, TeamError, load_team};
 
 /// AutoGen's default instruction (put before the inner team's transcript).
 pub const DEFAULT_INSTRUCTION: &str = "Earlier you were asked to fulfill a request. You and your team worked diligently to address that request. Here is a transcript of that conversation:";
@@ -25,6 +29,23 @@ pub const DEFAULT_RESPONSE_PROMPT: &str = "Output a standalone response to the o
 /// AutoGen's default description.
 pub const DEFAULT_SOM_DESCRIPTION: &str =
     "An agent that uses an inner team of agents to generate responses.";
+
+/// AutoGen's provider name.
+pub const SOM_PROVIDER: &str = "autogen_agentchat.agents.SocietyOfMindAgent";
+
+/// AutoGen's `SocietyOfMindAgentConfig` (without `model_context`).
+#[derive(Serialize, Deserialize)]
+struct Config {
+    name: String,
+    team: ComponentModel,
+    model_client: ComponentModel,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    instruction: Option<String>,
+    #[serde(default)]
+    response_prompt: Option<String>,
+}
 
 /// An agent whose answer is a model's summary of what its inner team said. Like AutoGen, the
 /// inner team is reset after every answer and the agent's own context keeps the messages it was
@@ -78,6 +99,33 @@ impl SocietyOfMindAgent {
     /// The inner team.
     pub fn team(&self) -> &Arc<GroupChat> {
         &self.team
+    }
+
+    /// Builds the agent from its component config (AutoGen's `SocietyOfMindAgentConfig`; a
+    /// `model_context` in it is ignored: the agent keeps its given messages unbounded).
+    pub fn from_component(
+        model: &ComponentModel,
+        options: &LoadOptions,
+    ) -> Result<Self, ComponentError> {
+        let c: Config = parse_config(model)?;
+        let team = load_team(&c.team, options)?;
+        let client = load_chat_completion_client(&c.model_client).map_err(|source| {
+            ComponentError::Model {
+                provider: model.provider.clone(),
+                source,
+            }
+        })?;
+        let mut agent = Self::new(c.name, Arc::new(team), client);
+        if let Some(d) = c.description {
+            agent = agent.description(d);
+        }
+        if let Some(i) = c.instruction {
+            agent = agent.instruction(i);
+        }
+        if let Some(p) = c.response_prompt {
+            agent = agent.response_prompt(p);
+        }
+        Ok(agent)
     }
 
     fn team_error(&self, e: TeamError) -> AgentError {
@@ -237,6 +285,29 @@ impl ChatAgent for SocietyOfMindAgent {
         self.team.reset().await.map_err(|e| self.team_error(e))?;
         self.context.lock().await.clear();
         Ok(())
+    }
+
+    fn dump_component(&self) -> Result<ComponentModel, ComponentError> {
+        let model_client =
+            self.client
+                .dump_component()
+                .ok_or_else(|| ComponentError::NotSerialisable {
+                    what: self.name.clone(),
+                    reason: "its model client has no component config".into(),
+                })?;
+        component(
+            SOM_PROVIDER,
+            "agent",
+            1,
+            &Config {
+                name: self.name.clone(),
+                team: self.team.dump_component()?,
+                model_client,
+                description: Some(self.description.clone()),
+                instruction: Some(self.instruction.clone()),
+                response_prompt: Some(self.response_prompt.clone()),
+            },
+        )
     }
 
     /// AutoGen's `SocietyOfMindAgentState`: the inner team's state.

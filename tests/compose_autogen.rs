@@ -1,0 +1,108 @@
+//! Component configs dumped by AutoGen 0.7.5 (`tests/fixtures/compose/dump_autogen.py`) load and
+//! run here against the scripted model server: AgentTool, TeamTool, SocietyOfMindAgent.
+#![allow(clippy::unwrap_used)]
+
+mod common_agents;
+
+use common_agents::*;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use toolyard::agents::{LoadOptions, load_agent};
+use toolyard::component::ComponentModel;
+use toolyard::models::scripted::{Script, ScriptedServer};
+use toolyard::tools::{AgentTool, TeamTool, Tool};
+
+async fn scripted(rules: Value) -> ScriptedServer {
+    let script = Script::from_json(&json!({"rules": rules, "when_done": "cycle"}).to_string());
+    server_with(script.unwrap()).await
+}
+
+fn says(name: &str, text: &str) -> Value {
+    json!({"when": {"system_contains": format!("agent {name}.")}, "reply": {"kind": "text", "text": text}})
+}
+
+/// Points every `base_url` of the fixture at the scripted server.
+fn retarget(value: &mut Value, url: &str) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if k == "base_url" {
+                    *v = json!(url);
+                } else {
+                    retarget(v, url);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| retarget(v, url)),
+        _ => {}
+    }
+}
+
+fn load(name: &str, server: &ScriptedServer) -> ComponentModel {
+    let path = format!(
+        "{}/tests/fixtures/compose/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    retarget(&mut value, &server.openai_base_url());
+    serde_json::from_value(value).unwrap()
+}
+
+#[tokio::test]
+async fn autogen_agent_tool_loads_and_runs() {
+    let server = scripted(json!([says("poet", "a poem")])).await;
+    let tool =
+        AgentTool::from_component(&load("agent_tool.json", &server), &LoadOptions::default())
+            .unwrap();
+    assert_eq!(tool.name(), "poet");
+    assert_eq!(tool.description(), "The poet agent.");
+    let out = tool
+        .run(json!({"task": "write"}), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(out, "a poem");
+}
+
+#[tokio::test]
+async fn autogen_team_tool_loads_and_runs() {
+    let server = scripted(json!([says("writer", "draft"), says("reviewer", "ok")])).await;
+    let tool = TeamTool::from_component(&load("team_tool.json", &server), &LoadOptions::default())
+        .unwrap();
+    assert_eq!(tool.name(), "pair");
+    assert_eq!(tool.description(), "A writer and a reviewer.");
+    let out = tool
+        .run(json!({"task": "write"}), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(out, "writer: draft\n\nreviewer: ok");
+}
+
+#[tokio::test]
+async fn autogen_society_of_mind_loads_and_answers() {
+    let server = scripted(json!([
+        {"when": {"system_contains": "Here is a transcript"}, "reply": {"kind": "text", "text": "final answer"}},
+        says("writer", "draft"),
+        says("reviewer", "ok")
+    ]))
+    .await;
+    let som = load_agent(
+        &load("society_of_mind.json", &server),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(som.name(), "som");
+    let result = som
+        .run("write".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(last_chat(&result.messages).to_model_text(), "final answer");
+    let dumped = som.dump_component().unwrap();
+    assert_eq!(
+        dumped.provider,
+        "autogen_agentchat.agents.SocietyOfMindAgent"
+    );
+    assert_eq!(
+        dumped.config["team"]["provider"],
+        json!("autogen_agentchat.teams.RoundRobinGroupChat")
+    );
+}
