@@ -6,8 +6,10 @@ use std::task::Poll;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
 
+use super::{AgentError, AgentStream, AgentStreamItem, Response};
 use crate::messages::AgentMessage;
 
 /// An item of a driven stream: an event sent while working, or the final value.
@@ -51,4 +53,37 @@ where
         }
     })
     .boxed()
+}
+
+/// Runs one agent turn as an agent stream: `turn` gets the sender for its events and returns
+/// the response. Cancelling `cancel` ends the turn with `AgentError::Cancelled`, and an error
+/// the cancellation caused (a cancelled model or tool call) is reported as the cancellation.
+pub fn drive_turn<'a, F>(
+    agent: &str,
+    cancel: CancellationToken,
+    turn: impl FnOnce(UnboundedSender<AgentMessage>) -> F,
+) -> AgentStream<'a>
+where
+    F: Future<Output = Result<Response, AgentError>> + Send + 'a,
+{
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let work = turn(tx);
+    let agent = agent.to_string();
+    let work = async move {
+        let cancelled = || AgentError::Cancelled {
+            agent: agent.clone(),
+        };
+        tokio::select! {
+            r = work => r.map_err(|e| if cancel.is_cancelled() { cancelled() } else { e }),
+            _ = cancel.cancelled() => Err(cancelled()),
+        }
+    };
+    drive(work, rx)
+        .map(|item| {
+            item.map(|d| match d {
+                Driven::Item(m) => AgentStreamItem::Event(m),
+                Driven::Done(r) => AgentStreamItem::Response(r),
+            })
+        })
+        .boxed()
 }

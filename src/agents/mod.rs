@@ -24,7 +24,7 @@ pub use base::BaseChatAgent;
 pub use code_executor::{
     ApprovalFn, ApprovalRequest, ApprovalResponse, CodeExecutorAgent, CodeExecutorAgentBuilder,
 };
-pub use drive::{Driven, drive};
+pub use drive::{Driven, drive, drive_turn};
 pub use error::AgentError;
 pub use load::{LoadOptions, load_agent};
 pub use society_of_mind::{

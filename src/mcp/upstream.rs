@@ -453,7 +453,7 @@ impl Workbench for McpWorkbench {
 /// Whether the upstream negotiated 2026-07-28 or later.
 fn is_modern(peer: &Peer<RoleClient>) -> bool {
     peer.peer_info()
-        .is_some_and(|i| i.protocol_version.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+        .is_some_and(|i| !i.protocol_version.has_initialize())
 }
 
 fn unexpected(server: &str, operation: &str, result: &ServerResult) -> WorkbenchError {

@@ -97,3 +97,26 @@ impl UsageTracker {
         self.inner.lock().map(|g| g.1).unwrap_or_default()
     }
 }
+
+/// One completion, plain (`stream == false`) or streamed with each text chunk handed to
+/// `on_chunk` in order. `Ok(None)` means the stream ended without a final result.
+pub async fn complete(
+    client: &dyn ChatCompletionClient,
+    request: CreateRequest,
+    stream: bool,
+    cancel: CancellationToken,
+    mut on_chunk: impl FnMut(String) + Send,
+) -> Result<Option<CreateResult>, ModelError> {
+    if !stream {
+        return client.create(request, cancel).await.map(Some);
+    }
+    let mut chunks = client.create_stream(request, cancel);
+    while let Some(item) = futures::StreamExt::next(&mut chunks).await {
+        match item? {
+            StreamItem::Chunk(text) => on_chunk(text),
+            StreamItem::Thought(_) => {}
+            StreamItem::Done(result) => return Ok(Some(result)),
+        }
+    }
+    Ok(None)
+}

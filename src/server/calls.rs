@@ -51,7 +51,7 @@ pub struct Retry {
 pub fn is_2026_caller(context: &RequestContext<RoleServer>) -> bool {
     context
         .protocol_version()
-        .is_some_and(|v| v.as_str() >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str())
+        .is_some_and(|v| !v.has_initialize())
 }
 
 async fn run(workbench: Arc<dyn Workbench>, op: Op, ctx: CallContext) -> RunOutput {

@@ -120,26 +120,33 @@ async fn parse_json_rpc(
                 .into_response();
         }
     };
-    let message = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(m) => m,
-        Err(e) => {
-            let error = json!({
-                "jsonrpc": "2.0",
-                "id": null,
-                "error": {"code": -32700, "message": format!("Parse error: {e}")}
-            });
-            return (http::StatusCode::BAD_REQUEST, Json(error)).into_response();
-        }
-    };
+    // Validate without building a value tree (rmcp parses the body again).
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        let error = json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {"code": -32700, "message": format!("Parse error: {e}")}
+        });
+        return (http::StatusCode::BAD_REQUEST, Json(error)).into_response();
+    }
+    let lists_tools = rewrite.is_some() && is_tools_list(&bytes);
     let response = next
         .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await;
     match rewrite {
-        Some(rewrite) if message["method"] == "tools/list" => {
-            rewrite_response(response, &rewrite).await
-        }
+        Some(rewrite) if lists_tools => rewrite_response(response, &rewrite).await,
         _ => response,
     }
+}
+
+/// Whether a (valid JSON) request body is a single `tools/list` request.
+fn is_tools_list(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Method<'a> {
+        #[serde(borrow)]
+        method: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Method>(body).is_ok_and(|m| m.method.as_deref() == Some("tools/list"))
 }
 
 /// How long a `tools/list` response body may take to complete.

@@ -1,6 +1,7 @@
 //! `Selector`: a model picks the next speaker from a prompt (AutoGen `SelectorGroupChat`), with
 //! AutoGen's retry feedback, candidate filter and selector-function overrides.
 
+use crate::models::complete;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -11,10 +12,9 @@ use tracing::{debug, warn};
 use super::group_chat::{GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy};
 use crate::agents::ChatAgent;
 use crate::component::ComponentError;
-use futures::StreamExt;
 
 use crate::messages::{AgentEvent, AgentMessage, ChunkEvent, MessageMeta, TextBody};
-use crate::models::{ChatCompletionClient, CreateRequest, CreateResult, LlmMessage, StreamItem};
+use crate::models::{ChatCompletionClient, CreateRequest, CreateResult, LlmMessage};
 
 /// AutoGen's default selector prompt.
 pub const DEFAULT_SELECTOR_PROMPT: &str = "You are in a role play game. The following roles are available:
@@ -221,39 +221,35 @@ impl Selector {
         events: &mut Vec<AgentMessage>,
     ) -> Result<CreateResult, String> {
         let failed = |e: crate::models::ModelError| format!("selector model call failed: {e}");
-        if !self.streaming {
-            return self
-                .client
-                .create(request, cancel.clone())
-                .await
-                .map_err(failed);
-        }
         let source = self.manager_name();
-        let mut stream = self.client.create_stream(request, cancel.clone());
-        while let Some(item) = stream.next().await {
-            match item.map_err(failed)? {
-                StreamItem::Chunk(text) if emit => {
-                    events.push(AgentMessage::Event(
-                        AgentEvent::ModelClientStreamingChunkEvent(ChunkEvent {
-                            meta: MessageMeta::new(source),
-                            content: text,
-                            full_message_id: None,
-                        }),
-                    ));
-                }
-                StreamItem::Done(result) => {
-                    if emit {
-                        let text = result.content.as_text().unwrap_or_default();
-                        events.push(AgentMessage::Event(AgentEvent::SelectorEvent(
-                            TextBody::new(source, text),
-                        )));
-                    }
-                    return Ok(result);
-                }
-                _ => {}
+        let on_chunk = |text| {
+            if emit {
+                events.push(AgentMessage::Event(
+                    AgentEvent::ModelClientStreamingChunkEvent(ChunkEvent {
+                        meta: MessageMeta::new(source),
+                        content: text,
+                        full_message_id: None,
+                    }),
+                ));
             }
+        };
+        let result = complete(
+            self.client.as_ref(),
+            request,
+            self.streaming,
+            cancel.clone(),
+            on_chunk,
+        )
+        .await
+        .map_err(failed)?
+        .ok_or("selector model stream ended without a result")?;
+        if self.streaming && emit {
+            let text = result.content.as_text().unwrap_or_default();
+            events.push(AgentMessage::Event(AgentEvent::SelectorEvent(
+                TextBody::new(source, text),
+            )));
         }
-        Err("selector model stream ended without a result".into())
+        Ok(result)
     }
 }
 

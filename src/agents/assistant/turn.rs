@@ -1,13 +1,13 @@
 //! One assistant turn: context and memory, model call (streamed or not), the tool-call loop,
 //! handoffs, reflection or a tool-call summary, and the final message.
 
-use futures::StreamExt;
+use crate::models::complete;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::AssistantAgent;
 use super::exec::Offered;
-use crate::agents::{AgentError, AgentStream, AgentStreamItem, Driven, Response, drive};
+use crate::agents::{AgentError, AgentStream, Response, drive_turn};
 use crate::messages::{
     AgentEvent, AgentMessage, ChatMessage, ChunkEvent, HandoffMessage, MemoryQueryEvent,
     MessageMeta, StructuredMessage, TextBody, ToolCallExecutionEvent, ToolCallRequestEvent,
@@ -15,7 +15,7 @@ use crate::messages::{
 };
 use crate::models::{
     AssistantContent, CreateRequest, CreateResult, FunctionCall, FunctionExecutionResult,
-    LlmMessage, OutputFormat, StreamItem, ToolChoice, UserContent, UserMessage, UserPart,
+    LlmMessage, OutputFormat, ToolChoice, UserContent, UserMessage, UserPart,
 };
 
 /// The streamed form of a turn.
@@ -24,31 +24,16 @@ pub(super) fn stream(
     messages: Vec<ChatMessage>,
     cancel: CancellationToken,
 ) -> AgentStream<'_> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let work = async move {
+    let name = agent.name.clone();
+    drive_turn(&name, cancel.clone(), move |tx| async move {
         let turn = Turn {
             agent,
             tx,
             inner: Vec::new(),
-            cancel: cancel.clone(),
+            cancel,
         };
-        let cancelled = || AgentError::Cancelled {
-            agent: agent.name.clone(),
-        };
-        tokio::select! {
-            // A model or tool error caused by the cancellation is reported as the cancellation.
-            r = turn.run(messages) => r.map_err(|e| if cancel.is_cancelled() { cancelled() } else { e }),
-            _ = cancel.cancelled() => Err(cancelled()),
-        }
-    };
-    drive(work, rx)
-        .map(|item| {
-            item.map(|d| match d {
-                Driven::Item(m) => AgentStreamItem::Event(m),
-                Driven::Done(r) => AgentStreamItem::Response(r),
-            })
-        })
-        .boxed()
+        turn.run(messages).await
+    })
 }
 
 fn new_id() -> String {
@@ -210,31 +195,26 @@ impl Turn<'_> {
             agent: a.name.clone(),
             source,
         };
-        if !a.stream {
-            return a
-                .client
-                .create(request, self.cancel.clone())
-                .await
-                .map_err(model_err);
-        }
-        let mut chunks = a.client.create_stream(request, self.cancel.clone());
-        while let Some(item) = chunks.next().await {
-            match item.map_err(model_err)? {
-                StreamItem::Chunk(text) => {
-                    let chunk = AgentMessage::Event(AgentEvent::ModelClientStreamingChunkEvent(
-                        ChunkEvent {
-                            meta: MessageMeta::new(&a.name),
-                            content: text,
-                            full_message_id: Some(message_id.to_string()),
-                        },
-                    ));
-                    let _ = self.tx.send(chunk);
-                }
-                StreamItem::Thought(_) => {}
-                StreamItem::Done(result) => return Ok(result),
-            }
-        }
-        Err(AgentError::NoResponse { agent: self.name() })
+        let tx = &self.tx;
+        let on_chunk = |text| {
+            let _ = tx.send(AgentMessage::Event(
+                AgentEvent::ModelClientStreamingChunkEvent(ChunkEvent {
+                    meta: MessageMeta::new(&a.name),
+                    content: text,
+                    full_message_id: Some(message_id.to_string()),
+                }),
+            ));
+        };
+        complete(
+            a.client.as_ref(),
+            request,
+            a.stream,
+            self.cancel.clone(),
+            on_chunk,
+        )
+        .await
+        .map_err(model_err)?
+        .ok_or_else(|| AgentError::NoResponse { agent: self.name() })
     }
 
     fn final_message(

@@ -2,14 +2,14 @@
 //! with one, generate code, execute it, ask whether to retry on failure, and reflect (AutoGen
 //! 0.7.5's `on_messages_stream`, step for step).
 
-use futures::StreamExt;
+use crate::models::complete;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::{CodeExecutorAgent, NO_CODE_BLOCKS_FOUND_MESSAGE};
-use crate::agents::{AgentError, AgentStream, AgentStreamItem, Driven, Response, drive};
+use crate::agents::{AgentError, AgentStream, Response, drive_turn};
 use crate::code_executors::CodeResult;
 use crate::messages::{
     AgentEvent, AgentMessage, ChatMessage, ChunkEvent, CodeExecutionEvent, CodeGenerationEvent,
@@ -18,7 +18,7 @@ use crate::messages::{
 use crate::messages::{CodeBlock as WireBlock, CodeResult as WireResult};
 use crate::models::{
     AssistantContent, ChatCompletionClient, CreateRequest, CreateResult, LlmMessage, OutputFormat,
-    StreamItem, UserContent, UserMessage, UserPart,
+    UserContent, UserMessage, UserPart,
 };
 
 /// The streamed form of a turn.
@@ -27,30 +27,16 @@ pub(super) fn stream(
     messages: Vec<ChatMessage>,
     cancel: CancellationToken,
 ) -> AgentStream<'_> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let work = async move {
+    let name = agent.name.clone();
+    drive_turn(&name, cancel.clone(), move |tx| async move {
         let turn = Turn {
             agent,
             tx,
             inner: Vec::new(),
-            cancel: cancel.clone(),
+            cancel,
         };
-        let cancelled = || AgentError::Cancelled {
-            agent: agent.name.clone(),
-        };
-        tokio::select! {
-            r = turn.run(messages) => r.map_err(|e| if cancel.is_cancelled() { cancelled() } else { e }),
-            _ = cancel.cancelled() => Err(cancelled()),
-        }
-    };
-    drive(work, rx)
-        .map(|item| {
-            item.map(|d| match d {
-                Driven::Item(m) => AgentStreamItem::Event(m),
-                Driven::Done(r) => AgentStreamItem::Response(r),
-            })
-        })
-        .boxed()
+        turn.run(messages).await
+    })
 }
 
 /// AutoGen's `RetryDecision`: the model's structured answer after a failed run.
@@ -246,27 +232,23 @@ impl Turn<'_> {
         client: &dyn ChatCompletionClient,
     ) -> Result<CreateResult, AgentError> {
         let request = CreateRequest::new(self.llm_messages(client).await);
-        if !self.agent.stream {
-            return client
-                .create(request, self.cancel.clone())
-                .await
-                .map_err(self.model_err());
-        }
-        let mut chunks = client.create_stream(request, self.cancel.clone());
-        while let Some(item) = chunks.next().await {
-            match item.map_err(self.model_err())? {
-                StreamItem::Chunk(text) => {
-                    self.yield_event(AgentEvent::ModelClientStreamingChunkEvent(ChunkEvent {
-                        meta: MessageMeta::new(self.name()),
-                        content: text,
-                        full_message_id: None,
-                    }))
-                }
-                StreamItem::Thought(_) => {}
-                StreamItem::Done(result) => return Ok(result),
-            }
-        }
-        Err(AgentError::NoResponse {
+        let on_chunk = |text| {
+            self.yield_event(AgentEvent::ModelClientStreamingChunkEvent(ChunkEvent {
+                meta: MessageMeta::new(self.name()),
+                content: text,
+                full_message_id: None,
+            }))
+        };
+        complete(
+            client,
+            request,
+            self.agent.stream,
+            self.cancel.clone(),
+            on_chunk,
+        )
+        .await
+        .map_err(self.model_err())?
+        .ok_or_else(|| AgentError::NoResponse {
             agent: self.name().to_string(),
         })
     }
