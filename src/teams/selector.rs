@@ -369,6 +369,7 @@ impl SpeakerPolicy for Selector {
         Ok(Selection {
             speakers: vec![speaker],
             events,
+            ..Selection::default()
         })
     }
 

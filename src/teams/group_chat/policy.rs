@@ -38,6 +38,13 @@ pub struct Selection {
     pub speakers: Vec<String>,
     /// Events to emit (e.g. the selector's retry feedback).
     pub events: Vec<AgentMessage>,
+    /// Messages the manager itself posts to the conversation before the speakers run (e.g. an
+    /// orchestrator's plan or instruction): emitted, added to the thread and delivered to every
+    /// participant.
+    pub messages: Vec<ChatMessage>,
+    /// Ends the run with this stop reason instead of running anyone (e.g. a graph with no more
+    /// nodes to run, or an orchestrator's final answer). `speakers` is then ignored.
+    pub stop: Option<String>,
 }
 
 impl Selection {
@@ -45,7 +52,15 @@ impl Selection {
     pub fn one(name: impl Into<String>) -> Self {
         Self {
             speakers: vec![name.into()],
-            events: Vec::new(),
+            ..Self::default()
+        }
+    }
+
+    /// Ends the run with `reason`.
+    pub fn stop(reason: impl Into<String>) -> Self {
+        Self {
+            stop: Some(reason.into()),
+            ..Self::default()
         }
     }
 }

@@ -122,21 +122,43 @@ async fn run_loop(
         }
     }
     loop {
-        let speakers = select(team, inner, out, cancel).await?;
-        let delta = run_speakers(team, inner, &speakers, out, cancel).await?;
+        let (speakers, posted) = match select(team, inner, out, cancel).await? {
+            Next::Speakers { speakers, posted } => (speakers, posted),
+            Next::Stop(reason) => {
+                if let Some(t) = inner.termination.as_mut() {
+                    t.reset().await;
+                }
+                inner.current_turn = 0;
+                return Ok(reason);
+            }
+        };
+        let mut delta = posted;
+        delta.extend(run_speakers(team, inner, &speakers, out, cancel).await?);
         if let Some(reason) = apply_termination(team, inner, &delta, true).await? {
             return Ok(reason);
         }
     }
 }
 
-/// Asks the policy for the next speakers (as participant indices) and logs the choice.
+/// What the policy decided.
+enum Next {
+    /// Run these participants (by index); `posted` are the manager's own messages of this turn.
+    Speakers {
+        speakers: Vec<usize>,
+        posted: Vec<AgentMessage>,
+    },
+    /// End the run with this stop reason.
+    Stop(String),
+}
+
+/// Asks the policy for the next speakers (as participant indices) and logs the choice; posts
+/// the manager's own messages to the conversation.
 async fn select(
     team: &GroupChat,
     inner: &mut Inner,
     out: &Output,
     cancel: &CancellationToken,
-) -> Result<Vec<usize>, TeamError> {
+) -> Result<Next, TeamError> {
     let ctx = PolicyContext {
         team: &team.name,
         participants: &team.participants,
@@ -154,6 +176,17 @@ async fn select(
             })?;
     for e in selection.events {
         out.emit(e);
+    }
+    let mut posted = Vec::with_capacity(selection.messages.len());
+    for m in selection.messages {
+        out.emit(m.clone().into());
+        inner.buffers.iter_mut().for_each(|b| b.push(m.clone()));
+        let m: AgentMessage = m.into();
+        inner.thread.push(m.clone());
+        posted.push(m);
+    }
+    if let Some(reason) = selection.stop {
+        return Ok(Next::Stop(reason));
     }
     let mut indices = Vec::with_capacity(selection.speakers.len());
     for name in &selection.speakers {
@@ -182,7 +215,10 @@ async fn select(
             },
         )));
     }
-    Ok(indices)
+    Ok(Next::Speakers {
+        speakers: indices,
+        posted,
+    })
 }
 
 /// Runs the speakers concurrently, then records their messages and delivers them to the others.
