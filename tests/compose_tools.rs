@@ -183,8 +183,13 @@ async fn nested_team_tool_whose_member_uses_an_agent_tool() {
         "A crew whose member asks a leaf agent.",
     );
     let outer = agent(&server, "outer", vec![Arc::new(crew)]);
-    // outer → crew (team) → member → leaf (agent tool): each level formats the one below.
-    assert_eq!(outer_answer(&outer).await, "member: leaf: leaf answer");
+    // outer → crew (team) → member → leaf (agent tool): each level formats the one below. As in
+    // AutoGen 0.7.5, the member's streamed tool call puts leaf's message into the crew's
+    // transcript too, so the crew's result lists it before the member's summary.
+    assert_eq!(
+        outer_answer(&outer).await,
+        "leaf: leaf answer\n\nmember: leaf: leaf answer"
+    );
     let leaf_requests = server
         .requests()
         .iter()
@@ -231,4 +236,50 @@ async fn team_tool_config_dump_load_run() {
         .await
         .unwrap();
     assert_eq!(out, "writer: draft\n\nreviewer: ok");
+}
+
+#[tokio::test]
+async fn team_tool_streams_inner_messages_into_the_callers_stream() {
+    use futures::StreamExt;
+    use toolyard::agents::RunItem;
+    let server = scripted(json!([
+        says("writer", "draft"),
+        says("reviewer", "looks good"),
+        calls("outer", "pair", "write a story")
+    ]))
+    .await;
+    let tool = TeamTool::new(
+        Arc::new(pair_team(&server)),
+        "pair",
+        "A writer and a reviewer.",
+    );
+    let outer = agent(&server, "outer", vec![Arc::new(tool)]);
+    let mut stream = outer.run_stream("go".into(), CancellationToken::new());
+    let mut streamed = Vec::new();
+    let mut result = None;
+    while let Some(item) = stream.next().await {
+        match item.unwrap() {
+            RunItem::Message(m) => streamed.push(m),
+            RunItem::Result(r) => result = Some(r),
+        }
+    }
+    let seen: Vec<(String, &str)> = streamed
+        .iter()
+        .map(|m| (m.source().to_string(), m.type_name()))
+        .collect();
+    // AutoGen 0.7.5: the inner team's messages (its task message included) are yielded between
+    // the tool call request and the execution event, and are part of the caller's messages.
+    let expected: Vec<(String, &str)> = vec![
+        ("user".into(), "TextMessage"),
+        ("outer".into(), "ToolCallRequestEvent"),
+        ("user".into(), "TextMessage"),
+        ("writer".into(), "TextMessage"),
+        ("reviewer".into(), "TextMessage"),
+        ("outer".into(), "ToolCallExecutionEvent"),
+        ("outer".into(), "ToolCallSummaryMessage"),
+    ];
+    assert_eq!(seen, expected);
+    let result = result.unwrap();
+    assert_eq!(result.messages.len(), expected.len());
+    assert_eq!(result.messages[3].to_text(), "draft");
 }

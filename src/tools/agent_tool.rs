@@ -9,9 +9,12 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::{Tool, ToolError};
-use crate::agents::{ChatAgent, LoadOptions, Task, load_agent};
+use crate::agents::{ChatAgent, LoadOptions, RunItem, Task, load_agent};
 use crate::component::{ComponentError, ComponentModel, component, parse_config};
 use crate::messages::{AgentMessage, TaskResult};
+use crate::workbench::CallContext;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
 /// AutoGen's provider name for `AgentTool`.
 pub const AGENT_TOOL_PROVIDER: &str = "autogen_agentchat.tools.AgentTool";
@@ -38,6 +41,33 @@ pub(crate) fn task_argument(tool: &str, arguments: &Value) -> Result<String, Too
             tool: tool.to_string(),
             reason: "`task` must be a string".into(),
         })
+}
+
+/// Drains a task runner's stream: every message goes to the call's observer (AutoGen's
+/// `run_json_stream`), the result is returned. Errors become tool errors (cancelled when the
+/// call was cancelled).
+pub(crate) async fn stream_to_observer<E: std::fmt::Display>(
+    mut stream: BoxStream<'_, Result<RunItem, E>>,
+    ctx: &CallContext,
+    tool: &str,
+) -> Result<TaskResult, ToolError> {
+    let fail = |message: String| {
+        if ctx.cancel.is_cancelled() {
+            ToolError::Cancelled { tool: tool.into() }
+        } else {
+            ToolError::Failed {
+                tool: tool.into(),
+                message,
+            }
+        }
+    };
+    while let Some(item) = stream.next().await {
+        match item.map_err(|e| fail(e.to_string()))? {
+            RunItem::Message(m) => ctx.observer.agent_message(m).await,
+            RunItem::Result(r) => return Ok(r),
+        }
+    }
+    Err(fail("the run ended without a result".into()))
 }
 
 /// Formats a task result as AutoGen's `TaskRunnerTool.return_value_as_string`: either the last
@@ -158,23 +188,14 @@ impl Tool for AgentTool {
     }
 
     async fn run(&self, arguments: Value, cancel: CancellationToken) -> Result<String, ToolError> {
-        let task = task_argument(&self.name, &arguments)?;
-        let result = self
-            .agent
-            .run(Task::Text(task), cancel.clone())
+        self.run_in(arguments, &CallContext::with_cancel(cancel))
             .await
-            .map_err(|e| {
-                if cancel.is_cancelled() {
-                    ToolError::Cancelled {
-                        tool: self.name.clone(),
-                    }
-                } else {
-                    ToolError::Failed {
-                        tool: self.name.clone(),
-                        message: e.to_string(),
-                    }
-                }
-            })?;
+    }
+
+    async fn run_in(&self, arguments: Value, ctx: &CallContext) -> Result<String, ToolError> {
+        let task = task_argument(&self.name, &arguments)?;
+        let stream = self.agent.run_stream(Task::Text(task), ctx.cancel.clone());
+        let result = stream_to_observer(stream, ctx, &self.name).await?;
         format_result(&self.name, &result, self.return_value_as_last_message)
     }
 }

@@ -15,6 +15,7 @@ pub use function::{FunctionTool, ToolFn};
 pub use team_tool::{TEAM_TOOL_PROVIDER, TeamTool};
 
 use crate::models::ToolSchema;
+use crate::workbench::CallContext;
 
 /// Why a tool call failed. The message is what the model sees.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -52,6 +53,12 @@ pub trait Tool: Send + Sync {
 
     /// Runs the tool; the output is text for the model.
     async fn run(&self, arguments: Value, cancel: CancellationToken) -> Result<String, ToolError>;
+
+    /// Runs the tool within a workbench call: tools that run agents or teams stream their inner
+    /// messages to `ctx.observer`. The default runs [`Tool::run`] with the call's cancellation.
+    async fn run_in(&self, arguments: Value, ctx: &CallContext) -> Result<String, ToolError> {
+        self.run(arguments, ctx.cancel.clone()).await
+    }
 
     /// The schema offered to the model.
     fn schema(&self) -> ToolSchema {

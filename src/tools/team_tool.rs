@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::agent_tool::{format_result, task_argument, task_schema};
+use super::agent_tool::{format_result, stream_to_observer, task_argument, task_schema};
 use super::{Tool, ToolError};
 use crate::agents::{LoadOptions, Task};
 use crate::component::{ComponentError, ComponentModel, component, parse_config};
-use crate::teams::{GroupChat, TeamError, load_team};
+use crate::teams::{GroupChat, load_team};
+use crate::workbench::CallContext;
 
 /// AutoGen's provider name for `TeamTool`.
 pub const TEAM_TOOL_PROVIDER: &str = "autogen_agentchat.tools.TeamTool";
@@ -117,20 +118,14 @@ impl Tool for TeamTool {
     }
 
     async fn run(&self, arguments: Value, cancel: CancellationToken) -> Result<String, ToolError> {
-        let task = task_argument(&self.name, &arguments)?;
-        let result = self
-            .team
-            .run(Task::Text(task), cancel.clone())
+        self.run_in(arguments, &CallContext::with_cancel(cancel))
             .await
-            .map_err(|e| match e {
-                TeamError::Cancelled { .. } => ToolError::Cancelled {
-                    tool: self.name.clone(),
-                },
-                e => ToolError::Failed {
-                    tool: self.name.clone(),
-                    message: e.to_string(),
-                },
-            })?;
+    }
+
+    async fn run_in(&self, arguments: Value, ctx: &CallContext) -> Result<String, ToolError> {
+        let task = task_argument(&self.name, &arguments)?;
+        let stream = self.team.run_stream(Task::Text(task), ctx.cancel.clone());
+        let result = stream_to_observer(stream, ctx, &self.name).await?;
         format_result(&self.name, &result, self.return_value_as_last_message)
     }
 }

@@ -8,6 +8,8 @@ use rmcp::model::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::messages::AgentMessage;
+
 /// The caller's side of a running call. Everything has a default: an observer that
 /// ignores progress and declines input requests.
 #[async_trait]
@@ -17,6 +19,10 @@ pub trait CallObserver: Send + Sync {
 
     /// A log message produced while the call runs.
     async fn log(&self, _message: LoggingMessageNotificationParam) {}
+
+    /// A message or event of an agent or team running inside the call (AgentTool / TeamTool),
+    /// for the caller's own event stream (AutoGen's streamed tool calls).
+    async fn agent_message(&self, _message: AgentMessage) {}
 
     /// The callee asks the caller's model for a completion (MCP sampling).
     async fn create_message(

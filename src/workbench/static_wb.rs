@@ -66,7 +66,7 @@ impl Workbench for StaticWorkbench {
             .find(|t| t.name() == name)
             .ok_or_else(|| WorkbenchError::UnknownTool { name: name.into() })?;
         let args = Value::Object(arguments.unwrap_or_default());
-        match tool.run(args, ctx.cancel).await {
+        match tool.run_in(args, &ctx).await {
             Ok(text) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
             Err(ToolError::Cancelled { .. }) => Err(WorkbenchError::Cancelled),
             Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use futures::future::join_all;
 use rmcp::model::CallToolResult;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::{AssistantAgent, Handoff};
 use crate::agents::AgentError;
+use crate::messages::AgentMessage;
 use crate::models::{FunctionCall, FunctionExecutionResult, ToolSchema};
-use crate::workbench::{CallContext, Workbench};
+use crate::workbench::{CallContext, CallObserver, Workbench};
 
 /// The tools offered in one model call, and which workbench serves each.
 pub(super) struct Offered {
@@ -53,10 +54,10 @@ impl AssistantAgent {
         &self,
         calls: &[FunctionCall],
         offered: &Offered,
-        cancel: &CancellationToken,
+        ctx: &CallContext,
     ) -> Vec<(FunctionCall, FunctionExecutionResult)> {
         let runs = calls.iter().map(|c| async move {
-            let result = self.execute_one(c, offered, cancel).await;
+            let result = self.execute_one(c, offered, ctx).await;
             (c.clone(), result)
         });
         join_all(runs).await
@@ -66,7 +67,7 @@ impl AssistantAgent {
         &self,
         call: &FunctionCall,
         offered: &Offered,
-        cancel: &CancellationToken,
+        ctx: &CallContext,
     ) -> FunctionExecutionResult {
         let answer = |content: String, is_error: bool| FunctionExecutionResult {
             content,
@@ -97,11 +98,45 @@ impl AssistantAgent {
                 );
             }
         };
-        let ctx = CallContext::with_cancel(cancel.clone());
         tracing::debug!(agent = %self.name, tool = %call.name, "calling tool");
-        match wb.call_tool(&call.name, arguments, ctx).await {
+        match wb.call_tool(&call.name, arguments, ctx.clone()).await {
             Ok(result) => answer(result_text(&result), result.is_error == Some(true)),
             Err(e) => answer(e.to_string(), true),
+        }
+    }
+}
+
+/// Passes the messages of agents and teams running inside tool calls (AgentTool / TeamTool) to
+/// the turn's stream as they arrive, and keeps them for the response's inner messages.
+pub(super) struct InnerEvents {
+    tx: UnboundedSender<AgentMessage>,
+    kept: std::sync::Mutex<Vec<AgentMessage>>,
+}
+
+impl InnerEvents {
+    /// Forwards to `tx`.
+    pub fn new(tx: UnboundedSender<AgentMessage>) -> Self {
+        Self {
+            tx,
+            kept: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The messages forwarded so far (and forgets them).
+    pub fn take(&self) -> Vec<AgentMessage> {
+        self.kept
+            .lock()
+            .map(|mut k| std::mem::take(&mut *k))
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl CallObserver for InnerEvents {
+    async fn agent_message(&self, message: AgentMessage) {
+        let _ = self.tx.send(message.clone());
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.push(message);
         }
     }
 }

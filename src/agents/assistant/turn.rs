@@ -6,7 +6,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::AssistantAgent;
-use super::exec::Offered;
+use super::exec::{InnerEvents, Offered};
 use crate::agents::{AgentError, AgentStream, Response, drive_turn};
 use crate::messages::{
     AgentEvent, AgentMessage, ChatMessage, ChunkEvent, HandoffMessage, MemoryQueryEvent,
@@ -17,6 +17,8 @@ use crate::models::{
     AssistantContent, CreateRequest, CreateResult, FunctionCall, FunctionExecutionResult,
     LlmMessage, OutputFormat, ToolChoice, UserContent, UserMessage, UserPart,
 };
+use crate::workbench::{CallContext, CallerInfo};
+use std::sync::Arc;
 
 /// The streamed form of a turn.
 pub(super) fn stream(
@@ -109,7 +111,14 @@ impl Turn<'_> {
             };
             request.meta.models_usage = Some(result.usage);
             self.emit(AgentEvent::ToolCallRequestEvent(request));
-            executed = a.execute(&calls, &offered, &self.cancel).await;
+            let inner_events = Arc::new(InnerEvents::new(self.tx.clone()));
+            let ctx = CallContext {
+                cancel: self.cancel.clone(),
+                observer: inner_events.clone(),
+                caller: CallerInfo::default(),
+            };
+            executed = a.execute(&calls, &offered, &ctx).await;
+            self.inner.extend(inner_events.take());
             if self.cancel.is_cancelled() {
                 return Err(AgentError::Cancelled { agent: self.name() });
             }
