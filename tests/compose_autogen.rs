@@ -106,3 +106,67 @@ async fn autogen_society_of_mind_loads_and_answers() {
         json!("autogen_agentchat.teams.RoundRobinGroupChat")
     );
 }
+
+/// An AutoGen AssistantAgent whose workbench holds a TeamTool loads with no tools supplied and
+/// runs as AutoGen 0.7.5 runs it on the same script: the team's messages are streamed into the
+/// agent's messages between the tool call request and its execution event (recorded from
+/// AutoGen 0.7.5 against this scripted server).
+#[tokio::test]
+async fn autogen_assistant_with_team_tool_loads_and_runs_as_autogen() {
+    let server = scripted(json!([
+        says("writer", "draft"),
+        says("reviewer", "looks good"),
+        {"when": {"system_contains": "agent outer."},
+         "reply": {"kind": "call_tool", "name": "pair", "arguments": {"task": "write a story"}}}
+    ]))
+    .await;
+    let outer = load_agent(
+        &load("assistant_with_team_tool.json", &server),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let result = outer
+        .run("go".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    let seen: Vec<(String, String, String)> = result
+        .messages
+        .iter()
+        .filter(|m| {
+            m.type_name() != "ToolCallRequestEvent" && m.type_name() != "ToolCallExecutionEvent"
+        })
+        .map(|m| {
+            (
+                m.source().to_string(),
+                m.type_name().to_string(),
+                m.to_text(),
+            )
+        })
+        .collect();
+    let autogen = [
+        ("user", "TextMessage", "go"),
+        ("user", "TextMessage", "write a story"),
+        ("writer", "TextMessage", "draft"),
+        ("reviewer", "TextMessage", "looks good"),
+        (
+            "outer",
+            "ToolCallSummaryMessage",
+            "writer: draft\n\nreviewer: looks good",
+        ),
+    ];
+    let autogen: Vec<(String, String, String)> = autogen
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(seen, autogen);
+    let types: Vec<&str> = result.messages.iter().map(|m| m.type_name()).collect();
+    assert_eq!(types[1], "ToolCallRequestEvent");
+    assert_eq!(types[5], "ToolCallExecutionEvent");
+    // Dumping it again keeps the TeamTool as a component, not as a bare schema.
+    let again = outer.dump_component().unwrap();
+    assert!(
+        serde_json::to_string(&again)
+            .unwrap()
+            .contains("autogen_agentchat.tools.TeamTool")
+    );
+}

@@ -14,6 +14,7 @@ pub use agent_tool::{AGENT_TOOL_PROVIDER, AgentTool};
 pub use function::{FunctionTool, ToolFn};
 pub use team_tool::{TEAM_TOOL_PROVIDER, TeamTool};
 
+use crate::component::{ComponentError, ComponentModel};
 use crate::models::ToolSchema;
 use crate::workbench::CallContext;
 
@@ -58,6 +59,12 @@ pub trait Tool: Send + Sync {
     /// messages to `ctx.observer`. The default runs [`Tool::run`] with the call's cancellation.
     async fn run_in(&self, arguments: Value, ctx: &CallContext) -> Result<String, ToolError> {
         self.run(arguments, ctx.cancel.clone()).await
+    }
+
+    /// The tool's own component config, when it has one (AgentTool, TeamTool); `None` for code
+    /// tools, which are dumped by name and schema and must be supplied again on load.
+    fn to_component(&self) -> Option<Result<ComponentModel, ComponentError>> {
+        None
     }
 
     /// The schema offered to the model.

@@ -117,6 +117,10 @@ impl Tool for TeamTool {
         true
     }
 
+    fn to_component(&self) -> Option<Result<ComponentModel, ComponentError>> {
+        Some(self.dump_component())
+    }
+
     async fn run(&self, arguments: Value, cancel: CancellationToken) -> Result<String, ToolError> {
         self.run_in(arguments, &CallContext::with_cancel(cancel))
             .await

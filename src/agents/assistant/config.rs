@@ -12,7 +12,7 @@ use crate::component::{ComponentError, ComponentModel, component, parse_config, 
 use crate::memory::load_memory;
 use crate::model_context::load_model_context;
 use crate::models::load_chat_completion_client;
-use crate::tools::Tool;
+use crate::tools::{AgentTool, TeamTool, Tool};
 
 /// AutoGen's provider name.
 pub const PROVIDER: &str = "autogen_agentchat.agents.AssistantAgent";
@@ -75,6 +75,9 @@ struct WorkbenchConfig {
 }
 
 fn tool_component(tool: &dyn Tool) -> Result<ComponentModel, ComponentError> {
+    if let Some(own) = tool.to_component() {
+        return own;
+    }
     component(
         "toolyard.tools.FunctionTool",
         "tool",
@@ -161,6 +164,11 @@ fn resolve_tools(
     models
         .iter()
         .map(|m| {
+            match short_provider(&m.provider) {
+                "AgentTool" => return Ok(Arc::new(AgentTool::from_component(m, options)?) as _),
+                "TeamTool" => return Ok(Arc::new(TeamTool::from_component(m, options)?) as _),
+                _ => {}
+            }
             let name = m.config.get("name").and_then(Value::as_str).unwrap_or("");
             options
                 .tools
