@@ -297,3 +297,45 @@ async fn streaming_selector_emits_chunks_and_selector_event() {
     assert_eq!(result.messages[1].source(), "SelectorGroupChatManager");
     assert_eq!(result.messages[1].to_text(), "bob");
 }
+
+/// AutoGen's selector `model_context`: a buffered context of one message shows the selector
+/// model only the latest message as `{history}`; a reset clears it; the config keeps it.
+#[tokio::test]
+async fn selector_model_context_limits_the_history_shown() {
+    use toolyard::model_context::BufferedContext;
+    let server = scripted(json!([text("alice"), text("bob")])).await;
+    let selector =
+        Selector::new(client(&server)).model_context(Arc::new(BufferedContext::new(1).unwrap()));
+    let team = GroupChat::selector(three(&server), selector)
+        .max_turns(2)
+        .build()
+        .unwrap();
+    let r = team
+        .run("the task".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(sources(&r.messages), ["user", "alice", "bob"]);
+    let prompts: Vec<String> = selector_requests(&server)
+        .iter()
+        .map(|m| m[0]["content"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(prompts.len(), 2);
+    assert!(prompts[0].contains("user: the task"), "{}", prompts[0]);
+    // The second selection sees only alice's message, not the task.
+    assert!(
+        prompts[1].contains("alice: alice speaking"),
+        "{}",
+        prompts[1]
+    );
+    assert!(!prompts[1].contains("the task"), "{}", prompts[1]);
+    let config = team.dump_component().unwrap();
+    assert_eq!(
+        config.config["model_context"]["provider"],
+        "autogen_core.model_context.BufferedChatCompletionContext"
+    );
+    let loaded = toolyard::teams::load_team(&config, &Default::default()).unwrap();
+    assert_eq!(
+        loaded.dump_component().unwrap().config["model_context"],
+        config.config["model_context"]
+    );
+}

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{GroupChat, GroupChatBuilder, Selector};
 use crate::agents::{LoadOptions, load_agent};
 use crate::component::{ComponentError, ComponentModel, parse_config, short_provider};
+use crate::model_context::load_model_context;
 use crate::models::load_chat_completion_client;
 use crate::termination::load_termination;
 
@@ -38,6 +39,8 @@ struct SelectorFields {
     max_selector_attempts: Option<usize>,
     #[serde(default)]
     model_client_streaming: bool,
+    #[serde(default)]
+    model_context: Option<ComponentModel>,
 }
 
 /// Builds a team from its component config.
@@ -70,6 +73,9 @@ pub fn load_team(
             }
             if let Some(n) = c.max_selector_attempts {
                 selector = selector.max_selector_attempts(n);
+            }
+            if let Some(ctx) = &c.model_context {
+                selector = selector.model_context(load_model_context(ctx)?);
             }
             GroupChat::selector(participants, selector)
         }

@@ -13,8 +13,11 @@ use super::group_chat::{GroupChat, GroupChatBuilder, PolicyContext, Selection, S
 use crate::agents::ChatAgent;
 use crate::component::ComponentError;
 
-use crate::messages::{AgentEvent, AgentMessage, ChunkEvent, MessageMeta, TextBody};
-use crate::models::{ChatCompletionClient, CreateRequest, CreateResult, LlmMessage};
+use crate::messages::{AgentEvent, AgentMessage, ChatMessage, ChunkEvent, MessageMeta, TextBody};
+use crate::model_context::ChatCompletionContext;
+use crate::models::{
+    AssistantContent, ChatCompletionClient, CreateRequest, CreateResult, FunctionCall, LlmMessage,
+};
 
 /// AutoGen's default selector prompt.
 pub const DEFAULT_SELECTOR_PROMPT: &str = "You are in a role play game. The following roles are available:
@@ -43,6 +46,13 @@ pub struct Selector {
     candidate_fn: Option<CandidateFn>,
     streaming: bool,
     previous_speaker: Option<String>,
+    /// Where the selector keeps the conversation it shows the model (AutoGen's selector
+    /// `model_context`); `None`: the whole transcript.
+    model_context: Option<Arc<dyn ChatCompletionContext>>,
+    /// How many thread entries are already in `model_context`.
+    in_context: usize,
+    /// The thread was reset or reloaded: rebuild `model_context` from it before the next use.
+    resync: bool,
 }
 
 impl Selector {
@@ -57,7 +67,43 @@ impl Selector {
             candidate_fn: None,
             streaming: false,
             previous_speaker: None,
+            model_context: None,
+            in_context: 0,
+            resync: false,
         }
+    }
+
+    /// Keeps the history shown to the selector model in `context` (e.g. a buffered context to show
+    /// only the last messages). It may be preloaded; a reset clears it.
+    pub fn model_context(mut self, context: Arc<dyn ChatCompletionContext>) -> Self {
+        self.model_context = Some(context);
+        self
+    }
+
+    /// Brings the model context up to date with the thread and renders the `{history}` text.
+    async fn history_text(&mut self, thread: &[AgentMessage]) -> String {
+        let Some(context) = &self.model_context else {
+            return history(thread);
+        };
+        if self.resync {
+            context.clear().await;
+            self.in_context = 0;
+            self.resync = false;
+        }
+        for m in thread
+            .iter()
+            .skip(self.in_context)
+            .filter_map(AgentMessage::as_chat)
+        {
+            if let ChatMessage::HandoffMessage(h) = m {
+                for llm in &h.context {
+                    context.add_message(llm.clone()).await;
+                }
+            }
+            context.add_message(m.to_model_message()).await;
+        }
+        self.in_context = thread.len();
+        context_history(&context.get_messages().await)
     }
 
     /// The prompt template (`{roles}`, `{participants}`, `{history}`).
@@ -149,6 +195,7 @@ impl Selector {
         candidates: &[String],
         cancel: &CancellationToken,
         events: &mut Vec<AgentMessage>,
+        history: &str,
     ) -> Result<String, String> {
         let roles = ctx
             .participants
@@ -160,7 +207,7 @@ impl Selector {
             .prompt
             .replace("{roles}", roles.trim())
             .replace("{participants}", &py_list(candidates))
-            .replace("{history}", &history(ctx.thread));
+            .replace("{history}", history);
         let mut messages = vec![if self.client.model_info().is_openai_family() {
             LlmMessage::system(prompt)
         } else {
@@ -286,6 +333,45 @@ fn history(thread: &[AgentMessage]) -> String {
         .join("\n")
 }
 
+/// AutoGen's transcript from a model context: `source: content` of each user and assistant
+/// message (tool calls in Python's repr, as AutoGen prints them).
+fn context_history(messages: &[LlmMessage]) -> String {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            LlmMessage::UserMessage(u) => Some(format!("{}: {}", u.source, u.content.text())),
+            LlmMessage::AssistantMessage(a) => Some(format!(
+                "{}: {}",
+                a.source,
+                match &a.content {
+                    AssistantContent::Text(t) => t.clone(),
+                    AssistantContent::FunctionCalls(calls) => py_calls(calls),
+                }
+            )),
+            _ => None,
+        })
+        .map(|line| line.trim_end().to_string() + "\n\n")
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `[FunctionCall(id='…', arguments='…', name='…')]` as Python prints it.
+fn py_calls(calls: &[FunctionCall]) -> String {
+    let q = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+    let items: Vec<String> = calls
+        .iter()
+        .map(|c| {
+            format!(
+                "FunctionCall(id={}, arguments={}, name={})",
+                q(&c.id),
+                q(&c.arguments),
+                q(&c.name)
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
 /// Names mentioned in `text` as whole words (also with `_` as a space or as `\_`), in
 /// participant order.
 fn mentioned(text: &str, names: &[String]) -> Vec<String> {
@@ -361,7 +447,8 @@ impl SpeakerPolicy for Selector {
             [] => return Err("no candidate speakers".into()),
             [one] => one.clone(),
             _ => {
-                self.ask_model(ctx, &names, &candidates, cancel, &mut events)
+                let history = self.history_text(ctx.thread).await;
+                self.ask_model(ctx, &names, &candidates, cancel, &mut events, &history)
                     .await?
             }
         };
@@ -393,11 +480,15 @@ impl SpeakerPolicy for Selector {
             json!(self.max_selector_attempts),
         );
         m.insert("model_client_streaming".into(), json!(self.streaming));
+        if let Some(context) = &self.model_context {
+            m.insert("model_context".into(), json!(context.dump_component()?));
+        }
         Ok(m)
     }
 
     fn reset(&mut self) {
         self.previous_speaker = None;
+        self.resync = true;
     }
 
     fn save_state(&self) -> Map<String, Value> {
@@ -411,6 +502,7 @@ impl SpeakerPolicy for Selector {
             .get("previous_speaker")
             .and_then(Value::as_str)
             .map(str::to_string);
+        self.resync = true;
         Ok(())
     }
 }
