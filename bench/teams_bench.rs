@@ -27,7 +27,10 @@ fn peak_rss_mb() -> f64 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(args.len() == 4, "usage: teams_bench <team.json> <runs> <warmup>");
+    anyhow::ensure!(
+        args.len() == 4,
+        "usage: teams_bench <team.json> <runs> <warmup>"
+    );
     let config: ComponentModel = serde_json::from_str(&std::fs::read_to_string(&args[1])?)?;
     let runs: usize = args[2].parse()?;
     let warmup: usize = args[3].parse()?;
@@ -40,7 +43,11 @@ async fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     for _ in 0..runs {
         let result = team.run("Go".into(), CancellationToken::new()).await?;
-        count += result.messages.iter().filter(|m| m.as_chat().is_some()).count();
+        count += result
+            .messages
+            .iter()
+            .filter(|m| m.as_chat().is_some())
+            .count();
         team.reset().await?;
     }
     let ms = start.elapsed().as_secs_f64() * 1000.0;

@@ -2,6 +2,8 @@
 
 mod call;
 mod check;
+mod run;
+mod runner;
 mod serve;
 mod tools;
 
@@ -33,6 +35,8 @@ enum Command {
     Call(call::CallArgs),
     /// Validate the config, connect to every upstream and report on each.
     Check(check::CheckArgs),
+    /// Run one agent or team from a file in the terminal (like AutoGen's Console).
+    Run(run::RunArgs),
 }
 
 /// Options every subcommand that reads a config takes.
@@ -55,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tools(args) => tools::run(args).await,
         Command::Call(args) => call::run(args).await,
         Command::Check(args) => check::run(args).await,
+        Command::Run(args) => run::run(args).await,
     }
 }
 

@@ -1,0 +1,219 @@
+//! `toolyard run` as a user runs it: the binary, an AutoGen-dumped team file pointed at the
+//! scripted model server, the console view, `--json`, `--state` resume, Ctrl-C.
+#![allow(clippy::unwrap_used)]
+
+mod common_agents;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common_agents::*;
+use serde_json::{Value, json};
+use toolyard::models::scripted::{Script, ScriptedServer};
+
+fn toolyard() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_toolyard"));
+    c.env("OPENAI_API_KEY", "sk-test").env("NO_COLOR", "1");
+    c
+}
+
+/// The AutoGen round-robin fixture (alice, bob; stops on TERMINATE) pointed at `url`, written
+/// into `dir` as JSON or TOML.
+fn team_file(dir: &Path, url: &str, toml: bool) -> std::path::PathBuf {
+    let path = format!(
+        "{}/tests/fixtures/teams/round_robin.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.replace("http://127.0.0.1:9/v1", url);
+    if toml {
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let file = dir.join("team.toml");
+        std::fs::write(&file, toml::to_string(&value).unwrap()).unwrap();
+        file
+    } else {
+        let file = dir.join("team.json");
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+}
+
+async fn scripted(bob: Value) -> ScriptedServer {
+    let script = json!({"rules": [
+        {"when": {"system_contains": "agent alice."}, "reply": {"kind": "text", "text": "alice here"}},
+        {"when": {"system_contains": "agent bob."}, "reply": bob},
+    ], "when_done": "cycle"});
+    server_with(Script::from_json(&script.to_string()).unwrap()).await
+}
+
+#[tokio::test]
+async fn console_view_shows_speakers_in_order_and_a_summary() {
+    let server = scripted(json!({"kind": "text", "text": "bob says TERMINATE"})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = team_file(dir.path(), &server.openai_base_url(), false);
+    let out = tokio::task::spawn_blocking(move || {
+        toolyard()
+            .args(["run", file.to_str().unwrap(), "--task", "write a haiku"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alice = stdout.find("alice (TextMessage)").expect(&stdout);
+    let bob = stdout.find("bob (TextMessage)").expect(&stdout);
+    assert!(alice < bob, "{stdout}");
+    assert!(
+        stdout.contains("user (TextMessage) ----------\nwrite a haiku"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Finish reason: Text 'TERMINATE' mentioned"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Number of messages: 3"), "{stdout}");
+}
+
+#[tokio::test]
+async fn json_output_and_state_resume_from_a_toml_file() {
+    let server = scripted(json!({"kind": "stop_after", "turns": 2, "text": "bob"})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = team_file(dir.path(), &server.openai_base_url(), true);
+    let state = dir.path().join("state.json");
+    let run = |args: Vec<String>| {
+        let out = toolyard().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let f = file.to_str().unwrap().to_string();
+    let s = state.to_str().unwrap().to_string();
+    let (a1, a2) = (f.clone(), s.clone());
+    let first = tokio::task::spawn_blocking(move || {
+        run(vec![
+            "run".into(),
+            a1,
+            "--task".into(),
+            "go".into(),
+            "--json".into(),
+            "--state".into(),
+            a2,
+        ])
+    })
+    .await
+    .unwrap();
+    let who: Vec<&str> = first["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(who, ["user", "alice", "bob", "alice", "bob"]);
+    assert_eq!(first["stop_reason"], "Text 'TERMINATE' mentioned");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved["type"], "TeamState");
+    // No task: the saved conversation resumes and the next speaker is alice again.
+    let (a1, a2) = (f.clone(), s.clone());
+    let second = tokio::task::spawn_blocking(move || {
+        run(vec![
+            "run".into(),
+            a1,
+            "--json".into(),
+            "--state".into(),
+            a2,
+        ])
+    })
+    .await
+    .unwrap();
+    let who: Vec<&str> = second["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(who[0], "alice");
+    // The resumed run's first model request carries the whole earlier conversation.
+    let resumed = server
+        .requests()
+        .into_iter()
+        .nth(4)
+        .unwrap()
+        .body
+        .to_string();
+    assert!(
+        resumed.contains("go") && resumed.contains("TERMINATE"),
+        "{resumed}"
+    );
+}
+
+#[tokio::test]
+async fn ctrl_c_cancels_cleanly_and_saves_state() {
+    let server = scripted(json!({"kind": "text", "text": "slow bob", "delay_ms": 30000})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = team_file(dir.path(), &server.openai_base_url(), false);
+    let state = dir.path().join("state.json");
+    let child = toolyard()
+        .args(["run", file.to_str().unwrap(), "--task", "go", "--state"])
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until bob's (slow) model request has arrived, then press Ctrl-C.
+    for _ in 0..200 {
+        if server.requests().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.requests().len(), 2);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cancelled"));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved["type"], "TeamState");
+}
+
+#[tokio::test]
+async fn a_bad_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.json");
+    std::fs::write(
+        &file,
+        r#"{"provider": "nope.Team", "component_type": "team", "config": {"participants": []}}"#,
+    )
+    .unwrap();
+    let out = toolyard()
+        .args(["run"])
+        .arg(&file)
+        .args(["--task", "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.json") && err.contains("nope.Team"),
+        "{err}"
+    );
+}
