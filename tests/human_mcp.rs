@@ -7,7 +7,8 @@
 mod common;
 
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool};
@@ -59,8 +60,27 @@ impl BaseChatAgent for Echo {
 
 /// Team tools built per call from the call's context: `ask_human` (a user proxy, then `echo`)
 /// and `ask_model` (an assistant on the caller's model, with an `add` tool when the caller
-/// supports tools in sampling).
-struct Teams;
+/// supports tools in sampling). Each call's end is logged (`ok`, `error: ...`, or `dropped`).
+struct Teams {
+    ended: Log,
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// Logs how a call ended, also when its future is dropped.
+struct Ended {
+    log: Log,
+    outcome: Option<String>,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let outcome = self.outcome.take().unwrap_or_else(|| "dropped".into());
+        if let Ok(mut log) = self.log.lock() {
+            log.push(outcome);
+        }
+    }
+}
 
 fn add_tool() -> Arc<dyn toolyard::tools::Tool> {
     let schema = json!({
@@ -146,6 +166,10 @@ impl Workbench for Teams {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        let mut ended = Ended {
+            log: Arc::clone(&self.ended),
+            outcome: None,
+        };
         let outcome = match team(name, &ctx) {
             Ok(team) => team
                 .run(task.as_str().into(), ctx.cancel.clone())
@@ -153,6 +177,10 @@ impl Workbench for Teams {
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
+        ended.outcome = Some(match &outcome {
+            Ok(_) => "ok".into(),
+            Err(e) => format!("error: {e}"),
+        });
         Ok(match outcome {
             Ok(result) => {
                 CallToolResult::success(vec![ContentBlock::text(transcript(&result.messages))])
@@ -164,6 +192,7 @@ impl Workbench for Teams {
 
 struct Served {
     url: String,
+    ended: Log,
     shutdown: CancellationToken,
 }
 
@@ -175,9 +204,12 @@ impl Drop for Served {
 
 async fn serve() -> Served {
     let shutdown = CancellationToken::new();
+    let ended = Log::default();
     let member = Member {
         name: "teams".into(),
-        workbench: Arc::new(Teams),
+        workbench: Arc::new(Teams {
+            ended: Arc::clone(&ended),
+        }),
         filter: Default::default(),
     };
     let gateway = Gateway::new(GatewaySettings::default(), vec![member], shutdown.clone());
@@ -200,7 +232,11 @@ async fn serve() -> Served {
             .with_graceful_shutdown(async move { stop.cancelled_owned().await })
             .await;
     });
-    Served { url, shutdown }
+    Served {
+        url,
+        ended,
+        shutdown,
+    }
 }
 
 /// Run the Python client against `served` with these calls and flags; returns its report.
@@ -370,5 +406,30 @@ async fn a_client_without_sampling_gets_a_clear_error() {
     assert!(
         text.contains("this client declared no `sampling` capability"),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_the_call_withdraws_the_question_and_stops_the_team() {
+    let served = serve().await;
+    let calls = json!([["teams__ask_human", "Wait for me. please hang"]]);
+    let report = python_client(&served, calls, &["--cancel"]).await;
+    assert_eq!(report["cancelled"], true, "{report}");
+    assert_eq!(
+        report["elicitations"][0]["withdrawn"], true,
+        "the pending question was not withdrawn at the client: {report}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let outcome = loop {
+        let ended = served.ended.lock().expect("log").clone();
+        if let Some(outcome) = ended.first() {
+            break outcome.clone();
+        }
+        assert!(Instant::now() < deadline, "the team run never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        outcome == "dropped" || outcome.contains("cancel"),
+        "the team run did not stop on cancellation: {outcome}"
     );
 }

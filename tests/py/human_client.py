@@ -6,7 +6,9 @@ Usage: human_client.py URL --calls JSON [--mode legacy|auto] [--no-elicitation] 
 
 --calls is a JSON list of [tool, task] pairs, called in order. The elicitation callback answers
 by the task it is shown: a message containing "please decline" is declined, "please cancel" is
-cancelled, anything else is accepted with the reply "<REPLY>". The sampling callback calls the
+cancelled, "please hang" is never answered (with --cancel, the client then cancels the call
+and records whether the question was withdrawn), anything else is accepted with the reply
+"<REPLY>". The sampling callback calls the
 first offered tool once (with {"a": 2, "b": 3}), then answers "sampled: " + the text of the
 newest message. Every request seen goes into the report; the Rust test asserts.
 """
@@ -23,6 +25,7 @@ REPLY = "the human says go on"
 
 elicitations = []
 samplings = []
+asked_to_hang = asyncio.Event()
 
 
 def block_text(block):
@@ -39,7 +42,15 @@ def blocks(content):
 
 
 async def elicitation(context, params):
-    elicitations.append({"message": params.message, "schema": params.requested_schema})
+    seen = {"message": params.message, "schema": params.requested_schema}
+    elicitations.append(seen)
+    if "please hang" in params.message:
+        asked_to_hang.set()
+        try:
+            await asyncio.Event().wait()
+        except BaseException:
+            seen["withdrawn"] = True
+            raise
     if "please decline" in params.message:
         return types.ElicitResult(action="decline")
     if "please cancel" in params.message:
@@ -91,6 +102,7 @@ async def main():
     parser.add_argument("--no-elicitation", action="store_true")
     parser.add_argument("--no-sampling", action="store_true")
     parser.add_argument("--sampling-tools", action="store_true")
+    parser.add_argument("--cancel", action="store_true")
     args = parser.parse_args()
     options = {}
     if not args.no_elicitation:
@@ -103,7 +115,18 @@ async def main():
     report = {"calls": []}
     async with client:
         report["protocol_version"] = client.protocol_version
-        for tool, task in json.loads(args.calls):
+        if args.cancel:
+            # Call, wait until the question arrives, then give up on the call.
+            tool, task = json.loads(args.calls)[0]
+            call = asyncio.ensure_future(client.call_tool(tool, {"task": task}))
+            await asyncio.wait_for(asked_to_hang.wait(), timeout=30)
+            call.cancel()
+            for _ in range(300):
+                if elicitations[-1].get("withdrawn"):
+                    break
+                await asyncio.sleep(0.1)
+            report["cancelled"] = True
+        for tool, task in ([] if args.cancel else json.loads(args.calls)):
             try:
                 r = await client.call_tool(tool, {"task": task})
                 report["calls"].append({"text": text_of(r), "is_error": bool(r.is_error)})
