@@ -46,7 +46,8 @@ pub type UserInputFn = Arc<
         + Sync,
 >;
 
-fn from_prompt_fn(input: InputFn) -> UserInputFn {
+/// A request-aware input function that hands only the prompt to `input` (e.g. the console).
+pub fn prompt_input(input: InputFn) -> UserInputFn {
     Arc::new(move |request: UserInputRequest, cancel| input(request.prompt, cancel))
 }
 
@@ -100,13 +101,13 @@ impl UserProxyAgent {
         Self {
             name: name.into(),
             description: default_description(),
-            input: from_prompt_fn(console_input()),
+            input: prompt_input(console_input()),
         }
     }
 
     /// Uses this input function instead of the console.
     pub fn with_input(mut self, input: InputFn) -> Self {
-        self.input = from_prompt_fn(input);
+        self.input = prompt_input(input);
         self
     }
 
