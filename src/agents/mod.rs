@@ -9,7 +9,7 @@ mod drive;
 mod error;
 mod load;
 mod society_of_mind;
-mod user_proxy;
+pub mod user_proxy;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -31,7 +31,9 @@ pub use society_of_mind::{
     DEFAULT_INSTRUCTION, DEFAULT_RESPONSE_PROMPT, DEFAULT_SOM_DESCRIPTION, SOM_PROVIDER,
     SocietyOfMindAgent,
 };
-pub use user_proxy::{InputFn, UserProxyAgent, console_input};
+pub use user_proxy::{
+    InputFn, UserInputFn, UserInputRequest, UserProxyAgent, console_input, prompt_input,
+};
 
 use crate::component::{ComponentError, ComponentModel};
 use crate::messages::{AgentEvent, AgentMessage, ChatMessage, TaskResult};

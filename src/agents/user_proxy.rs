@@ -1,5 +1,7 @@
 //! `UserProxyAgent`: answers with a human's input, read through a pluggable async input function
-//! (the console by default).
+//! (the console by default; [`caller`] asks the calling MCP client's user instead).
+
+pub mod caller;
 
 use std::sync::Arc;
 
@@ -22,6 +24,32 @@ pub const PROVIDER: &str = "autogen_agentchat.agents.UserProxyAgent";
 pub type InputFn = Arc<
     dyn Fn(String, CancellationToken) -> BoxFuture<'static, Result<String, String>> + Send + Sync,
 >;
+
+/// What a user proxy asks the human: AutoGen's prompt plus what the human is answering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInputRequest {
+    /// The user proxy's name.
+    pub agent: String,
+    /// The id of the `UserInputRequestedEvent` this request belongs to.
+    pub request_id: String,
+    /// AutoGen's prompt: `Enter your response: `, or `Handoff received from X. Enter your
+    /// response: ` after a handoff.
+    pub prompt: String,
+    /// The newest message the agent was given (what the human answers), if any.
+    pub last_message: Option<ChatMessage>,
+}
+
+/// Reads one answer with the full request; returns the text or an error message.
+pub type UserInputFn = Arc<
+    dyn Fn(UserInputRequest, CancellationToken) -> BoxFuture<'static, Result<String, String>>
+        + Send
+        + Sync,
+>;
+
+/// A request-aware input function that hands only the prompt to `input` (e.g. the console).
+pub fn prompt_input(input: InputFn) -> UserInputFn {
+    Arc::new(move |request: UserInputRequest, cancel| input(request.prompt, cancel))
+}
 
 /// The console input: prints the prompt on stderr and reads a line from stdin.
 pub fn console_input() -> InputFn {
@@ -56,7 +84,7 @@ fn default_description() -> String {
 pub struct UserProxyAgent {
     name: String,
     description: String,
-    input: InputFn,
+    input: UserInputFn,
 }
 
 impl std::fmt::Debug for UserProxyAgent {
@@ -73,12 +101,18 @@ impl UserProxyAgent {
         Self {
             name: name.into(),
             description: default_description(),
-            input: console_input(),
+            input: prompt_input(console_input()),
         }
     }
 
     /// Uses this input function instead of the console.
     pub fn with_input(mut self, input: InputFn) -> Self {
+        self.input = prompt_input(input);
+        self
+    }
+
+    /// Uses an input function that sees the whole request (e.g. [`caller::caller_input`]).
+    pub fn with_request_input(mut self, input: UserInputFn) -> Self {
         self.input = input;
         self
     }
@@ -101,23 +135,37 @@ impl UserProxyAgent {
         tx: tokio::sync::mpsc::UnboundedSender<AgentMessage>,
         cancel: CancellationToken,
     ) -> Result<Response, AgentError> {
-        let request = AgentMessage::Event(AgentEvent::UserInputRequestedEvent(
-            UserInputRequestedEvent {
-                meta: MessageMeta::new(&self.name),
-                request_id: uuid::Uuid::new_v4().to_string(),
-                content: String::new(),
-            },
-        ));
-        let _ = tx.send(request.clone());
-        let read = (self.input)("Enter your response: ".into(), cancel.clone());
-        let text = tokio::select! {
-            r = read => r.map_err(|reason| AgentError::Input { agent: self.name.clone(), reason })?,
-            _ = cancel.cancelled() => return Err(AgentError::Cancelled { agent: self.name.clone() }),
-        };
         let handoff = messages.iter().rev().find_map(|m| match m {
             ChatMessage::HandoffMessage(h) if h.target == self.name => Some(h),
             _ => None,
         });
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let request = AgentMessage::Event(AgentEvent::UserInputRequestedEvent(
+            UserInputRequestedEvent {
+                meta: MessageMeta::new(&self.name),
+                request_id: request_id.clone(),
+                content: String::new(),
+            },
+        ));
+        let _ = tx.send(request.clone());
+        let prompt = match handoff {
+            Some(h) => format!(
+                "Handoff received from {}. Enter your response: ",
+                h.meta.source
+            ),
+            None => "Enter your response: ".to_string(),
+        };
+        let ask = UserInputRequest {
+            agent: self.name.clone(),
+            request_id,
+            prompt,
+            last_message: messages.last().cloned(),
+        };
+        let read = (self.input)(ask, cancel.clone());
+        let text = tokio::select! {
+            r = read => r.map_err(|reason| AgentError::Input { agent: self.name.clone(), reason })?,
+            _ = cancel.cancelled() => return Err(AgentError::Cancelled { agent: self.name.clone() }),
+        };
         let chat_message = match handoff {
             Some(h) => ChatMessage::HandoffMessage(HandoffMessage {
                 meta: MessageMeta::new(&self.name),

@@ -15,6 +15,7 @@ pub(crate) mod output;
 pub mod replay;
 pub mod request;
 pub mod retry;
+pub mod sampling;
 pub mod scripted;
 pub(crate) mod sse;
 pub mod tokens;
