@@ -1,10 +1,10 @@
 //! Loads teams from component configs (AutoGen provider names: `RoundRobinGroupChat`,
-//! `SelectorGroupChat`, `Swarm`). Selector and candidate functions are not part of a config, as
+//! `SelectorGroupChat`, `Swarm`, `MagenticOneGroupChat`). Selector and candidate functions are not part of a config, as
 //! in AutoGen.
 
 use serde::Deserialize;
 
-use super::{GroupChat, GroupChatBuilder, Selector};
+use super::{GroupChat, GroupChatBuilder, MagenticOne, Selector};
 use crate::agents::{LoadOptions, load_agent};
 use crate::component::{ComponentError, ComponentModel, parse_config, short_provider};
 use crate::models::load_chat_completion_client;
@@ -40,12 +40,22 @@ struct SelectorFields {
     model_client_streaming: bool,
 }
 
+/// The Magentic-One orchestrator's own fields.
+#[derive(Deserialize)]
+struct MagenticFields {
+    model_client: ComponentModel,
+    #[serde(default)]
+    max_stalls: Option<usize>,
+    #[serde(default)]
+    final_answer_prompt: Option<String>,
+}
+
 /// Builds a team from its component config.
 pub fn load_team(
     model: &ComponentModel,
     options: &LoadOptions,
 ) -> Result<GroupChat, ComponentError> {
-    let common: Common = parse_config(model)?;
+    let mut common: Common = parse_config(model)?;
     let participants = common
         .participants
         .iter()
@@ -72,6 +82,24 @@ pub fn load_team(
                 selector = selector.max_selector_attempts(n);
             }
             GroupChat::selector(participants, selector)
+        }
+        "MagenticOneGroupChat" => {
+            let c: MagenticFields = parse_config(model)?;
+            let client = load_chat_completion_client(&c.model_client).map_err(|source| {
+                ComponentError::Model {
+                    provider: model.provider.clone(),
+                    source,
+                }
+            })?;
+            // The orchestrator counts its own rounds; the loop gets no turn limit.
+            let mut orchestrator = MagenticOne::new(client).max_turns(common.max_turns.take());
+            if let Some(n) = c.max_stalls {
+                orchestrator = orchestrator.max_stalls(n);
+            }
+            if let Some(p) = c.final_answer_prompt {
+                orchestrator = orchestrator.final_answer_prompt(p);
+            }
+            GroupChat::magentic_one(participants, orchestrator)
         }
         _ => {
             return Err(ComponentError::UnknownProvider {

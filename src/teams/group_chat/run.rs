@@ -110,6 +110,8 @@ async fn run_loop(
             team: team.name.clone(),
             reason,
         })?;
+    inner.policy.on_task(&task);
+    let check_manager = inner.policy.terminates_on_manager_messages();
     if !task.is_empty() {
         for m in &task {
             out.emit(m.clone().into());
@@ -117,7 +119,7 @@ async fn run_loop(
         }
         let delta: Vec<AgentMessage> = task.into_iter().map(Into::into).collect();
         inner.thread.extend(delta.iter().cloned());
-        if let Some(reason) = apply_termination(team, inner, &delta, false).await? {
+        if check_manager && let Some(reason) = apply_termination(team, inner, &delta, false).await? {
             return Ok(reason);
         }
     }
@@ -132,7 +134,7 @@ async fn run_loop(
                 return Ok(reason);
             }
         };
-        let mut delta = posted;
+        let mut delta = if check_manager { posted } else { Vec::new() };
         delta.extend(run_speakers(team, inner, &speakers, out, cancel).await?);
         if let Some(reason) = apply_termination(team, inner, &delta, true).await? {
             return Ok(reason);
@@ -178,12 +180,19 @@ async fn select(
         out.emit(e);
     }
     let mut posted = Vec::with_capacity(selection.messages.len());
-    for m in selection.messages {
+    let count = selection.messages.len();
+    for (i, m) in selection.messages.into_iter().enumerate() {
+        if selection.reset_before == Some(i) {
+            reset_participants(team, inner, cancel).await?;
+        }
         out.emit(m.clone().into());
         inner.buffers.iter_mut().for_each(|b| b.push(m.clone()));
         let m: AgentMessage = m.into();
         inner.thread.push(m.clone());
         posted.push(m);
+    }
+    if selection.reset_before.is_some_and(|i| i >= count) {
+        reset_participants(team, inner, cancel).await?;
     }
     if let Some(reason) = selection.stop {
         return Ok(Next::Stop(reason));
@@ -219,6 +228,28 @@ async fn select(
         speakers: indices,
         posted,
     })
+}
+
+/// Resets every participant, drops their unseen messages and clears the manager's thread.
+async fn reset_participants(
+    team: &GroupChat,
+    inner: &mut Inner,
+    cancel: &CancellationToken,
+) -> Result<(), TeamError> {
+    for p in &team.participants {
+        p.on_reset(cancel.clone())
+            .await
+            .map_err(|source| match source {
+                AgentError::Cancelled { .. } => cancelled(team),
+                source => TeamError::Agent {
+                    agent: p.name().to_string(),
+                    source: Box::new(source),
+                },
+            })?;
+    }
+    inner.buffers.iter_mut().for_each(Vec::clear);
+    inner.thread.clear();
+    Ok(())
 }
 
 /// Runs the speakers concurrently, then records their messages and delivers them to the others.
