@@ -297,7 +297,7 @@ async fn max_turns_forces_the_final_answer() {
             ledger(false, true, "alice", "again"),
             text("Best effort."),
         ],
-        vec![agent_says("alice", &["x"])],
+        vec![agent_says("alice", &["x", "x", "x"])],
         "error",
     )
     .await;
