@@ -97,7 +97,10 @@ async fn completes_a_scripted_task() {
             ledger(true, true, "", ""),
             text("The answer is 42."),
         ],
-        vec![agent_says("alice", &["a: 42"]), agent_says("bob", &["b: ok"])],
+        vec![
+            agent_says("alice", &["a: 42"]),
+            agent_says("bob", &["b: ok"]),
+        ],
         "error",
     )
     .await;
@@ -142,7 +145,10 @@ async fn completes_a_scripted_task() {
             _ => None,
         })
         .collect();
-    assert_eq!(selected, [vec!["alice".to_string()], vec!["bob".to_string()]]);
+    assert_eq!(
+        selected,
+        [vec!["alice".to_string()], vec!["bob".to_string()]]
+    );
     // 6 orchestrator calls + 2 agent turns; bob saw the ledger, both instructions and alice.
     assert_eq!(server.requests().len(), 8);
     let bob = &agent_requests(&server, "bob")[0];
@@ -151,7 +157,10 @@ async fn completes_a_scripted_task() {
     }
     // The final-answer call saw the whole thread and our default prompt with the task.
     let last = server.requests().last().unwrap().body.to_string();
-    assert!(last.contains("b: ok") && last.contains("What is 6 x 7?"), "{last}");
+    assert!(
+        last.contains("b: ok") && last.contains("What is 6 x 7?"),
+        "{last}"
+    );
 }
 
 #[tokio::test]
@@ -192,13 +201,20 @@ async fn replans_after_max_stalls_and_resets_participants() {
     assert_eq!(result.stop_reason.as_deref(), Some("all done"));
     // The facts update saw the conversation so far.
     let update = server.requests()[5].body.to_string();
-    assert!(update.contains("first-try") && update.contains("FACTS-1"), "{update}");
+    assert!(
+        update.contains("first-try") && update.contains("FACTS-1"),
+        "{update}"
+    );
     // After the reset alice's context holds only the new ledger and instruction.
     let alice = agent_requests(&server, "alice");
     assert_eq!(alice.len(), 2);
     assert!(alice[1].contains("FACTS-2") && alice[1].contains("alice, try again"));
     for stale in ["first-try", "FACTS-1", "alice, try once"] {
-        assert!(!alice[1].contains(stale), "{stale} survived the reset: {}", alice[1]);
+        assert!(
+            !alice[1].contains(stale),
+            "{stale} survived the reset: {}",
+            alice[1]
+        );
     }
     // The orchestrator's thread starts again at the new ledger; the stall count is kept.
     let state = team.save_state().await.unwrap();
@@ -234,7 +250,14 @@ async fn invalid_ledgers_are_retried() {
         .await
         .unwrap();
     let chats = chats(&result.messages);
-    assert_eq!(chats[2..], [format!("{ORCH}: bob, go"), "bob: b".into(), format!("{ORCH}: Final.")]);
+    assert_eq!(
+        chats[2..],
+        [
+            format!("{ORCH}: bob, go"),
+            "bob: b".into(),
+            format!("{ORCH}: Final.")
+        ]
+    );
     assert_eq!(server.requests().len(), 9);
 }
 
@@ -256,10 +279,7 @@ async fn invalid_ledgers_end_the_run_after_the_retries() {
         .unwrap_err();
     assert!(matches!(err, TeamError::Selection { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(
-        text.contains(ORCH) && text.contains("4 attempts"),
-        "{text}"
-    );
+    assert!(text.contains(ORCH) && text.contains("4 attempts"), "{text}");
     assert_eq!(server.requests().len(), 2 + 4);
 }
 
@@ -301,7 +321,10 @@ async fn max_turns_forces_the_final_answer() {
         "error",
     )
     .await;
-    let team = team(&server, MagenticOne::new(client(&server)).max_turns(Some(2)));
+    let team = team(
+        &server,
+        MagenticOne::new(client(&server)).max_turns(Some(2)),
+    );
     let result = team
         .run("go".into(), CancellationToken::new())
         .await
@@ -404,17 +427,29 @@ async fn save_load_continue() {
     assert_eq!(r.stop_reason.as_deref(), Some("all done"));
     // The resumed ledger call saw the saved thread; bob got his unseen messages.
     let resumed = server.requests()[4].body.to_string();
-    assert!(resumed.contains("PAUSE here") && resumed.contains("alice, start"), "{resumed}");
+    assert!(
+        resumed.contains("PAUSE here") && resumed.contains("alice, start"),
+        "{resumed}"
+    );
     let bob = &agent_requests(&server, "bob")[0];
-    assert!(bob.contains("PAUSE here") && bob.contains("bob, finish"), "{bob}");
-    assert_eq!(second.save_state().await.unwrap()["agent_states"][ORCH]["n_rounds"], 3);
+    assert!(
+        bob.contains("PAUSE here") && bob.contains("bob, finish"),
+        "{bob}"
+    );
+    assert_eq!(
+        second.save_state().await.unwrap()["agent_states"][ORCH]["n_rounds"],
+        3
+    );
 }
 
 #[tokio::test]
 async fn a_team_without_a_task_cannot_start() {
     let server = scripted(vec![], vec![], "error").await;
     let team = team(&server, MagenticOne::new(client(&server)));
-    let err = team.run(Task::None, CancellationToken::new()).await.unwrap_err();
+    let err = team
+        .run(Task::None, CancellationToken::new())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("needs a task"), "{err}");
     assert!(server.requests().is_empty());
 }
@@ -434,14 +469,25 @@ async fn component_config_round_trips() {
     .unwrap();
     let dumped = team.dump_component().unwrap();
     let value = serde_json::to_value(&dumped).unwrap();
-    assert_eq!(value["provider"], "autogen_agentchat.teams.MagenticOneGroupChat");
+    assert_eq!(
+        value["provider"],
+        "autogen_agentchat.teams.MagenticOneGroupChat"
+    );
     let config = &value["config"];
     assert_eq!(config["max_turns"], 7);
     assert_eq!(config["max_stalls"], 4);
     assert_eq!(config["final_answer_prompt"], "Answer {task} now.");
     assert!(config["model_client"]["provider"].is_string());
-    let loaded = load_team(&from_json(&value.to_string()).unwrap(), &LoadOptions::default()).unwrap();
-    assert_eq!(loaded.max_turns(), None, "the loop itself has no turn limit");
+    let loaded = load_team(
+        &from_json(&value.to_string()).unwrap(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        loaded.max_turns(),
+        None,
+        "the loop itself has no turn limit"
+    );
     let again = serde_json::to_value(loaded.dump_component().unwrap()).unwrap();
     assert_eq!(again, value);
 }

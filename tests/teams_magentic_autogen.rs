@@ -98,7 +98,12 @@ async fn autogen_run(path: &str, script: &Value) -> (Value, usize) {
         env!("CARGO_MANIFEST_DIR")
     );
     let out = tokio::process::Command::new(python)
-        .args([tool, "run".into(), path.to_string(), server.openai_base_url()])
+        .args([
+            tool,
+            "run".into(),
+            path.to_string(),
+            server.openai_base_url(),
+        ])
         .env("OPENAI_API_KEY", "sk-test")
         .kill_on_drop(true)
         .output()
@@ -119,8 +124,15 @@ async fn autogen_run(path: &str, script: &Value) -> (Value, usize) {
 async fn toolyard_run(script: &Value) -> (Value, usize) {
     let server = start(script).await;
     let text = std::fs::read_to_string(fixture_path()).unwrap();
-    let config = point_at(&serde_json::from_str(&text).unwrap(), &server.openai_base_url());
-    let team = load_team(&from_json(&config.to_string()).unwrap(), &LoadOptions::default()).unwrap();
+    let config = point_at(
+        &serde_json::from_str(&text).unwrap(),
+        &server.openai_base_url(),
+    );
+    let team = load_team(
+        &from_json(&config.to_string()).unwrap(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
     let result = team
         .run("go".into(), CancellationToken::new())
         .await
@@ -185,12 +197,22 @@ async fn autogen_fixture_runs_like_autogen() {
     let (ours, our_calls) = toolyard_run(&script).await;
     assert_eq!(our_calls, their_calls, "model calls: toolyard vs AutoGen");
     assert_eq!(our_calls, 11);
-    assert_eq!(normalised(&ours), normalised(&theirs), "toolyard (left) vs AutoGen (right)");
+    assert_eq!(
+        normalised(&ours),
+        normalised(&theirs),
+        "toolyard (left) vs AutoGen (right)"
+    );
     assert_eq!(ours["stop_reason"], theirs["stop_reason"]);
     assert_eq!(ours["stop_reason"], "all done");
     let sequence: Vec<String> = normalised(&ours)
         .iter()
-        .map(|m| format!("{}: {}", m[0].as_str().unwrap(), m[2].as_str().unwrap_or("")))
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m[0].as_str().unwrap(),
+                m[2].as_str().unwrap_or("")
+            )
+        })
         .collect();
     assert_eq!(
         sequence,
@@ -218,24 +240,42 @@ async fn autogen_state_loads_and_continues() {
     let (theirs, _) = autogen_run(&fixture_path(), &script).await;
     let state = &theirs["state"];
     // Continue after AutoGen's final answer: one more step, which ends the run again.
-    let more = json!({"steps": [ledger(true, true, "", ""), text("Still final.")], "when_done": "error"});
+    let more =
+        json!({"steps": [ledger(true, true, "", ""), text("Still final.")], "when_done": "error"});
     let server = start(&more).await;
     let text = std::fs::read_to_string(fixture_path()).unwrap();
-    let config = point_at(&serde_json::from_str(&text).unwrap(), &server.openai_base_url());
-    let team = load_team(&from_json(&config.to_string()).unwrap(), &LoadOptions::default()).unwrap();
+    let config = point_at(
+        &serde_json::from_str(&text).unwrap(),
+        &server.openai_base_url(),
+    );
+    let team = load_team(
+        &from_json(&config.to_string()).unwrap(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
     team.load_state(state).await.unwrap();
     let ours = team.save_state().await.unwrap();
     for (agent, their) in state["agent_states"].as_object().unwrap() {
         let mut a: Vec<_> = their.as_object().unwrap().keys().collect();
-        let mut b: Vec<_> = ours["agent_states"][agent].as_object().unwrap().keys().collect();
+        let mut b: Vec<_> = ours["agent_states"][agent]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         a.sort();
         b.sort();
         assert_eq!(b, a, "state keys of {agent}");
     }
     assert_eq!(orchestrator_state(&ours), orchestrator_state(state));
-    let r = team.run(Task::None, CancellationToken::new()).await.unwrap();
+    let r = team
+        .run(Task::None, CancellationToken::new())
+        .await
+        .unwrap();
     let last = r.messages.last().unwrap();
-    assert_eq!((last.source(), last.to_text()), (ORCH, "Still final.".to_string()));
+    assert_eq!(
+        (last.source(), last.to_text()),
+        (ORCH, "Still final.".to_string())
+    );
     // The step saw AutoGen's thread (bob's answer) and the task from AutoGen's state.
     let first = server.requests()[0].body.to_string();
     assert!(first.contains("b1") && first.contains("go"), "{first}");
@@ -254,14 +294,26 @@ async fn our_dump_of_the_fixture_round_trips_and_runs_in_autogen() {
         k
     };
     assert_eq!(keys(&dumped), keys(&original));
-    for field in ["max_turns", "max_stalls", "final_answer_prompt", "emit_team_events", "name"] {
-        assert_eq!(dumped["config"][field], original["config"][field], "{field}");
+    for field in [
+        "max_turns",
+        "max_stalls",
+        "final_answer_prompt",
+        "emit_team_events",
+        "name",
+    ] {
+        assert_eq!(
+            dumped["config"][field], original["config"][field],
+            "{field}"
+        );
     }
     // dump → load → dump is stable.
-    let again = load_team(&from_json(&dumped.to_string()).unwrap(), &LoadOptions::default())
-        .unwrap()
-        .dump_component()
-        .unwrap();
+    let again = load_team(
+        &from_json(&dumped.to_string()).unwrap(),
+        &LoadOptions::default(),
+    )
+    .unwrap()
+    .dump_component()
+    .unwrap();
     assert_eq!(serde_json::to_value(again).unwrap(), dumped);
     // AutoGen runs our dump exactly as it runs its own.
     let dir = tempfile::tempdir().unwrap();

@@ -119,7 +119,8 @@ async fn run_loop(
         }
         let delta: Vec<AgentMessage> = task.into_iter().map(Into::into).collect();
         inner.thread.extend(delta.iter().cloned());
-        if check_manager && let Some(reason) = apply_termination(team, inner, &delta, false).await? {
+        if check_manager && let Some(reason) = apply_termination(team, inner, &delta, false).await?
+        {
             return Ok(reason);
         }
     }

@@ -33,10 +33,7 @@ const KEYS: [&str; 5] = [
 pub(super) fn parse(text: &str, names: &[String]) -> Result<ProgressLedger, String> {
     let mut objects = extract_json(text)?;
     if objects.len() != 1 {
-        return Err(format!(
-            "expected one JSON object, found {}",
-            objects.len()
-        ));
+        return Err(format!("expected one JSON object, found {}", objects.len()));
     }
     let Some(Value::Object(mut ledger)) = objects.pop() else {
         return Err("the ledger is not a JSON object".into());
@@ -51,7 +48,9 @@ pub(super) fn parse(text: &str, names: &[String]) -> Result<ProgressLedger, Stri
     for key in KEYS {
         let entry = ledger.get(key).and_then(Value::as_object);
         if !entry.is_some_and(|e| e.contains_key("reason") && e.contains_key("answer")) {
-            return Err(format!("`{key}` must be an object with `reason` and `answer`"));
+            return Err(format!(
+                "`{key}` must be an object with `reason` and `answer`"
+            ));
         }
     }
     let satisfied = flag(&ledger, "is_request_satisfied")?;
@@ -183,20 +182,35 @@ mod tests {
     fn reads_bare_and_fenced_json() {
         let bare = ledger("bob").to_string();
         let l = parse(&bare, &names()).unwrap();
-        assert_eq!((l.next_speaker.as_str(), l.instruction.as_str()), ("bob", "do it"));
+        assert_eq!(
+            (l.next_speaker.as_str(), l.instruction.as_str()),
+            ("bob", "do it")
+        );
         let fenced = format!("Here:\n```json\n{bare}\n```\n");
         assert_eq!(parse(&fenced, &names()).unwrap(), l);
     }
 
     #[test]
     fn rejects_bad_ledgers() {
-        assert!(parse("not json", &names()).unwrap_err().contains("invalid JSON"));
+        assert!(
+            parse("not json", &names())
+                .unwrap_err()
+                .contains("invalid JSON")
+        );
         let mut missing = ledger("bob");
         missing.as_object_mut().unwrap().remove("is_in_loop");
-        assert!(parse(&missing.to_string(), &names()).unwrap_err().contains("is_in_loop"));
+        assert!(
+            parse(&missing.to_string(), &names())
+                .unwrap_err()
+                .contains("is_in_loop")
+        );
         let err = parse(&ledger("carol").to_string(), &names()).unwrap_err();
         assert!(err.contains("`carol`"), "{err}");
-        let two = format!("```json\n{}\n```\n```json\n{}\n```", ledger("bob"), ledger("bob"));
+        let two = format!(
+            "```json\n{}\n```\n```json\n{}\n```",
+            ledger("bob"),
+            ledger("bob")
+        );
         assert!(parse(&two, &names()).unwrap_err().contains("found 2"));
         assert!(parse("```python\n1\n```", &names()).is_err());
     }

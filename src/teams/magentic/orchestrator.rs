@@ -33,16 +33,18 @@ impl<'a> Step<'a> {
         ctx: &PolicyContext<'_>,
         cancel: &'a CancellationToken,
     ) -> Self {
-        let team = prompts::team_description(
-            ctx.participants
-                .iter()
-                .map(|p| (p.name(), p.description())),
-        );
+        let team =
+            prompts::team_description(ctx.participants.iter().map(|p| (p.name(), p.description())));
         Self {
             policy,
             names: ctx.names(),
             team,
-            view: ctx.thread.iter().filter_map(AgentMessage::as_chat).cloned().collect(),
+            view: ctx
+                .thread
+                .iter()
+                .filter_map(AgentMessage::as_chat)
+                .cloned()
+                .collect(),
             cancel,
             out: Selection::default(),
         }
@@ -89,7 +91,10 @@ impl<'a> Step<'a> {
         let mut conversation = vec![LlmMessage::user(prompts::facts(&task), ORCHESTRATOR_NAME)];
         let facts = self.ask(conversation.clone(), "facts").await?;
         conversation.push(LlmMessage::assistant(facts.clone(), ORCHESTRATOR_NAME));
-        conversation.push(LlmMessage::user(prompts::plan(&self.team), ORCHESTRATOR_NAME));
+        conversation.push(LlmMessage::user(
+            prompts::plan(&self.team),
+            ORCHESTRATOR_NAME,
+        ));
         let plan = self.ask(conversation, "plan").await?;
         let l = &mut self.policy.ledger;
         l.task = task;
@@ -164,7 +169,11 @@ impl<'a> Step<'a> {
         let attempts = self.policy.max_json_retries;
         let mut problem = String::new();
         for attempt in 1..=attempts {
-            let text = match self.policy.client.create(request.clone(), self.cancel.clone()).await
+            let text = match self
+                .policy
+                .client
+                .create(request.clone(), self.cancel.clone())
+                .await
             {
                 Ok(result) => result.content.as_text().unwrap_or_default().to_string(),
                 Err(
@@ -199,11 +208,9 @@ impl<'a> Step<'a> {
             .create(request, self.cancel.clone())
             .await
             .map_err(|e| failed(what, &e))?;
-        result
-            .content
-            .as_text()
-            .map(str::to_string)
-            .ok_or_else(|| format!("{ORCHESTRATOR_NAME}: the {what} model call returned tool calls"))
+        result.content.as_text().map(str::to_string).ok_or_else(|| {
+            format!("{ORCHESTRATOR_NAME}: the {what} model call returned tool calls")
+        })
     }
 
     /// Posts an orchestrator message: to the team (via the selection) and to its own view.
