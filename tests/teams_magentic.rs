@@ -16,7 +16,7 @@ use toolyard::component::from_json;
 use toolyard::messages::{AgentEvent, AgentMessage};
 use toolyard::models::scripted::{Script, ScriptedServer};
 use toolyard::teams::{GroupChat, MagenticOne, TeamError, load_team};
-use toolyard::termination::TextMentionTermination;
+use toolyard::termination::{MaxMessageTermination, TextMentionTermination};
 
 const ORCH: &str = "MagenticOneOrchestrator";
 
@@ -490,4 +490,37 @@ async fn component_config_round_trips() {
     );
     let again = serde_json::to_value(loaded.dump_component().unwrap()).unwrap();
     assert_eq!(again, value);
+}
+
+#[tokio::test]
+async fn the_termination_condition_sees_only_the_participants() {
+    let server = scripted(
+        vec![
+            text("F"),
+            text("P"),
+            ledger(false, true, "alice", "alice, one"),
+            ledger(false, true, "bob", "bob, two"),
+        ],
+        vec![agent_says("alice", &["a"]), agent_says("bob", &["b"])],
+        "error",
+    )
+    .await;
+    let team = GroupChat::magentic_one(
+        vec![agent(&server, "alice"), agent(&server, "bob")],
+        MagenticOne::new(client(&server)),
+    )
+    .termination(MaxMessageTermination::new(2))
+    .build()
+    .unwrap();
+    let r = team
+        .run("go".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    // The task, the ledger and the instructions are not counted (as in AutoGen).
+    assert_eq!(chats(&r.messages).len(), 6, "{:#?}", chats(&r.messages));
+    let reason = r.stop_reason.unwrap();
+    assert!(
+        reason.contains("Maximum number of messages 2 reached"),
+        "{reason}"
+    );
 }

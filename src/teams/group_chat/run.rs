@@ -111,7 +111,6 @@ async fn run_loop(
             reason,
         })?;
     inner.policy.on_task(&task);
-    let check_manager = inner.policy.terminates_on_manager_messages();
     if !task.is_empty() {
         for m in &task {
             out.emit(m.clone().into());
@@ -119,8 +118,7 @@ async fn run_loop(
         }
         let delta: Vec<AgentMessage> = task.into_iter().map(Into::into).collect();
         inner.thread.extend(delta.iter().cloned());
-        if check_manager && let Some(reason) = apply_termination(team, inner, &delta, false).await?
-        {
+        if let Some(reason) = apply_termination(team, inner, &delta, false).await? {
             return Ok(reason);
         }
     }
@@ -135,7 +133,7 @@ async fn run_loop(
                 return Ok(reason);
             }
         };
-        let mut delta = if check_manager { posted } else { Vec::new() };
+        let mut delta = posted;
         delta.extend(run_speakers(team, inner, &speakers, out, cancel).await?);
         if let Some(reason) = apply_termination(team, inner, &delta, true).await? {
             return Ok(reason);
@@ -190,7 +188,9 @@ async fn select(
         inner.buffers.iter_mut().for_each(|b| b.push(m.clone()));
         let m: AgentMessage = m.into();
         inner.thread.push(m.clone());
-        posted.push(m);
+        if inner.policy.terminates_on_manager_messages() {
+            posted.push(m);
+        }
     }
     if selection.reset_before.is_some_and(|i| i >= count) {
         reset_participants(team, inner, cancel).await?;
@@ -322,7 +322,9 @@ async fn apply_termination(
     delta: &[AgentMessage],
     count_turn: bool,
 ) -> Result<Option<String>, TeamError> {
-    if let Some(t) = inner.termination.as_mut() {
+    // The task delta (no turn counted) is kept from a policy that checks only responses.
+    let check = count_turn || inner.policy.terminates_on_manager_messages();
+    if check && let Some(t) = inner.termination.as_mut() {
         let stop = t
             .check(delta)
             .await
