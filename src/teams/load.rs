@@ -1,14 +1,16 @@
 //! Loads teams from component configs (AutoGen provider names: `RoundRobinGroupChat`,
-//! `SelectorGroupChat`, `Swarm`, `MagenticOneGroupChat`). Selector and candidate functions are not part of a config, as
+//! `SelectorGroupChat`, `Swarm`). Selector and candidate functions are not part of a config, as
 //! in AutoGen.
 
 use serde::Deserialize;
 
-use super::{GroupChat, GroupChatBuilder, MagenticOne, Selector};
+use super::{GroupChat, GroupChatBuilder, Selector};
 use crate::agents::{LoadOptions, load_agent};
 use crate::component::{ComponentError, ComponentModel, parse_config, short_provider};
 use crate::models::load_chat_completion_client;
 use crate::termination::load_termination;
+
+use super::MagenticOne;
 
 /// The fields every team config has.
 #[derive(Deserialize)]
@@ -26,6 +28,16 @@ struct Common {
     emit_team_events: bool,
 }
 
+/// The Magentic-One orchestrator's own fields.
+#[derive(Deserialize)]
+struct MagenticFields {
+    model_client: ComponentModel,
+    #[serde(default)]
+    max_stalls: Option<usize>,
+    #[serde(default)]
+    final_answer_prompt: Option<String>,
+}
+
 /// The selector's own fields.
 #[derive(Deserialize)]
 struct SelectorFields {
@@ -38,16 +50,6 @@ struct SelectorFields {
     max_selector_attempts: Option<usize>,
     #[serde(default)]
     model_client_streaming: bool,
-}
-
-/// The Magentic-One orchestrator's own fields.
-#[derive(Deserialize)]
-struct MagenticFields {
-    model_client: ComponentModel,
-    #[serde(default)]
-    max_stalls: Option<usize>,
-    #[serde(default)]
-    final_answer_prompt: Option<String>,
 }
 
 /// Builds a team from its component config.

@@ -1,5 +1,5 @@
 //! Teams: one group-chat loop (`group_chat`) and the speaker policies plugged into it
-//! (round robin, selector, swarm, Magentic-One).
+//! (round robin, selector, swarm).
 
 mod error;
 pub mod group_chat;
