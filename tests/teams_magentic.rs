@@ -524,3 +524,56 @@ async fn the_termination_condition_sees_only_the_participants() {
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn a_new_task_starts_a_new_outer_loop() {
+    let server = scripted(
+        vec![
+            text("F-1"),
+            text("P-1"),
+            ledger(false, true, "alice", "alice, first"),
+            ledger(true, true, "", ""),
+            text("One."),
+            text("F-2"),
+            text("P-2"),
+            ledger(false, true, "alice", "alice, second"),
+            ledger(true, true, "", ""),
+            text("Two."),
+        ],
+        vec![agent_says("alice", &["first-answer", "second-answer"])],
+        "error",
+    )
+    .await;
+    let team = team(&server, MagenticOne::new(client(&server)));
+    team.run("task one".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    let r = team
+        .run("task two".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    let chats = chats(&r.messages);
+    assert_eq!(chats[0], "user: task two");
+    assert!(
+        chats[1].contains("F-2") && chats[1].contains("task two"),
+        "{}",
+        chats[1]
+    );
+    assert_eq!(chats.last().unwrap(), &format!("{ORCH}: Two."));
+    // alice was reset: her second request does not carry the first task's conversation.
+    let alice = agent_requests(&server, "alice");
+    assert!(
+        !alice[1].contains("first-answer") && !alice[1].contains("F-1"),
+        "{}",
+        alice[1]
+    );
+    let state = team.save_state().await.unwrap();
+    let orch = &state["agent_states"][ORCH];
+    assert_eq!(orch["task"], "task two");
+    // As in AutoGen, the round count carries over between tasks until reset().
+    assert_eq!(orch["n_rounds"], 4);
+    team.reset().await.unwrap();
+    let state = team.save_state().await.unwrap();
+    assert_eq!(state["agent_states"][ORCH]["n_rounds"], 0);
+    assert_eq!(state["agent_states"][ORCH]["task"], "");
+}

@@ -325,3 +325,32 @@ async fn our_dump_of_the_fixture_round_trips_and_runs_in_autogen() {
     assert_eq!(from_ours["messages"], from_theirs["messages"]);
     assert_eq!(from_ours["stop_reason"], from_theirs["stop_reason"]);
 }
+
+#[tokio::test]
+async fn max_rounds_runs_like_autogen() {
+    // The fixture's max_turns is 10: AutoGen checks `n_rounds > max_turns` before counting, so
+    // 11 steps run before the final answer.
+    let mut steps = vec![text("FACTS-1"), text("PLAN-1")];
+    steps.extend((0..11).map(|_| ledger(false, true, "alice", "again")));
+    steps.push(text("Best effort."));
+    let script = json!({
+        "steps": steps,
+        "rules": [{"when": {"system_contains": "agent alice."}, "steps": vec![text("x"); 11]}],
+        "when_done": "error",
+    });
+    let (theirs, their_calls) = autogen_run(&fixture_path(), &script).await;
+    let (ours, our_calls) = toolyard_run(&script).await;
+    assert_eq!(our_calls, their_calls, "model calls: toolyard vs AutoGen");
+    assert_eq!(our_calls, 2 + 11 + 11 + 1);
+    assert_eq!(
+        normalised(&ours),
+        normalised(&theirs),
+        "toolyard (left) vs AutoGen (right)"
+    );
+    assert_eq!(ours["stop_reason"], theirs["stop_reason"]);
+    assert_eq!(ours["stop_reason"], "Max rounds reached.");
+    assert_eq!(
+        orchestrator_state(&ours["state"]),
+        orchestrator_state(&theirs["state"])
+    );
+}
