@@ -577,3 +577,38 @@ async fn a_new_task_starts_a_new_outer_loop() {
     assert_eq!(state["agent_states"][ORCH]["n_rounds"], 0);
     assert_eq!(state["agent_states"][ORCH]["task"], "");
 }
+
+#[tokio::test]
+async fn a_run_cancelled_while_planning_plans_again_on_resume() {
+    let server = scripted(
+        vec![
+            json!({"kind": "text", "text": "never seen", "delay_ms": 30000}),
+            text("F"),
+            text("P"),
+            ledger(true, true, "", ""),
+            text("Answer."),
+        ],
+        vec![],
+        "error",
+    )
+    .await;
+    let team = team(&server, MagenticOne::new(client(&server)));
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        trigger.cancel();
+    });
+    let err = team.run("plan me".into(), cancel).await.unwrap_err();
+    assert!(matches!(err, TeamError::Cancelled { .. }), "{err:?}");
+    let r = team
+        .run(Task::None, CancellationToken::new())
+        .await
+        .unwrap();
+    let chats = chats(&r.messages);
+    assert!(
+        chats[0].contains("plan me") && chats[0].contains("F"),
+        "{chats:#?}"
+    );
+    assert_eq!(chats.last().unwrap(), &format!("{ORCH}: Answer."));
+}

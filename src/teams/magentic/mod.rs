@@ -123,7 +123,7 @@ impl SpeakerPolicy for MagenticOne {
     }
 
     fn validate(&self, _ctx: &PolicyContext<'_>, task: &[ChatMessage]) -> Result<(), String> {
-        if task.is_empty() && self.ledger.task.is_empty() {
+        if task.is_empty() && self.ledger.task.is_empty() && self.pending.is_none() {
             return Err("MagenticOneGroupChat needs a task to start".into());
         }
         Ok(())

@@ -52,8 +52,10 @@ impl<'a> Step<'a> {
 
     /// Runs the outer loop for a new task, then inner-loop steps until a speaker or a stop.
     pub(super) async fn run(mut self) -> Result<Selection, String> {
-        if let Some(task) = self.policy.pending.take() {
+        if let Some(task) = self.policy.pending.clone() {
+            // Kept pending until planned, so a failed or cancelled run plans it again on resume.
             self.plan_task(task).await?;
+            self.policy.pending = None;
             self.enter_outer_loop();
         }
         loop {
