@@ -11,6 +11,8 @@ use crate::model_context::load_model_context;
 use crate::models::load_chat_completion_client;
 use crate::termination::load_termination;
 
+use super::MagenticOne;
+
 /// The fields every team config has.
 #[derive(Deserialize)]
 struct Common {
@@ -25,6 +27,16 @@ struct Common {
     max_turns: Option<usize>,
     #[serde(default)]
     emit_team_events: bool,
+}
+
+/// The Magentic-One orchestrator's own fields.
+#[derive(Deserialize)]
+struct MagenticFields {
+    model_client: ComponentModel,
+    #[serde(default)]
+    max_stalls: Option<usize>,
+    #[serde(default)]
+    final_answer_prompt: Option<String>,
 }
 
 /// The selector's own fields.
@@ -48,7 +60,7 @@ pub fn load_team(
     model: &ComponentModel,
     options: &LoadOptions,
 ) -> Result<GroupChat, ComponentError> {
-    let common: Common = parse_config(model)?;
+    let mut common: Common = parse_config(model)?;
     let participants = common
         .participants
         .iter()
@@ -78,6 +90,24 @@ pub fn load_team(
                 selector = selector.model_context(load_model_context(ctx)?);
             }
             GroupChat::selector(participants, selector)
+        }
+        "MagenticOneGroupChat" => {
+            let c: MagenticFields = parse_config(model)?;
+            let client = load_chat_completion_client(&c.model_client).map_err(|source| {
+                ComponentError::Model {
+                    provider: model.provider.clone(),
+                    source,
+                }
+            })?;
+            // The orchestrator counts its own rounds; the loop gets no turn limit.
+            let mut orchestrator = MagenticOne::new(client).max_turns(common.max_turns.take());
+            if let Some(n) = c.max_stalls {
+                orchestrator = orchestrator.max_stalls(n);
+            }
+            if let Some(p) = c.final_answer_prompt {
+                orchestrator = orchestrator.final_answer_prompt(p);
+            }
+            GroupChat::magentic_one(participants, orchestrator)
         }
         _ => {
             return Err(ComponentError::UnknownProvider {

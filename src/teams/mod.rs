@@ -4,6 +4,7 @@
 mod error;
 pub mod group_chat;
 mod load;
+mod magentic;
 mod round_robin;
 mod selector;
 mod swarm;
@@ -13,6 +14,7 @@ pub use group_chat::{
     GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy, TeamStream,
 };
 pub use load::load_team;
+pub use magentic::{DEFAULT_FINAL_ANSWER_PROMPT, MagenticOne, ORCHESTRATOR_NAME};
 pub use round_robin::RoundRobin;
 pub use selector::{CandidateFn, DEFAULT_SELECTOR_PROMPT, Selector, SelectorFn};
 pub use swarm::Swarm;

@@ -45,6 +45,10 @@ pub struct Selection {
     /// Ends the run with this stop reason instead of running anyone (e.g. a graph with no more
     /// nodes to run, or an orchestrator's final answer). `speakers` is then ignored.
     pub stop: Option<String>,
+    /// Before posting `messages[i]` (or after all of them when `i == messages.len()`), resets
+    /// every participant (`on_reset`, unseen messages dropped) and clears the manager's thread
+    /// (Magentic-One's outer loop). Messages before `i` are still emitted.
+    pub reset_before: Option<usize>,
 }
 
 impl Selection {
@@ -86,6 +90,15 @@ pub trait SpeakerPolicy: Send + Sync {
     /// Checks the task messages (or the resumed conversation when there are none).
     fn validate(&self, _ctx: &PolicyContext<'_>, _task: &[ChatMessage]) -> Result<(), String> {
         Ok(())
+    }
+
+    /// Receives the task messages of a run after `validate` (empty when resuming).
+    fn on_task(&mut self, _task: &[ChatMessage]) {}
+
+    /// Whether the termination condition checks the task and the manager's own messages too
+    /// (AutoGen's Magentic-One orchestrator checks only the participants' responses).
+    fn terminates_on_manager_messages(&self) -> bool {
+        true
     }
 
     /// Chooses the next speakers.

@@ -110,6 +110,7 @@ async fn run_loop(
             team: team.name.clone(),
             reason,
         })?;
+    inner.policy.on_task(&task);
     if !task.is_empty() {
         for m in &task {
             out.emit(m.clone().into());
@@ -178,12 +179,21 @@ async fn select(
         out.emit(e);
     }
     let mut posted = Vec::with_capacity(selection.messages.len());
-    for m in selection.messages {
+    let count = selection.messages.len();
+    for (i, m) in selection.messages.into_iter().enumerate() {
+        if selection.reset_before == Some(i) {
+            reset_participants(team, inner, cancel).await?;
+        }
         out.emit(m.clone().into());
         inner.buffers.iter_mut().for_each(|b| b.push(m.clone()));
         let m: AgentMessage = m.into();
         inner.thread.push(m.clone());
-        posted.push(m);
+        if inner.policy.terminates_on_manager_messages() {
+            posted.push(m);
+        }
+    }
+    if selection.reset_before.is_some_and(|i| i >= count) {
+        reset_participants(team, inner, cancel).await?;
     }
     if let Some(reason) = selection.stop {
         return Ok(Next::Stop(reason));
@@ -219,6 +229,28 @@ async fn select(
         speakers: indices,
         posted,
     })
+}
+
+/// Resets every participant, drops their unseen messages and clears the manager's thread.
+async fn reset_participants(
+    team: &GroupChat,
+    inner: &mut Inner,
+    cancel: &CancellationToken,
+) -> Result<(), TeamError> {
+    for p in &team.participants {
+        p.on_reset(cancel.clone())
+            .await
+            .map_err(|source| match source {
+                AgentError::Cancelled { .. } => cancelled(team),
+                source => TeamError::Agent {
+                    agent: p.name().to_string(),
+                    source: Box::new(source),
+                },
+            })?;
+    }
+    inner.buffers.iter_mut().for_each(Vec::clear);
+    inner.thread.clear();
+    Ok(())
 }
 
 /// Runs the speakers concurrently, then records their messages and delivers them to the others.
@@ -290,7 +322,9 @@ async fn apply_termination(
     delta: &[AgentMessage],
     count_turn: bool,
 ) -> Result<Option<String>, TeamError> {
-    if let Some(t) = inner.termination.as_mut() {
+    // The task delta (no turn counted) is kept from a policy that checks only responses.
+    let check = count_turn || inner.policy.terminates_on_manager_messages();
+    if check && let Some(t) = inner.termination.as_mut() {
         let stop = t
             .check(delta)
             .await
