@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use toolyard::agents::{RunItem, Task};
 use toolyard::messages::{AgentEvent, AgentMessage, ChatMessage, TaskResult};
 
-use super::init_logging;
+use super::{ConfigArgs, init_logging};
 use super::runner::{Runner, load_runner};
 
 /// Options of `toolyard run`.
@@ -31,20 +31,14 @@ pub struct RunArgs {
     /// Load state from this file if it exists, and save the state to it when the run ends.
     #[arg(long)]
     state: Option<PathBuf>,
-    /// Path of servers.toml (model names and upstream servers the file refers to).
-    #[arg(
-        long,
-        short = 'c',
-        default_value = "servers.toml",
-        env = "TOOLYARD_CONFIG"
-    )]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 /// Runs the file's agent or team once; exit code 0 on a finished run, 1 on an error, 130 on Ctrl-C.
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     init_logging("warn");
-    let runner = load_runner(&args.file, &args.config).await?;
+    let runner = load_runner(&args.file, &args.config.config).await?;
     if let Some(path) = &args.state
         && path.exists()
     {
