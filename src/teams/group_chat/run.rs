@@ -117,6 +117,10 @@ async fn run_loop(
         }
         let delta: Vec<AgentMessage> = task.into_iter().map(Into::into).collect();
         inner.thread.extend(delta.iter().cloned());
+        inner.policy.observe(&delta);
+        if let Some(reason) = inner.policy.finished() {
+            return Ok(stop_by_policy(inner, reason).await);
+        }
         if let Some(reason) = apply_termination(team, inner, &delta, false).await? {
             return Ok(reason);
         }
@@ -124,20 +128,26 @@ async fn run_loop(
     loop {
         let (speakers, posted) = match select(team, inner, out, cancel).await? {
             Next::Speakers { speakers, posted } => (speakers, posted),
-            Next::Stop(reason) => {
-                if let Some(t) = inner.termination.as_mut() {
-                    t.reset().await;
-                }
-                inner.current_turn = 0;
-                return Ok(reason);
-            }
+            Next::Stop(reason) => return Ok(stop_by_policy(inner, reason).await),
         };
         let mut delta = posted;
         delta.extend(run_speakers(team, inner, &speakers, out, cancel).await?);
+        if let Some(reason) = inner.policy.finished() {
+            return Ok(stop_by_policy(inner, reason).await);
+        }
         if let Some(reason) = apply_termination(team, inner, &delta, true).await? {
             return Ok(reason);
         }
     }
+}
+
+/// The policy ended the run: re-arms the termination condition and the turn count.
+async fn stop_by_policy(inner: &mut Inner, reason: String) -> String {
+    if let Some(t) = inner.termination.as_mut() {
+        t.reset().await;
+    }
+    inner.current_turn = 0;
+    reason
 }
 
 /// What the policy decided.
@@ -245,8 +255,10 @@ async fn run_speakers(
             },
         })?;
         inner.buffers[i].clear();
+        let start = delta.len();
         delta.extend(response.inner_messages);
         delta.push(response.chat_message.clone().into());
+        inner.policy.observe(&delta[start..]);
         chats.push((i, response.chat_message));
     }
     for (speaker, chat) in chats {
