@@ -634,3 +634,31 @@ async fn message_filter_agent_hands_on_only_the_chosen_messages() {
     assert_eq!(loaded.name(), "c");
     assert!(loaded.description().ends_with("(with message filtering)"));
 }
+
+#[tokio::test]
+async fn a_cancelled_turn_runs_again_on_resume() {
+    let slow_then_fast = json!({"when": {"system_contains": "agent b."}, "steps": [
+        {"kind": "text", "text": "B-slow", "delay_ms": 30000},
+        {"kind": "text", "text": "B"}]});
+    let server = scripted(vec![says("a", &["A"]), slow_then_fast, says("c", &["C"])]).await;
+    let b = builder(&server, &["a", "b", "c"])
+        .add_edge("a", "b")
+        .add_edge("b", "c");
+    let team = flow(&b).build().unwrap();
+    let cancel = CancellationToken::new();
+    // Cancel once b's model request has arrived (a readiness wait, not a timing assertion).
+    let watcher = async {
+        while server.request_count() < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        cancel.cancel();
+    };
+    let (result, ()) = tokio::join!(team.run("go".into(), cancel.clone()), watcher);
+    assert!(matches!(result, Err(TeamError::Cancelled { .. })));
+    // The interrupted node is still to run: in the saved state and on resume.
+    let state = team.save_state().await.unwrap();
+    assert_eq!(state["agent_states"]["GraphManager"]["ready"], json!(["b"]));
+    let r = go(&team, Task::None).await;
+    assert_eq!(sources(&r.messages), ["b", "c"]);
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+}

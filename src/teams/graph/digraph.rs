@@ -33,6 +33,12 @@ impl Activation {
     }
 }
 
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// When an edge fires.
 #[derive(Clone, Default)]
 pub enum EdgeCondition {
@@ -171,9 +177,9 @@ pub enum GraphError {
     ConflictingActivation {
         target: String,
         group: String,
-        first: &'static str,
+        first: Activation,
         first_source: String,
-        second: &'static str,
+        second: Activation,
         second_source: String,
     },
     /// A cycle has no conditional edge, so it could never be left.
@@ -326,9 +332,9 @@ impl DiGraph {
                         return Err(GraphError::ConflictingActivation {
                             target: e.target.clone(),
                             group: e.activation_group.clone(),
-                            first: first.as_str(),
+                            first: *first,
                             first_source: first_source.to_string(),
-                            second: e.activation_condition.as_str(),
+                            second: e.activation_condition,
                             second_source: n.name.clone(),
                         });
                     }

@@ -38,6 +38,8 @@ pub struct GraphFlow {
     ready: VecDeque<String>,
     /// Groups that enqueued each node since it last ran.
     triggered: BTreeMap<String, BTreeSet<String>>,
+    /// The nodes of a turn that has not completed (cancelled or failed): they run again.
+    running: Vec<String>,
 }
 
 impl GraphFlow {
@@ -55,6 +57,7 @@ impl GraphFlow {
             enqueued_any,
             ready,
             triggered: BTreeMap::new(),
+            running: Vec::new(),
         }
     }
 
@@ -74,6 +77,7 @@ impl GraphFlow {
         self.enqueued_any = flags(&self.activation);
         self.ready = self.graph.start_nodes().into();
         self.triggered.clear();
+        self.running.clear();
     }
 
     fn enqueue(&mut self, target: &str, group: &str) {
@@ -226,8 +230,11 @@ impl SpeakerPolicy for GraphFlow {
         }
     }
 
-    fn finished(&mut self) -> Option<String> {
-        if self.ready.is_empty() {
+    fn finished(&mut self, after_turn: bool) -> Option<String> {
+        if after_turn {
+            self.running.clear();
+        }
+        if self.ready.is_empty() && self.running.is_empty() {
             self.reset_execution();
             return Some(DIGRAPH_STOP_MESSAGE.into());
         }
@@ -239,7 +246,8 @@ impl SpeakerPolicy for GraphFlow {
         _ctx: &PolicyContext<'_>,
         _cancel: &CancellationToken,
     ) -> Result<Selection, String> {
-        let mut speakers: Vec<String> = Vec::with_capacity(self.ready.len());
+        // A turn that never completed (cancelled, or a participant failed) runs again first.
+        let mut speakers: Vec<String> = std::mem::take(&mut self.running);
         while let Some(speaker) = self.ready.pop_front() {
             self.rearm(&speaker);
             if !speakers.contains(&speaker) {
@@ -250,6 +258,7 @@ impl SpeakerPolicy for GraphFlow {
             self.reset_execution();
             return Ok(Selection::stop(DIGRAPH_STOP_MESSAGE));
         }
+        self.running = speakers.clone();
         Ok(Selection {
             speakers,
             ..Selection::default()
@@ -264,7 +273,9 @@ impl SpeakerPolicy for GraphFlow {
         let mut m = Map::new();
         m.insert("remaining".into(), json!(self.remaining));
         m.insert("enqueued_any".into(), json!(self.enqueued_any));
-        m.insert("ready".into(), json!(self.ready));
+        // Nodes of an interrupted turn are saved as ready: they have not run yet.
+        let ready: Vec<&String> = self.running.iter().chain(&self.ready).collect();
+        m.insert("ready".into(), json!(ready));
         m
     }
 
@@ -288,6 +299,7 @@ impl SpeakerPolicy for GraphFlow {
         self.remaining = remaining;
         self.enqueued_any = enqueued_any;
         self.ready = ready;
+        self.running.clear();
         // AutoGen does not save which groups enqueued the ready nodes; they are the groups of
         // those nodes that are spent (`all` at zero, `any` latched).
         self.triggered.clear();

@@ -94,9 +94,10 @@ pub trait SpeakerPolicy: Send + Sync {
     /// `update_message_thread`).
     fn observe(&mut self, _messages: &[AgentMessage]) {}
 
-    /// Checked after the task and after each turn, before the termination condition:
-    /// `Some(reason)` ends the run (AutoGen's GraphFlow stops when no node is ready).
-    fn finished(&mut self) -> Option<String> {
+    /// Checked after the task (`after_turn` false) and after each completed turn (true), before
+    /// the termination condition: `Some(reason)` ends the run (AutoGen's GraphFlow stops when no
+    /// node is ready).
+    fn finished(&mut self, _after_turn: bool) -> Option<String> {
         None
     }
 

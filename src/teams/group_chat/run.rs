@@ -118,7 +118,7 @@ async fn run_loop(
         let delta: Vec<AgentMessage> = task.into_iter().map(Into::into).collect();
         inner.thread.extend(delta.iter().cloned());
         inner.policy.observe(&delta);
-        if let Some(reason) = inner.policy.finished() {
+        if let Some(reason) = inner.policy.finished(false) {
             return Ok(stop_by_policy(inner, reason).await);
         }
         if let Some(reason) = apply_termination(team, inner, &delta, false).await? {
@@ -132,7 +132,7 @@ async fn run_loop(
         };
         let mut delta = posted;
         delta.extend(run_speakers(team, inner, &speakers, out, cancel).await?);
-        if let Some(reason) = inner.policy.finished() {
+        if let Some(reason) = inner.policy.finished(true) {
             return Ok(stop_by_policy(inner, reason).await);
         }
         if let Some(reason) = apply_termination(team, inner, &delta, true).await? {
@@ -246,6 +246,7 @@ async fn run_speakers(
     let responses = futures::future::join_all(turns).await;
     let mut delta = Vec::new();
     let mut chats = Vec::new();
+    let mut responses_at = Vec::new();
     for (&i, response) in speakers.iter().zip(responses) {
         let response = response.map_err(|source| match source {
             AgentError::Cancelled { .. } => cancelled(team),
@@ -258,8 +259,11 @@ async fn run_speakers(
         let start = delta.len();
         delta.extend(response.inner_messages);
         delta.push(response.chat_message.clone().into());
-        inner.policy.observe(&delta[start..]);
+        responses_at.push(start..delta.len());
         chats.push((i, response.chat_message));
+    }
+    for range in responses_at {
+        inner.policy.observe(&delta[range]);
     }
     for (speaker, chat) in chats {
         for (j, buffer) in inner.buffers.iter_mut().enumerate() {
