@@ -108,7 +108,7 @@ async fn fan_out_runs_all_branches_concurrently_then_joins() {
     // means every branch had asked before any branch got its answer.
     let mut rules = vec![says("root", &["ROOT"]), says("join", &["JOINED"])];
     for i in 1..=4 {
-        rules.push(says_slowly(&format!("b{i}"), &format!("BRANCH-{i}"), 1500));
+        rules.push(says_slowly(&format!("b{i}"), &format!("BRANCH-{i}"), 3000));
     }
     let server = scripted(rules).await;
     let mut b = builder(&server, &["root", "b1", "b2", "b3", "b4", "join"]);

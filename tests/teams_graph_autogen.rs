@@ -64,6 +64,11 @@ fn point_at(value: &Value, url: &str) -> Value {
 
 /// AutoGen's run of a team JSON file on a fresh server with `script`.
 async fn autogen_run(path: &str, script: &Value) -> Value {
+    autogen(&["run", path], script).await
+}
+
+/// AutoGen's `graph_autogen.py` with `args` (the server URL appended) on a fresh server.
+async fn autogen(args: &[&str], script: &Value) -> Value {
     let server = start(script).await;
     let python = std::env::var("TOOLYARD_AUTOGEN_PYTHON")
         .unwrap_or_else(|_| "/work/cache/venv-autogen/bin/python".into());
@@ -76,12 +81,10 @@ async fn autogen_run(path: &str, script: &Value) -> Value {
         env!("CARGO_MANIFEST_DIR")
     );
     let out = tokio::process::Command::new(python)
-        .args([
-            tool,
-            "run".into(),
-            path.to_string(),
-            server.openai_base_url(),
-        ])
+        .arg(tool)
+        .args(&args[..2])
+        .arg(server.openai_base_url())
+        .args(&args[2..])
         .env("OPENAI_API_KEY", "sk-test")
         .kill_on_drop(true)
         .output()
@@ -275,12 +278,63 @@ async fn activation_groups_and_max_turns_mid_loop_match_autogen() {
     );
 }
 
+/// b says "exit"; c2 answers later than c1 (AutoGen records concurrent answers as they arrive).
 fn script_with_exit() -> Value {
     script(vec![
         agent_steps("a", &["A"]),
         agent_steps("b", &["exit"]),
+        agent_says("c1", "C1", 0),
+        agent_says("c2", "C2", 400),
+        agent_steps("e", &["E"]),
+    ])
+}
+
+#[tokio::test]
+async fn autogen_continues_from_our_state_as_we_do() {
+    // Ours stops mid-loop at max_turns; AutoGen loads our saved state and continues exactly
+    // as we continue from it.
+    let looping = script(vec![
+        agent_steps("a", &["A"]),
+        agent_steps("b", &["loop"]),
         agent_steps("c1", &["C1"]),
         agent_steps("c2", &["C2"]),
         agent_steps("e", &["E"]),
-    ])
+    ]);
+    let server = start(&looping).await;
+    let team = load_fixture("graph_groups", &server);
+    let r = team
+        .run("go".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.stop_reason.as_deref(),
+        Some("Maximum number of turns 10 reached.")
+    );
+    let state = team.save_state().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state_path = dir.path().join("state.json");
+    std::fs::write(&state_path, state.to_string()).unwrap();
+
+    let exits = script_with_exit();
+    let mut theirs = autogen(
+        &[
+            "resume",
+            &fixture_path("graph_groups"),
+            state_path.to_str().unwrap(),
+        ],
+        &exits,
+    )
+    .await;
+    theirs.as_object_mut().unwrap().remove("state");
+    let server = start(&exits).await;
+    let team = load_fixture("graph_groups", &server);
+    team.load_state(&state).await.unwrap();
+    let ours = summary(
+        &team
+            .run(Task::None, CancellationToken::new())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
+    assert_eq!(sources(&ours), ["c1", "c2", "b", "e"]);
 }
