@@ -33,7 +33,9 @@ async fn main() -> anyhow::Result<()> {
     let script = json!({"rules": [
         says("writer", &["Rust is iron oxide.", "Rust is iron oxide, formed by water and air."]),
         says("fact checker", &["Facts hold."]),
-        says("stylist", &["Reads well."]),
+        // The stylist takes a moment longer: its answer arrives (and is recorded) second.
+        json!({"when": {"system_contains": "You are the stylist."},
+               "reply": {"kind": "text", "text": "Reads well.", "delay_ms": 300}}),
         says("editor", &["REVISE: say how it forms.", "APPROVE"]),
         says("publisher", &["Published."]),
     ], "when_done": "cycle"});

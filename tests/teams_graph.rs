@@ -59,6 +59,23 @@ fn flow(b: &DiGraphBuilder) -> toolyard::teams::GroupChatBuilder {
     GroupChat::graph(b.participants(), b.build().unwrap())
 }
 
+/// Sources with each concurrent turn's answers (recorded as they arrive) sorted: `turns`
+/// gives how many messages each turn added, in order.
+fn turns(messages: &[AgentMessage], sizes: &[usize]) -> Vec<Vec<String>> {
+    let all = sources(messages);
+    assert_eq!(all.len(), sizes.iter().sum::<usize>(), "{all:?}");
+    let mut at = 0;
+    sizes
+        .iter()
+        .map(|n| {
+            let mut turn = all[at..at + n].to_vec();
+            turn.sort();
+            at += n;
+            turn
+        })
+        .collect()
+}
+
 fn sources(messages: &[AgentMessage]) -> Vec<String> {
     messages
         .iter()
@@ -119,8 +136,13 @@ async fn fan_out_runs_all_branches_concurrently_then_joins() {
     let team = flow(&b).build().unwrap();
     let r = go(&team, "go".into()).await;
     assert_eq!(
-        sources(&r.messages),
-        ["user", "root", "b1", "b2", "b3", "b4", "join"]
+        turns(&r.messages, &[1, 1, 4, 1]),
+        [
+            vec!["user"],
+            vec!["root"],
+            vec!["b1", "b2", "b3", "b4"],
+            vec!["join"]
+        ]
     );
     assert_eq!(
         server.max_in_flight(),
@@ -147,7 +169,7 @@ async fn fan_out_runs_all_branches_concurrently_then_joins() {
 
 /// a → (b, c); c → c2; b and c2 → d. `all`: d waits for the slower path; `any`: d runs after
 /// b and again after c2 (its `any` latch is re-armed when it runs, as in AutoGen).
-async fn join_run(activation: Activation) -> Vec<String> {
+async fn join_run(activation: Activation, sizes: &[usize]) -> Vec<Vec<String>> {
     let server = scripted(
         ["a", "b", "c", "c2", "d"]
             .iter()
@@ -165,22 +187,34 @@ async fn join_run(activation: Activation) -> Vec<String> {
     let team = flow(&b).build().unwrap();
     let r = go(&team, "go".into()).await;
     assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
-    sources(&r.messages)
+    turns(&r.messages, sizes)
 }
 
 #[tokio::test]
 async fn join_all_waits_for_every_parent() {
     assert_eq!(
-        join_run(Activation::All).await,
-        ["user", "a", "b", "c", "c2", "d"]
+        join_run(Activation::All, &[1, 1, 2, 1, 1]).await,
+        [
+            vec!["user"],
+            vec!["a"],
+            vec!["b", "c"],
+            vec!["c2"],
+            vec!["d"]
+        ]
     );
 }
 
 #[tokio::test]
 async fn any_activation_runs_on_the_first_parent() {
     assert_eq!(
-        join_run(Activation::Any).await,
-        ["user", "a", "b", "c", "d", "c2", "d"]
+        join_run(Activation::Any, &[1, 1, 2, 2, 1]).await,
+        [
+            vec!["user"],
+            vec!["a"],
+            vec!["b", "c"],
+            vec!["c2", "d"],
+            vec!["d"]
+        ]
     );
 }
 
@@ -215,8 +249,15 @@ async fn activation_groups_separate_entry_from_loop_back() {
     let team = flow(&build(&server, true)).max_turns(10).build().unwrap();
     let r = go(&team, "go".into()).await;
     assert_eq!(
-        sources(&r.messages),
-        ["user", "a", "b", "c1", "c2", "b", "e"]
+        turns(&r.messages, &[1, 1, 1, 2, 1, 1]),
+        [
+            vec!["user"],
+            vec!["a"],
+            vec!["b"],
+            vec!["c1", "c2"],
+            vec!["b"],
+            vec!["e"]
+        ]
     );
     // Without groups, b's three parents form one `all` group: a alone never activates b.
     let server = scripted(rules).await;
@@ -661,4 +702,38 @@ async fn a_cancelled_turn_runs_again_on_resume() {
     let r = go(&team, Task::None).await;
     assert_eq!(sources(&r.messages), ["b", "c"]);
     assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+}
+
+#[tokio::test]
+async fn concurrent_answers_are_recorded_as_they_arrive() {
+    // As AutoGen's manager does: the slow branch (listed first) is recorded after the fast one,
+    // in the result, in the saved thread and in what the join is given.
+    let server = scripted(vec![
+        says("root", &["ROOT"]),
+        says_slowly("slow", "SLOW", 1000),
+        says("fast", &["FAST"]),
+        says("join", &["J"]),
+    ])
+    .await;
+    let b = builder(&server, &["root", "slow", "fast", "join"])
+        .add_edge("root", "slow")
+        .add_edge("root", "fast")
+        .add_edge("slow", "join")
+        .add_edge("fast", "join");
+    let team = flow(&b).build().unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(
+        sources(&r.messages),
+        ["user", "root", "fast", "slow", "join"]
+    );
+    let state = team.save_state().await.unwrap();
+    let thread: Vec<&str> = state["agent_states"]["GraphManager"]["message_thread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(thread, ["user", "root", "fast", "slow", "join"]);
+    let join = &requests_of(&server, "join")[0];
+    assert!(join.find("FAST").unwrap() < join.find("SLOW").unwrap());
 }

@@ -1,6 +1,7 @@
 //! The loop itself: deliver new messages, ask the policy for speakers, run them, check
 //! termination on the delta, repeat.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use futures::StreamExt;
@@ -231,7 +232,8 @@ async fn select(
     })
 }
 
-/// Runs the speakers concurrently, then records their messages and delivers them to the others.
+/// Runs the speakers concurrently, then records their messages (in the order they arrived, as
+/// AutoGen's manager does) and delivers them to the others.
 async fn run_speakers(
     team: &GroupChat,
     inner: &mut Inner,
@@ -239,15 +241,21 @@ async fn run_speakers(
     out: &Output,
     cancel: &CancellationToken,
 ) -> Result<Vec<AgentMessage>, TeamError> {
+    let arrivals = AtomicUsize::new(0);
     let turns = speakers.iter().map(|&i| {
         let input = inner.buffers[i].clone();
-        run_speaker(&team.participants[i], input, out, cancel.clone())
+        let arrivals = &arrivals;
+        async move {
+            let response = run_speaker(&team.participants[i], input, out, cancel.clone()).await;
+            (arrivals.fetch_add(1, Ordering::Relaxed), i, response)
+        }
     });
-    let responses = futures::future::join_all(turns).await;
+    let mut responses = futures::future::join_all(turns).await;
+    responses.sort_by_key(|(arrival, _, _)| *arrival);
     let mut delta = Vec::new();
     let mut chats = Vec::new();
     let mut responses_at = Vec::new();
-    for (&i, response) in speakers.iter().zip(responses) {
+    for (_, i, response) in responses {
         let response = response.map_err(|source| match source {
             AgentError::Cancelled { .. } => cancelled(team),
             source => TeamError::Agent {
