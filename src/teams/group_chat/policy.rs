@@ -89,9 +89,9 @@ pub trait SpeakerPolicy: Send + Sync {
         Ok(())
     }
 
-    /// Sees messages as they join the thread: the task, then each speaker's response (its
-    /// inner messages, then its chat message), in speaker order (AutoGen's
-    /// `update_message_thread`).
+    /// Sees messages as they join the thread: the task, then, once a turn has succeeded, each
+    /// speaker's response (its inner messages, then its chat message) in the order they arrived
+    /// (AutoGen's `update_message_thread`).
     fn observe(&mut self, _messages: &[AgentMessage]) {}
 
     /// Checked after the task (`after_turn` false) and after each completed turn (true), before
