@@ -29,6 +29,9 @@ pub fn load_agent(
         "SocietyOfMindAgent" => Ok(Arc::new(SocietyOfMindAgent::from_component(
             model, options,
         )?)),
+        "MessageFilterAgent" => Ok(Arc::new(
+            super::message_filter::MessageFilterAgent::from_component(model, options)?,
+        )),
         _ => Err(ComponentError::UnknownProvider {
             kind: "agent",
             provider: model.provider.clone(),

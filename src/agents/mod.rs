@@ -8,6 +8,7 @@ mod code_executor;
 mod drive;
 mod error;
 mod load;
+pub mod message_filter;
 mod society_of_mind;
 pub mod user_proxy;
 

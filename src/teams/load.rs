@@ -1,10 +1,10 @@
 //! Loads teams from component configs (AutoGen provider names: `RoundRobinGroupChat`,
-//! `SelectorGroupChat`, `Swarm`). Selector and candidate functions are not part of a config, as
-//! in AutoGen.
+//! `SelectorGroupChat`, `Swarm`, `GraphFlow`). Selector and candidate functions and graph edge
+//! predicates are not part of a config, as in AutoGen.
 
 use serde::Deserialize;
 
-use super::{GroupChat, GroupChatBuilder, Selector};
+use super::{DiGraph, GroupChat, GroupChatBuilder, Selector};
 use crate::agents::{LoadOptions, load_agent};
 use crate::component::{ComponentError, ComponentModel, parse_config, short_provider};
 use crate::model_context::load_model_context;
@@ -55,6 +55,12 @@ struct SelectorFields {
     model_context: Option<ComponentModel>,
 }
 
+/// GraphFlow's own field: AutoGen's `DiGraph` JSON.
+#[derive(Deserialize)]
+struct GraphFields {
+    graph: serde_json::Value,
+}
+
 /// Builds a team from its component config.
 pub fn load_team(
     model: &ComponentModel,
@@ -69,6 +75,14 @@ pub fn load_team(
     let builder = match short_provider(&model.provider) {
         "RoundRobinGroupChat" => GroupChat::round_robin(participants),
         "Swarm" => GroupChat::swarm(participants),
+        "GraphFlow" => {
+            let c: GraphFields = parse_config(model)?;
+            let graph = DiGraph::from_json(&c.graph).map_err(|e| ComponentError::BadConfig {
+                provider: model.provider.clone(),
+                reason: e.to_string(),
+            })?;
+            GroupChat::graph(participants, graph)
+        }
         "SelectorGroupChat" => {
             let c: SelectorFields = parse_config(model)?;
             let client = load_chat_completion_client(&c.model_client).map_err(|source| {

@@ -1,7 +1,8 @@
 //! Teams: one group-chat loop (`group_chat`) and the speaker policies plugged into it
-//! (round robin, selector, swarm).
+//! (round robin, selector, swarm, graph flow).
 
 mod error;
+pub mod graph;
 pub mod group_chat;
 mod load;
 mod magentic;
@@ -10,6 +11,10 @@ mod selector;
 mod swarm;
 
 pub use error::TeamError;
+pub use graph::{
+    Activation, DIGRAPH_STOP_MESSAGE, DiGraph, DiGraphBuilder, DiGraphEdge, DiGraphNode,
+    EdgeCondition, GraphError, GraphFlow,
+};
 pub use group_chat::{
     GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy, TeamStream,
 };

@@ -115,6 +115,9 @@ impl GroupChatBuilder {
         }
         let names: Vec<String> = self.participants.iter().map(|p| p.name().into()).collect();
         self.policy.check(&names).map_err(config)?;
+        self.policy
+            .check_limits(self.termination.is_some(), self.max_turns.is_some())
+            .map_err(config)?;
         let buffers = vec![Vec::new(); self.participants.len()];
         Ok(GroupChat {
             name,

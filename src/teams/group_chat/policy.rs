@@ -87,6 +87,24 @@ pub trait SpeakerPolicy: Send + Sync {
         Ok(())
     }
 
+    /// Checks the team's limits when it is built (e.g. a cyclic graph needs a termination
+    /// condition or `max_turns`).
+    fn check_limits(&self, _has_termination: bool, _has_max_turns: bool) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Sees messages as they join the thread: the task, then, once a turn has succeeded, each
+    /// speaker's response (its inner messages, then its chat message) in the order they arrived
+    /// (AutoGen's `update_message_thread`).
+    fn observe(&mut self, _messages: &[AgentMessage]) {}
+
+    /// Checked after the task (`after_turn` false) and after each completed turn (true), before
+    /// the termination condition: `Some(reason)` ends the run (AutoGen's GraphFlow stops when no
+    /// node is ready).
+    fn finished(&mut self, _after_turn: bool) -> Option<String> {
+        None
+    }
+
     /// Checks the task messages (or the resumed conversation when there are none).
     fn validate(&self, _ctx: &PolicyContext<'_>, _task: &[ChatMessage]) -> Result<(), String> {
         Ok(())

@@ -1,6 +1,7 @@
 //! The loop itself: deliver new messages, ask the policy for speakers, run them, check
 //! termination on the delta, repeat.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use futures::StreamExt;
@@ -118,6 +119,10 @@ async fn run_loop(
         }
         let delta: Vec<AgentMessage> = task.into_iter().map(Into::into).collect();
         inner.thread.extend(delta.iter().cloned());
+        inner.policy.observe(&delta);
+        if let Some(reason) = inner.policy.finished(false) {
+            return Ok(stop_by_policy(inner, reason).await);
+        }
         if let Some(reason) = apply_termination(team, inner, &delta, false).await? {
             return Ok(reason);
         }
@@ -125,20 +130,26 @@ async fn run_loop(
     loop {
         let (speakers, posted) = match select(team, inner, out, cancel).await? {
             Next::Speakers { speakers, posted } => (speakers, posted),
-            Next::Stop(reason) => {
-                if let Some(t) = inner.termination.as_mut() {
-                    t.reset().await;
-                }
-                inner.current_turn = 0;
-                return Ok(reason);
-            }
+            Next::Stop(reason) => return Ok(stop_by_policy(inner, reason).await),
         };
         let mut delta = posted;
         delta.extend(run_speakers(team, inner, &speakers, out, cancel).await?);
+        if let Some(reason) = inner.policy.finished(true) {
+            return Ok(stop_by_policy(inner, reason).await);
+        }
         if let Some(reason) = apply_termination(team, inner, &delta, true).await? {
             return Ok(reason);
         }
     }
+}
+
+/// The policy ended the run: re-arms the termination condition and the turn count.
+async fn stop_by_policy(inner: &mut Inner, reason: String) -> String {
+    if let Some(t) = inner.termination.as_mut() {
+        t.reset().await;
+    }
+    inner.current_turn = 0;
+    reason
 }
 
 /// What the policy decided.
@@ -253,7 +264,8 @@ async fn reset_participants(
     Ok(())
 }
 
-/// Runs the speakers concurrently, then records their messages and delivers them to the others.
+/// Runs the speakers concurrently, then records their messages (in the order they arrived, as
+/// AutoGen's manager does) and delivers them to the others.
 async fn run_speakers(
     team: &GroupChat,
     inner: &mut Inner,
@@ -261,14 +273,21 @@ async fn run_speakers(
     out: &Output,
     cancel: &CancellationToken,
 ) -> Result<Vec<AgentMessage>, TeamError> {
+    let arrivals = AtomicUsize::new(0);
     let turns = speakers.iter().map(|&i| {
         let input = inner.buffers[i].clone();
-        run_speaker(&team.participants[i], input, out, cancel.clone())
+        let arrivals = &arrivals;
+        async move {
+            let response = run_speaker(&team.participants[i], input, out, cancel.clone()).await;
+            (arrivals.fetch_add(1, Ordering::Relaxed), i, response)
+        }
     });
-    let responses = futures::future::join_all(turns).await;
+    let mut responses = futures::future::join_all(turns).await;
+    responses.sort_by_key(|(arrival, _, _)| *arrival);
     let mut delta = Vec::new();
     let mut chats = Vec::new();
-    for (&i, response) in speakers.iter().zip(responses) {
+    let mut responses_at = Vec::new();
+    for (_, i, response) in responses {
         let response = response.map_err(|source| match source {
             AgentError::Cancelled { .. } => cancelled(team),
             source => TeamError::Agent {
@@ -277,9 +296,14 @@ async fn run_speakers(
             },
         })?;
         inner.buffers[i].clear();
+        let start = delta.len();
         delta.extend(response.inner_messages);
         delta.push(response.chat_message.clone().into());
+        responses_at.push(start..delta.len());
         chats.push((i, response.chat_message));
+    }
+    for range in responses_at {
+        inner.policy.observe(&delta[range]);
     }
     for (speaker, chat) in chats {
         for (j, buffer) in inner.buffers.iter_mut().enumerate() {

@@ -1,0 +1,739 @@
+//! GraphFlow against the scripted model server: chains, concurrent fan-out (proved by requests
+//! in flight together), joins, any-activation, activation groups, string and predicate
+//! conditions, loops with an exit, validation errors, max_turns, termination, save → load →
+//! continue, reset, and the component config round trip.
+#![allow(clippy::unwrap_used)]
+
+mod common_agents;
+
+use std::sync::Arc;
+
+use common_agents::*;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use toolyard::agents::{AssistantAgent, ChatAgent, LoadOptions, Task};
+use toolyard::component::ComponentError;
+use toolyard::messages::AgentMessage;
+use toolyard::models::scripted::{Script, ScriptedServer};
+use toolyard::teams::{
+    Activation, DIGRAPH_STOP_MESSAGE, DiGraph, DiGraphBuilder, DiGraphEdge, GraphError, GroupChat,
+    TeamError, load_team,
+};
+use toolyard::termination::TextMentionTermination;
+
+/// A script where each agent (matched by its system message) answers with its own steps.
+async fn scripted(rules: Vec<Value>) -> ScriptedServer {
+    let script = json!({"rules": rules, "when_done": "cycle"}).to_string();
+    server_with(Script::from_json(&script).unwrap()).await
+}
+
+fn says(name: &str, texts: &[&str]) -> Value {
+    let steps: Vec<Value> = texts
+        .iter()
+        .map(|t| json!({"kind": "text", "text": t}))
+        .collect();
+    json!({"when": {"system_contains": format!("agent {name}.")}, "steps": steps})
+}
+
+fn says_slowly(name: &str, text: &str, delay_ms: u64) -> Value {
+    json!({"when": {"system_contains": format!("agent {name}.")},
+           "steps": [{"kind": "text", "text": text, "delay_ms": delay_ms}]})
+}
+
+fn agent(server: &ScriptedServer, name: &str) -> Arc<dyn ChatAgent> {
+    Arc::new(
+        AssistantAgent::builder(name, client(server))
+            .system_message(Some(format!("You are agent {name}.")))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn builder(server: &ScriptedServer, names: &[&str]) -> DiGraphBuilder {
+    names
+        .iter()
+        .fold(DiGraphBuilder::new(), |b, n| b.add_node(agent(server, n)))
+}
+
+fn flow(b: &DiGraphBuilder) -> toolyard::teams::GroupChatBuilder {
+    GroupChat::graph(b.participants(), b.build().unwrap())
+}
+
+/// Sources with each concurrent turn's answers (recorded as they arrive) sorted: `turns`
+/// gives how many messages each turn added, in order.
+fn turns(messages: &[AgentMessage], sizes: &[usize]) -> Vec<Vec<String>> {
+    let all = sources(messages);
+    assert_eq!(all.len(), sizes.iter().sum::<usize>(), "{all:?}");
+    let mut at = 0;
+    sizes
+        .iter()
+        .map(|n| {
+            let mut turn = all[at..at + n].to_vec();
+            turn.sort();
+            at += n;
+            turn
+        })
+        .collect()
+}
+
+fn sources(messages: &[AgentMessage]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(AgentMessage::as_chat)
+        .map(|m| m.source().to_string())
+        .collect()
+}
+
+/// The text of every request the agent `name` sent to the model.
+fn requests_of(server: &ScriptedServer, name: &str) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .map(|r| r.body.to_string())
+        .filter(|b| b.contains(&format!("You are agent {name}.")))
+        .collect()
+}
+
+async fn go(team: &GroupChat, task: Task) -> toolyard::messages::TaskResult {
+    team.run(task, CancellationToken::new()).await.unwrap()
+}
+
+#[tokio::test]
+async fn sequential_chain_runs_in_order_and_completes() {
+    let server = scripted(vec![
+        says("a", &["A"]),
+        says("b", &["B"]),
+        says("c", &["C"]),
+    ])
+    .await;
+    let b = builder(&server, &["a", "b", "c"])
+        .add_edge("a", "b")
+        .add_edge("b", "c");
+    let team = flow(&b).build().unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(sources(&r.messages), ["user", "a", "b", "c"]);
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    // A completed graph starts over from its start node on the next task.
+    let r = go(&team, "again".into()).await;
+    assert_eq!(sources(&r.messages), ["user", "a", "b", "c"]);
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+}
+
+#[tokio::test]
+async fn fan_out_runs_all_branches_concurrently_then_joins() {
+    // Each branch's model answer is held back; all four requests being in flight together
+    // means every branch had asked before any branch got its answer.
+    let mut rules = vec![says("root", &["ROOT"]), says("join", &["JOINED"])];
+    for i in 1..=4 {
+        rules.push(says_slowly(&format!("b{i}"), &format!("BRANCH-{i}"), 3000));
+    }
+    let server = scripted(rules).await;
+    let mut b = builder(&server, &["root", "b1", "b2", "b3", "b4", "join"]);
+    for i in 1..=4 {
+        let branch = format!("b{i}");
+        b = b.add_edge("root", &branch).add_edge(&branch, "join");
+    }
+    let team = flow(&b).build().unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(
+        turns(&r.messages, &[1, 1, 4, 1]),
+        [
+            vec!["user"],
+            vec!["root"],
+            vec!["b1", "b2", "b3", "b4"],
+            vec!["join"]
+        ]
+    );
+    assert_eq!(
+        server.max_in_flight(),
+        4,
+        "all four branch requests overlap"
+    );
+    // No branch saw a sibling's answer: they all started from the same conversation.
+    for i in 1..=4 {
+        let req = requests_of(&server, &format!("b{i}"));
+        assert_eq!(req.len(), 1);
+        assert!(req[0].contains("ROOT"), "{}", req[0]);
+        for j in 1..=4 {
+            assert!(!req[0].contains(&format!("BRANCH-{j}")), "b{i} saw b{j}");
+        }
+    }
+    // The join ran once, after every branch, and saw all four answers.
+    let join = requests_of(&server, "join");
+    assert_eq!(join.len(), 1);
+    for j in 1..=4 {
+        assert!(join[0].contains(&format!("BRANCH-{j}")));
+    }
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+}
+
+/// a → (b, c); c → c2; b and c2 → d. `all`: d waits for the slower path; `any`: d runs after
+/// b and again after c2 (its `any` latch is re-armed when it runs, as in AutoGen).
+async fn join_run(activation: Activation, sizes: &[usize]) -> Vec<Vec<String>> {
+    let server = scripted(
+        ["a", "b", "c", "c2", "d"]
+            .iter()
+            .map(|n| says(n, &[&n.to_uppercase()]))
+            .collect(),
+    )
+    .await;
+    let into_d = |edge: DiGraphEdge| edge.activation_condition(activation);
+    let b = builder(&server, &["a", "b", "c", "c2", "d"])
+        .add_edge("a", "b")
+        .add_edge("a", "c")
+        .add_edge("c", "c2")
+        .add_edge_with("b", into_d(DiGraphEdge::to("d")))
+        .add_edge_with("c2", into_d(DiGraphEdge::to("d")));
+    let team = flow(&b).build().unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    turns(&r.messages, sizes)
+}
+
+#[tokio::test]
+async fn join_all_waits_for_every_parent() {
+    assert_eq!(
+        join_run(Activation::All, &[1, 1, 2, 1, 1]).await,
+        [
+            vec!["user"],
+            vec!["a"],
+            vec!["b", "c"],
+            vec!["c2"],
+            vec!["d"]
+        ]
+    );
+}
+
+#[tokio::test]
+async fn any_activation_runs_on_the_first_parent() {
+    assert_eq!(
+        join_run(Activation::Any, &[1, 1, 2, 2, 1]).await,
+        [
+            vec!["user"],
+            vec!["a"],
+            vec!["b", "c"],
+            vec!["c2", "d"],
+            vec!["d"]
+        ]
+    );
+}
+
+#[tokio::test]
+async fn activation_groups_separate_entry_from_loop_back() {
+    let rules = vec![
+        says("a", &["A"]),
+        says("b", &["loop", "exit"]),
+        says("c1", &["C1"]),
+        says("c2", &["C2"]),
+        says("e", &["E"]),
+    ];
+    let build = |server: &ScriptedServer, grouped: bool| {
+        let back = |e: DiGraphEdge| {
+            if grouped {
+                e.activation_group("loop_back")
+                    .activation_condition(Activation::Any)
+            } else {
+                e
+            }
+        };
+        builder(server, &["a", "b", "c1", "c2", "e"])
+            .add_edge("a", "b")
+            .add_edge_if("b", "c1", "loop")
+            .add_edge_if("b", "c2", "loop")
+            .add_edge_if("b", "e", "exit")
+            .add_edge_with("c1", back(DiGraphEdge::to("b")))
+            .add_edge_with("c2", back(DiGraphEdge::to("b")))
+            .set_entry_point("a")
+    };
+    let server = scripted(rules.clone()).await;
+    let team = flow(&build(&server, true)).max_turns(10).build().unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(
+        turns(&r.messages, &[1, 1, 1, 2, 1, 1]),
+        [
+            vec!["user"],
+            vec!["a"],
+            vec!["b"],
+            vec!["c1", "c2"],
+            vec!["b"],
+            vec!["e"]
+        ]
+    );
+    // Without groups, b's three parents form one `all` group: a alone never activates b.
+    let server = scripted(rules).await;
+    let team = flow(&build(&server, false)).max_turns(10).build().unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(sources(&r.messages), ["user", "a"]);
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+}
+
+#[tokio::test]
+async fn string_conditions_pick_a_branch() {
+    let server = scripted(vec![
+        says("judge", &["the answer is no", "yes indeed"]),
+        says("yes", &["Y"]),
+        says("no", &["N"]),
+    ])
+    .await;
+    let b = builder(&server, &["judge", "yes", "no"])
+        .add_edge_if("judge", "yes", "yes")
+        .add_edge_if("judge", "no", "no");
+    let team = flow(&b).build().unwrap();
+    assert_eq!(
+        sources(&go(&team, "go".into()).await.messages),
+        ["user", "judge", "no"]
+    );
+    assert_eq!(
+        sources(&go(&team, "go".into()).await.messages),
+        ["user", "judge", "yes"]
+    );
+}
+
+#[tokio::test]
+async fn predicate_conditions_pick_a_branch() {
+    let server = scripted(vec![
+        says("count", &["7", "12"]),
+        says("small", &["S"]),
+        says("big", &["B"]),
+    ])
+    .await;
+    let number = |m: &toolyard::messages::ChatMessage| m.to_text().trim().parse::<i64>().ok();
+    let b = builder(&server, &["count", "small", "big"])
+        .add_edge_when("count", "small", move |m| number(m).is_some_and(|n| n < 10))
+        .add_edge_when("count", "big", move |m| number(m).is_some_and(|n| n >= 10));
+    let team = flow(&b).build().unwrap();
+    assert_eq!(
+        sources(&go(&team, "go".into()).await.messages),
+        ["user", "count", "small"]
+    );
+    assert_eq!(
+        sources(&go(&team, "go".into()).await.messages),
+        ["user", "count", "big"]
+    );
+    // Predicates are code: the team has no component config, as in AutoGen.
+    assert!(matches!(
+        team.dump_component(),
+        Err(ComponentError::NotSerialisable { .. })
+    ));
+}
+
+#[tokio::test]
+async fn loop_runs_until_the_exit_condition() {
+    let server = scripted(vec![
+        says("writer", &["draft 1", "draft 2", "draft 3"]),
+        says("critic", &["REVISE", "REVISE", "APPROVE"]),
+        says("publisher", &["published"]),
+    ])
+    .await;
+    let b = builder(&server, &["writer", "critic", "publisher"])
+        .add_edge("writer", "critic")
+        .add_edge_if("critic", "writer", "REVISE")
+        .add_edge_if("critic", "publisher", "APPROVE")
+        .set_entry_point("writer");
+    let team = flow(&b).max_turns(20).build().unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(
+        sources(&r.messages),
+        [
+            "user",
+            "writer",
+            "critic",
+            "writer",
+            "critic",
+            "writer",
+            "critic",
+            "publisher"
+        ]
+    );
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+}
+
+#[tokio::test]
+async fn max_turns_stops_mid_graph_and_resume_continues() {
+    let server = scripted(
+        ["a", "b", "c", "d"]
+            .iter()
+            .map(|n| says(n, &[&n.to_uppercase()]))
+            .collect(),
+    )
+    .await;
+    let b = builder(&server, &["a", "b", "c", "d"])
+        .add_edge("a", "b")
+        .add_edge("b", "c")
+        .add_edge("c", "d");
+    let team = flow(&b).max_turns(2).build().unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(sources(&r.messages), ["user", "a", "b"]);
+    assert_eq!(
+        r.stop_reason.as_deref(),
+        Some("Maximum number of turns 2 reached.")
+    );
+    // The graph's own completion comes before the turn limit (AutoGen checks it first).
+    let r = go(&team, Task::None).await;
+    assert_eq!(sources(&r.messages), ["c", "d"]);
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+}
+
+#[tokio::test]
+async fn termination_mid_graph_keeps_the_place_and_completion_wins_at_the_end() {
+    let server = scripted(vec![
+        says("a", &["A"]),
+        says("b", &["B STOP"]),
+        says("c", &["C STOP"]),
+    ])
+    .await;
+    let b = builder(&server, &["a", "b", "c"])
+        .add_edge("a", "b")
+        .add_edge("b", "c");
+    let team = flow(&b)
+        .termination(TextMentionTermination::new("STOP"))
+        .build()
+        .unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(sources(&r.messages), ["user", "a", "b"]);
+    assert_eq!(r.stop_reason.as_deref(), Some("Text 'STOP' mentioned"));
+    // c is still ready; its STOP arrives as the graph completes, and completion is reported.
+    let r = go(&team, Task::None).await;
+    assert_eq!(sources(&r.messages), ["c"]);
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+}
+
+#[tokio::test]
+async fn reset_starts_the_graph_over() {
+    let server = scripted(vec![
+        says("a", &["A"]),
+        says("b", &["B"]),
+        says("c", &["C"]),
+    ])
+    .await;
+    let b = builder(&server, &["a", "b", "c"])
+        .add_edge("a", "b")
+        .add_edge("b", "c");
+    let team = flow(&b).max_turns(1).build().unwrap();
+    assert_eq!(
+        sources(&go(&team, "go".into()).await.messages),
+        ["user", "a"]
+    );
+    team.reset().await.unwrap();
+    assert_eq!(
+        sources(&go(&team, "go".into()).await.messages),
+        ["user", "a"]
+    );
+    assert_eq!(sources(&go(&team, Task::None).await.messages), ["b"]);
+}
+
+#[tokio::test]
+async fn save_load_continue() {
+    let rules = vec![
+        says("writer", &["draft"]),
+        says("critic", &["REVISE", "APPROVE"]),
+        says("publisher", &["published"]),
+    ];
+    let graph = |server: &ScriptedServer| {
+        builder(server, &["writer", "critic", "publisher"])
+            .add_edge("writer", "critic")
+            .add_edge_if("critic", "writer", "REVISE")
+            .add_edge_if("critic", "publisher", "APPROVE")
+            .set_entry_point("writer")
+    };
+    let server = scripted(rules.clone()).await;
+    let first = flow(&graph(&server)).max_turns(3).build().unwrap();
+    let r = go(&first, "go".into()).await;
+    assert_eq!(sources(&r.messages), ["user", "writer", "critic", "writer"]);
+    let state = first.save_state().await.unwrap();
+    let manager = &state["agent_states"]["GraphManager"];
+    assert_eq!(manager["ready"], json!(["critic"]));
+    assert_eq!(manager["remaining"]["critic"]["critic"], 0);
+    assert_eq!(manager["remaining"]["writer"]["writer"], 1);
+    assert_eq!(manager["enqueued_any"]["critic"]["critic"], false);
+    assert_eq!(manager["message_thread"].as_array().unwrap().len(), 4);
+
+    // A fresh team (fresh agents, a fresh server whose critic now approves) continues.
+    let server = scripted(vec![
+        says("writer", &["draft"]),
+        says("critic", &["APPROVE"]),
+        says("publisher", &["published"]),
+    ])
+    .await;
+    let second = flow(&graph(&server)).max_turns(3).build().unwrap();
+    second.load_state(&state).await.unwrap();
+    let r = go(&second, Task::None).await;
+    assert_eq!(sources(&r.messages), ["critic", "publisher"]);
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    // The critic's model saw the conversation from before the save.
+    let critic = requests_of(&server, "critic");
+    assert!(critic[0].contains("draft") && critic[0].contains("REVISE"));
+    // The loop edge was re-armed on load: a second round trip works after the resume.
+    let r = go(&second, "again".into()).await;
+    assert_eq!(
+        sources(&r.messages),
+        ["user", "writer", "critic", "publisher"]
+    );
+}
+
+#[tokio::test]
+async fn validation_errors_name_the_problem() {
+    let server = scripted(vec![]).await;
+    let names = ["a", "b", "c"];
+    // No entry point: every node has a parent.
+    let err = builder(&server, &names)
+        .add_edge_if("a", "b", "x")
+        .add_edge("b", "a")
+        .add_edge_if("a", "c", "y")
+        .build()
+        .unwrap_err();
+    assert_eq!(err, GraphError::NoStartNode);
+    // A cycle with no conditional edge.
+    let err = builder(&server, &names)
+        .add_edge("a", "b")
+        .add_edge("b", "c")
+        .add_edge("c", "b")
+        .set_entry_point("a")
+        .build()
+        .unwrap_err();
+    assert_eq!(err, GraphError::NoLeafNode);
+    let err = builder(&server, &["a", "b", "c", "d"])
+        .add_edge("a", "b")
+        .add_edge("b", "c")
+        .add_edge("c", "b")
+        .add_edge_if("a", "d", "x")
+        .build()
+        .unwrap_err();
+    assert_eq!(err, GraphError::MixedConditions { node: "a".into() });
+    let err = builder(&server, &["a", "b", "c", "d"])
+        .add_edge("a", "b")
+        .add_edge("b", "c")
+        .add_edge("c", "b")
+        .add_edge("a", "d")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        GraphError::CycleWithoutExit {
+            cycle: "b -> c -> b".into()
+        }
+    );
+    assert!(err.to_string().contains("without exit condition"));
+    // Unknown nodes.
+    let err = builder(&server, &names)
+        .add_edge("a", "zed")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        GraphError::UnknownTarget {
+            node: "zed".into(),
+            source_node: "a".into()
+        }
+    );
+    let err = builder(&server, &names)
+        .set_entry_point("zed")
+        .build()
+        .unwrap_err();
+    assert_eq!(err, GraphError::UnknownEntryPoint { node: "zed".into() });
+    // Edges into one group must agree on all / any.
+    let err = builder(&server, &names)
+        .add_edge("a", "c")
+        .add_edge_with(
+            "b",
+            DiGraphEdge::to("c").activation_condition(Activation::Any),
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, GraphError::ConflictingActivation { ref target, ref first_source, ref second_source, .. }
+        if target == "c" && first_source == "a" && second_source == "b")
+    );
+    assert!(DiGraph::new(vec![], None).is_err());
+    // A loop needs a way to stop besides its exit condition.
+    let b = builder(&server, &names)
+        .add_edge("a", "b")
+        .add_edge_if("b", "a", "again")
+        .add_edge_if("b", "c", "done")
+        .set_entry_point("a");
+    let err = flow(&b).build().err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("A termination condition is required for cyclic graphs"),
+        "{err}"
+    );
+    assert!(flow(&b).max_turns(5).build().is_ok());
+    // Every node must be a participant.
+    let graph = builder(&server, &names).add_edge("a", "b").build().unwrap();
+    let err = GroupChat::graph(vec![agent(&server, "a"), agent(&server, "b")], graph)
+        .build()
+        .err()
+        .unwrap();
+    assert!(matches!(err, TeamError::Config { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn component_config_round_trip() {
+    let server = scripted(vec![
+        says("writer", &["draft"]),
+        says("critic", &["REVISE", "APPROVE"]),
+        says("publisher", &["published"]),
+    ])
+    .await;
+    let b = builder(&server, &["writer", "critic", "publisher"])
+        .add_edge("writer", "critic")
+        .add_edge_if("critic", "writer", "REVISE")
+        .add_edge_if("critic", "publisher", "APPROVE")
+        .set_entry_point("writer");
+    let original = flow(&b).max_turns(9).build().unwrap();
+    let dumped = original.dump_component().unwrap();
+    let v = serde_json::to_value(&dumped).unwrap();
+    assert_eq!(v["provider"], "autogen_agentchat.teams.GraphFlow");
+    assert!(v["config"].get("emit_team_events").is_none());
+    let graph = &v["config"]["graph"];
+    assert_eq!(graph["default_start_node"], "writer");
+    assert_eq!(
+        graph["nodes"]["critic"]["edges"][0],
+        json!({"target": "writer", "condition": "REVISE", "activation_group": "writer",
+               "activation_condition": "all"})
+    );
+    let loaded = load_team(&dumped, &LoadOptions::default()).unwrap();
+    assert_eq!(loaded.max_turns(), Some(9));
+    let r = go(&loaded, "go".into()).await;
+    assert_eq!(
+        sources(&r.messages),
+        ["user", "writer", "critic", "writer", "critic", "publisher"]
+    );
+}
+
+#[tokio::test]
+async fn message_filter_agent_hands_on_only_the_chosen_messages() {
+    use toolyard::agents::load_agent;
+    use toolyard::agents::message_filter::{
+        MessageFilterAgent, MessageFilterConfig, PerSourceFilter,
+    };
+    use toolyard::messages::ChatMessage;
+
+    let config = MessageFilterConfig::new(vec![
+        PerSourceFilter::first("user", 1),
+        PerSourceFilter::last("b", 2),
+        PerSourceFilter::all("c"),
+    ]);
+    let msgs: Vec<ChatMessage> = [
+        ("user", "u1"),
+        ("b", "b1"),
+        ("user", "u2"),
+        ("c", "c1"),
+        ("b", "b2"),
+        ("a", "a1"),
+        ("b", "b3"),
+        ("c", "c2"),
+    ]
+    .iter()
+    .map(|(s, t)| ChatMessage::text(*s, *t))
+    .collect();
+    let kept: Vec<String> = config.apply(&msgs).iter().map(|m| m.to_text()).collect();
+    assert_eq!(kept, ["u1", "b2", "b3", "c1", "c2"]);
+
+    let server = scripted(vec![
+        says("a", &["ALPHA-TEXT"]),
+        says("b", &["BRAVO-TEXT"]),
+        says("c", &["CHARLIE"]),
+    ])
+    .await;
+    let c: Arc<dyn ChatAgent> = Arc::new(MessageFilterAgent::new(
+        "c",
+        agent(&server, "c"),
+        MessageFilterConfig::new(vec![
+            PerSourceFilter::first("user", 1),
+            PerSourceFilter::last("b", 1),
+        ]),
+    ));
+    let graph = builder(&server, &["a", "b"])
+        .add_node(Arc::clone(&c))
+        .add_edge("a", "b")
+        .add_edge("b", "c");
+    let team = flow(&graph).build().unwrap();
+    let r = go(&team, "the-task".into()).await;
+    assert_eq!(sources(&r.messages), ["user", "a", "b", "c"]);
+    let seen = requests_of(&server, "c");
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].contains("the-task") && seen[0].contains("BRAVO-TEXT"));
+    assert!(!seen[0].contains("ALPHA-TEXT"), "{}", seen[0]);
+    // Its component config is AutoGen's and loads back through load_agent.
+    let dumped = serde_json::to_value(c.dump_component().unwrap()).unwrap();
+    assert_eq!(
+        dumped["provider"],
+        "autogen_agentchat.agents.MessageFilterAgent"
+    );
+    assert_eq!(
+        dumped["config"]["filter"],
+        json!({"per_source": [{"source": "user", "position": "first", "count": 1},
+                              {"source": "b", "position": "last", "count": 1}]})
+    );
+    assert_eq!(
+        dumped["config"]["wrapped_agent"]["provider"],
+        "autogen_agentchat.agents.AssistantAgent"
+    );
+    let model = serde_json::from_value(dumped).unwrap();
+    let loaded = load_agent(&model, &LoadOptions::default()).unwrap();
+    assert_eq!(loaded.name(), "c");
+    assert!(loaded.description().ends_with("(with message filtering)"));
+}
+
+#[tokio::test]
+async fn a_cancelled_turn_runs_again_on_resume() {
+    let slow_then_fast = json!({"when": {"system_contains": "agent b."}, "steps": [
+        {"kind": "text", "text": "B-slow", "delay_ms": 30000},
+        {"kind": "text", "text": "B"}]});
+    let server = scripted(vec![says("a", &["A"]), slow_then_fast, says("c", &["C"])]).await;
+    let b = builder(&server, &["a", "b", "c"])
+        .add_edge("a", "b")
+        .add_edge("b", "c");
+    let team = flow(&b).build().unwrap();
+    let cancel = CancellationToken::new();
+    // Cancel once b's model request has arrived (a readiness wait, not a timing assertion).
+    let watcher = async {
+        while server.request_count() < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        cancel.cancel();
+    };
+    let (result, ()) = tokio::join!(team.run("go".into(), cancel.clone()), watcher);
+    assert!(matches!(result, Err(TeamError::Cancelled { .. })));
+    // The interrupted node is still to run: in the saved state and on resume.
+    let state = team.save_state().await.unwrap();
+    assert_eq!(state["agent_states"]["GraphManager"]["ready"], json!(["b"]));
+    let r = go(&team, Task::None).await;
+    assert_eq!(sources(&r.messages), ["b", "c"]);
+    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+}
+
+#[tokio::test]
+async fn concurrent_answers_are_recorded_as_they_arrive() {
+    // As AutoGen's manager does: the slow branch (listed first) is recorded after the fast one,
+    // in the result, in the saved thread and in what the join is given.
+    let server = scripted(vec![
+        says("root", &["ROOT"]),
+        says_slowly("slow", "SLOW", 1000),
+        says("fast", &["FAST"]),
+        says("join", &["J"]),
+    ])
+    .await;
+    let b = builder(&server, &["root", "slow", "fast", "join"])
+        .add_edge("root", "slow")
+        .add_edge("root", "fast")
+        .add_edge("slow", "join")
+        .add_edge("fast", "join");
+    let team = flow(&b).build().unwrap();
+    let r = go(&team, "go".into()).await;
+    assert_eq!(
+        sources(&r.messages),
+        ["user", "root", "fast", "slow", "join"]
+    );
+    let state = team.save_state().await.unwrap();
+    let thread: Vec<&str> = state["agent_states"]["GraphManager"]["message_thread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(thread, ["user", "root", "fast", "slow", "join"]);
+    let join = &requests_of(&server, "join")[0];
+    assert!(join.find("FAST").unwrap() < join.find("SLOW").unwrap());
+}

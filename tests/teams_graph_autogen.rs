@@ -1,0 +1,340 @@
+//! GraphFlow parity with the real AutoGen 0.7.5: the GraphFlow JSON it dumped
+//! (tests/fixtures/teams/graph_autogen.py) loads here and, run on the same scripted model
+//! server, gives the same message sequence (sources, types, contents) and stop reason; AutoGen
+//! runs our dump of it the same way; AutoGen's saved state loads here and the run continues.
+#![allow(clippy::unwrap_used)]
+
+mod common_agents;
+
+use common_agents::*;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use toolyard::agents::{LoadOptions, Task};
+use toolyard::component::from_json;
+use toolyard::models::scripted::{Script, ScriptedServer};
+use toolyard::teams::{GroupChat, load_team};
+
+fn fixture_path(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/teams/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+async fn start(script: &Value) -> ScriptedServer {
+    server_with(Script::from_json(&script.to_string()).unwrap()).await
+}
+
+fn agent_says(name: &str, text: &str, delay_ms: u64) -> Value {
+    json!({"when": {"system_contains": format!("agent {name}.")},
+           "steps": [{"kind": "text", "text": text, "delay_ms": delay_ms}]})
+}
+
+fn agent_steps(name: &str, texts: &[&str]) -> Value {
+    let steps: Vec<Value> = texts
+        .iter()
+        .map(|t| json!({"kind": "text", "text": t}))
+        .collect();
+    json!({"when": {"system_contains": format!("agent {name}.")}, "steps": steps})
+}
+
+fn script(rules: Vec<Value>) -> Value {
+    json!({"rules": rules, "when_done": "cycle"})
+}
+
+/// Replaces every `base_url` in a config.
+fn point_at(value: &Value, url: &str) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if k == "base_url" {
+                        json!(url)
+                    } else {
+                        point_at(v, url)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| point_at(v, url)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// AutoGen's run of a team JSON file on a fresh server with `script`.
+async fn autogen_run(path: &str, script: &Value) -> Value {
+    autogen(&["run", path], script).await
+}
+
+/// AutoGen's `graph_autogen.py` with `args` (the server URL appended) on a fresh server.
+async fn autogen(args: &[&str], script: &Value) -> Value {
+    let server = start(script).await;
+    let python = std::env::var("TOOLYARD_AUTOGEN_PYTHON")
+        .unwrap_or_else(|_| "/work/cache/venv-autogen/bin/python".into());
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "AutoGen venv python not found at {python}; set TOOLYARD_AUTOGEN_PYTHON"
+    );
+    let tool = format!(
+        "{}/tests/fixtures/teams/graph_autogen.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = tokio::process::Command::new(python)
+        .arg(tool)
+        .args(&args[..2])
+        .arg(server.openai_base_url())
+        .args(&args[2..])
+        .env("OPENAI_API_KEY", "sk-test")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "autogen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The fixture loaded here, pointed at `server`.
+fn load_fixture(name: &str, server: &ScriptedServer) -> GroupChat {
+    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
+    let config = point_at(
+        &serde_json::from_str(&text).unwrap(),
+        &server.openai_base_url(),
+    );
+    load_team(
+        &from_json(&config.to_string()).unwrap(),
+        &LoadOptions::default(),
+    )
+    .unwrap()
+}
+
+fn summary(result: &toolyard::messages::TaskResult) -> Value {
+    let messages: Vec<Value> = result
+        .messages
+        .iter()
+        .map(|m| {
+            let content = serde_json::to_value(m).unwrap()["content"].clone();
+            json!([m.source(), m.type_name(), content])
+        })
+        .collect();
+    json!({"messages": messages, "stop_reason": result.stop_reason})
+}
+
+/// Runs the fixture in AutoGen and here, then our dump of it in AutoGen: all three must agree.
+/// Returns our run and AutoGen's `TeamState` after its run.
+async fn same_as_autogen(name: &str, script: &Value) -> (Value, Value) {
+    let mut theirs = autogen_run(&fixture_path(name), script).await;
+    let state = theirs.as_object_mut().unwrap().remove("state").unwrap();
+    let server = start(script).await;
+    let team = load_fixture(name, &server);
+    let ours = summary(
+        &team
+            .run("go".into(), CancellationToken::new())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
+
+    // Our dump: same provider and config keys as AutoGen's, and AutoGen runs it the same way.
+    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
+    let original: Value = serde_json::from_str(&text).unwrap();
+    let team = load_team(&from_json(&text).unwrap(), &LoadOptions::default()).unwrap();
+    let dumped = serde_json::to_value(team.dump_component().unwrap()).unwrap();
+    assert_eq!(dumped["provider"], original["provider"]);
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v["config"].as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&dumped), keys(&original));
+    assert_eq!(dumped["config"]["graph"], original["config"]["graph"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.json"));
+    std::fs::write(&path, dumped.to_string()).unwrap();
+    let mut from_our_dump = autogen_run(path.to_str().unwrap(), script).await;
+    from_our_dump.as_object_mut().unwrap().remove("state");
+    assert_eq!(
+        from_our_dump, theirs,
+        "AutoGen on our dump (left) vs on its own (right)"
+    );
+    (ours, state)
+}
+
+/// Loads AutoGen's state into a fresh load of the fixture; our state then has AutoGen's keys
+/// (the manager's plus our `type` / `version`) and the same graph execution state.
+async fn load_autogen_state(
+    name: &str,
+    script: &Value,
+    state: &Value,
+) -> (ScriptedServer, GroupChat) {
+    let server = start(script).await;
+    let team = load_fixture(name, &server);
+    team.load_state(state).await.unwrap();
+    let ours = team.save_state().await.unwrap();
+    let theirs = &state["agent_states"]["GraphManager"];
+    let mine = &ours["agent_states"]["GraphManager"];
+    for key in theirs.as_object().unwrap().keys() {
+        assert!(mine.get(key).is_some(), "manager state key {key}");
+    }
+    for key in ["remaining", "enqueued_any", "ready", "current_turn"] {
+        assert_eq!(mine[key], theirs[key], "manager state {key}");
+    }
+    assert_eq!(
+        mine["message_thread"].as_array().unwrap().len(),
+        theirs["message_thread"].as_array().unwrap().len()
+    );
+    (server, team)
+}
+
+fn sources(run: &Value) -> Vec<String> {
+    run["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m[0].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn review_loop_with_fan_out_join_and_filter_matches_autogen() {
+    // critic2 answers later, so AutoGen (which records concurrent answers as they arrive)
+    // records critic1 first, as we do (in selection order).
+    let script = script(vec![
+        agent_steps("writer", &["draft"]),
+        agent_says("critic1", "c1 fine", 0),
+        agent_says("critic2", "c2 fine", 400),
+        agent_steps("editor", &["REVISE it", "APPROVE it"]),
+        agent_steps("publisher", &["published"]),
+    ]);
+    let (run, state) = same_as_autogen("graph_review", &script).await;
+    assert_eq!(
+        sources(&run),
+        [
+            "user",
+            "writer",
+            "critic1",
+            "critic2",
+            "editor",
+            "writer",
+            "critic1",
+            "critic2",
+            "editor",
+            "publisher"
+        ]
+    );
+    assert_eq!(run["stop_reason"], "Digraph execution is complete");
+    // From AutoGen's state (graph complete, back at the start) a new task runs it again.
+    let (_server, team) = load_autogen_state("graph_review", &script, &state).await;
+    let r = team
+        .run("again".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(summary(&r)["messages"].as_array().unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn any_join_matches_autogen() {
+    let script = script(vec![
+        agent_steps("start", &["S"]),
+        agent_says("fast", "F", 0),
+        agent_says("slow", "SL", 400),
+        agent_steps("merge", &["M"]),
+    ]);
+    let (run, _) = same_as_autogen("graph_any", &script).await;
+    assert_eq!(sources(&run), ["user", "start", "fast", "slow", "merge"]);
+}
+
+#[tokio::test]
+async fn activation_groups_and_max_turns_mid_loop_match_autogen() {
+    // b never says "exit": the loop runs until max_turns (10) stops it mid-graph.
+    let script = script(vec![
+        agent_steps("a", &["A"]),
+        agent_steps("b", &["loop"]),
+        agent_says("c1", "C1", 0),
+        agent_says("c2", "C2", 400),
+        agent_steps("e", &["E"]),
+    ]);
+    let (run, state) = same_as_autogen("graph_groups", &script).await;
+    assert_eq!(run["stop_reason"], "Maximum number of turns 10 reached.");
+    assert_eq!(
+        state["agent_states"]["GraphManager"]["ready"],
+        json!(["c1", "c2"])
+    );
+    // AutoGen's mid-loop state loads here; with b now saying "exit" the graph finishes.
+    let exits = script_with_exit();
+    let (_server, team) = load_autogen_state("graph_groups", &exits, &state).await;
+    let r = team
+        .run(Task::None, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(sources(&summary(&r)), ["c1", "c2", "b", "e"]);
+    assert_eq!(
+        r.stop_reason.as_deref(),
+        Some("Digraph execution is complete")
+    );
+}
+
+/// b says "exit"; c2 answers later than c1 (AutoGen records concurrent answers as they arrive).
+fn script_with_exit() -> Value {
+    script(vec![
+        agent_steps("a", &["A"]),
+        agent_steps("b", &["exit"]),
+        agent_says("c1", "C1", 0),
+        agent_says("c2", "C2", 400),
+        agent_steps("e", &["E"]),
+    ])
+}
+
+#[tokio::test]
+async fn autogen_continues_from_our_state_as_we_do() {
+    // Ours stops mid-loop at max_turns; AutoGen loads our saved state and continues exactly
+    // as we continue from it.
+    let looping = script(vec![
+        agent_steps("a", &["A"]),
+        agent_steps("b", &["loop"]),
+        agent_steps("c1", &["C1"]),
+        agent_steps("c2", &["C2"]),
+        agent_steps("e", &["E"]),
+    ]);
+    let server = start(&looping).await;
+    let team = load_fixture("graph_groups", &server);
+    let r = team
+        .run("go".into(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.stop_reason.as_deref(),
+        Some("Maximum number of turns 10 reached.")
+    );
+    let state = team.save_state().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state_path = dir.path().join("state.json");
+    std::fs::write(&state_path, state.to_string()).unwrap();
+
+    let exits = script_with_exit();
+    let mut theirs = autogen(
+        &[
+            "resume",
+            &fixture_path("graph_groups"),
+            state_path.to_str().unwrap(),
+        ],
+        &exits,
+    )
+    .await;
+    theirs.as_object_mut().unwrap().remove("state");
+    let server = start(&exits).await;
+    let team = load_fixture("graph_groups", &server);
+    team.load_state(&state).await.unwrap();
+    let ours = summary(
+        &team
+            .run(Task::None, CancellationToken::new())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
+    assert_eq!(sources(&ours), ["c1", "c2", "b", "e"]);
+}
