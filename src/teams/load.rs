@@ -1,5 +1,5 @@
 //! Loads teams from component configs (AutoGen provider names: `RoundRobinGroupChat`,
-//! `SelectorGroupChat`, `Swarm`, `GraphFlow`). Selector and candidate functions and graph edge
+//! `SelectorGroupChat`, `Swarm`, `GraphFlow`, `MagenticOneGroupChat`). Selector and candidate functions and graph edge
 //! predicates are not part of a config, as in AutoGen.
 
 use serde::Deserialize;

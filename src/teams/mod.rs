@@ -1,5 +1,5 @@
 //! Teams: one group-chat loop (`group_chat`) and the speaker policies plugged into it
-//! (round robin, selector, swarm, graph flow).
+//! (round robin, selector, swarm, graph flow, Magentic-One).
 
 mod error;
 pub mod graph;
