@@ -61,7 +61,13 @@ pub fn assign(
     for c in &candidates {
         *counts.entry(c.local.as_str()).or_default() += 1;
     }
-    let prefixed = |c: &Candidate| format!("{}{separator}{}", c.server, c.local);
+    let prefixed = |c: &Candidate| {
+        if c.server.is_empty() {
+            c.local.clone()
+        } else {
+            format!("{}{separator}{}", c.server, c.local)
+        }
+    };
     let names: Vec<String> = candidates
         .iter()
         .map(|c| match mode {

@@ -7,7 +7,6 @@ use serde::Deserialize;
 use super::{GroupChat, GroupChatBuilder, Selector};
 use crate::agents::{LoadOptions, load_agent};
 use crate::component::{ComponentError, ComponentModel, parse_config, short_provider};
-use crate::models::load_chat_completion_client;
 use crate::termination::load_termination;
 
 /// The fields every team config has.
@@ -56,7 +55,7 @@ pub fn load_team(
         "Swarm" => GroupChat::swarm(participants),
         "SelectorGroupChat" => {
             let c: SelectorFields = parse_config(model)?;
-            let client = load_chat_completion_client(&c.model_client).map_err(|source| {
+            let client = options.model_client(&c.model_client).map_err(|source| {
                 ComponentError::Model {
                     provider: model.provider.clone(),
                     source,
