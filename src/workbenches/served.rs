@@ -26,6 +26,9 @@ use crate::agents::{InputFn, RunItem, Task};
 use crate::messages::{AgentEvent, AgentMessage, TaskResult};
 use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
 
+/// How long a cancelled run may take to stop before it is dropped.
+const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Longest speaker content in a progress message, in characters.
 const PROGRESS_CHARS: usize = 200;
 
@@ -171,7 +174,15 @@ async fn follow<E: std::fmt::Display>(
     loop {
         let item = tokio::select! {
             item = stream.next() => item,
-            _ = ctx.cancel.cancelled() => return Followed::Cancelled,
+            _ = ctx.cancel.cancelled() => {
+                // The run's token is a child of the caller's: let it wind down (upstream calls
+                // send their own cancellations) before the stream is dropped.
+                let drain = async { while stream.next().await.is_some() {} };
+                if tokio::time::timeout(CANCEL_GRACE, drain).await.is_err() {
+                    tracing::warn!(tool, "run did not stop within the grace period; dropped");
+                }
+                return Followed::Cancelled;
+            }
         };
         match item {
             None => return Followed::Failed("the run ended without a result".into()),
