@@ -90,7 +90,12 @@ pub async fn model_table(config: &Config, start: bool) -> anyhow::Result<ModelTa
 pub async fn start_gateway_with_workbenches(
     args: &ConfigArgs,
     folder: Option<&std::path::Path>,
-) -> anyhow::Result<(Config, Arc<Gateway>, CancellationToken, Option<Arc<WorkbenchSet>>)> {
+) -> anyhow::Result<(
+    Config,
+    Arc<Gateway>,
+    CancellationToken,
+    Option<Arc<WorkbenchSet>>,
+)> {
     let config = Config::load(&args.config)?;
     let shutdown = CancellationToken::new();
     let Some(folder) = folder else {

@@ -55,12 +55,13 @@ pub fn load_team(
         "Swarm" => GroupChat::swarm(participants),
         "SelectorGroupChat" => {
             let c: SelectorFields = parse_config(model)?;
-            let client = options.model_client(&c.model_client).map_err(|source| {
-                ComponentError::Model {
-                    provider: model.provider.clone(),
-                    source,
-                }
-            })?;
+            let client =
+                options
+                    .model_client(&c.model_client)
+                    .map_err(|source| ComponentError::Model {
+                        provider: model.provider.clone(),
+                        source,
+                    })?;
             let mut selector = Selector::new(client)
                 .allow_repeated_speaker(c.allow_repeated_speaker)
                 .model_client_streaming(c.model_client_streaming);

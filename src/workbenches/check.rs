@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::WorkbenchesError;
 use super::file::{WorkbenchFile, folder_files};
 use super::models::ModelTable;
 use super::prepare::{Mode, Reference, build, no_input_channel, references, unknown_model};
-use super::WorkbenchesError;
 
 /// One thing wrong with a workbench file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,13 @@ pub struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}: {}", self.path.display(), self.field, self.message)
+        write!(
+            f,
+            "{}: {}: {}",
+            self.path.display(),
+            self.field,
+            self.message
+        )
     }
 }
 
@@ -129,7 +135,10 @@ fn check_file(
                     } else if !known.servers.contains(&e) && !known.tools.contains(&e) {
                         problems.push(problem(
                             &field,
-                            format!("unknown server or tool `{e}` (servers: {})", known.servers.join(", ")),
+                            format!(
+                                "unknown server or tool `{e}` (servers: {})",
+                                known.servers.join(", ")
+                            ),
                         ));
                     }
                 }
@@ -143,7 +152,10 @@ fn check_file(
 }
 
 /// Every cycle of workbench tools reaching themselves through `workbench = [..]` lists.
-fn cycles(files: &[WorkbenchFile], calls: &BTreeMap<String, Vec<(String, String)>>) -> Vec<Problem> {
+fn cycles(
+    files: &[WorkbenchFile],
+    calls: &BTreeMap<String, Vec<(String, String)>>,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut reported: BTreeSet<BTreeSet<String>> = BTreeSet::new();
     for f in files {
@@ -161,7 +173,10 @@ fn cycles(files: &[WorkbenchFile], calls: &BTreeMap<String, Vec<(String, String)
             problems.push(Problem {
                 path: f.path.clone(),
                 field,
-                message: format!("a cycle of team tools calling themselves: {}", cycle.join(" → ")),
+                message: format!(
+                    "a cycle of team tools calling themselves: {}",
+                    cycle.join(" → ")
+                ),
             });
         }
     }

@@ -325,7 +325,10 @@ fn parse_inputs(
     for (name, spec) in map {
         let field = format!("toolyard.inputs.{name}");
         if name == "task" {
-            return Err(err(&field, "`task` is always an input; do not redeclare it".into()));
+            return Err(err(
+                &field,
+                "`task` is always an input; do not redeclare it".into(),
+            ));
         }
         let mut schema = match spec {
             Value::Object(m) => m.clone(),
@@ -334,12 +337,22 @@ fn parse_inputs(
                 m.insert("description".into(), Value::from(description.clone()));
                 m
             }
-            _ => return Err(err(&field, "must be a table or a description string".into())),
+            _ => {
+                return Err(err(
+                    &field,
+                    "must be a table or a description string".into(),
+                ));
+            }
         };
         let required = match schema.remove("required") {
             None => false,
             Some(Value::Bool(b)) => b,
-            Some(_) => return Err(err(&format!("{field}.required"), "must be a boolean".into())),
+            Some(_) => {
+                return Err(err(
+                    &format!("{field}.required"),
+                    "must be a boolean".into(),
+                ));
+            }
         };
         schema
             .entry("type")
@@ -406,7 +419,12 @@ fn required_str(
         .get(key)
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| err(&format!("config.{key}"), "missing (a string is needed)".into()))
+        .ok_or_else(|| {
+            err(
+                &format!("config.{key}"),
+                "missing (a string is needed)".into(),
+            )
+        })
 }
 
 /// MCP tool names: 1 to 128 characters of `A-Z a-z 0-9 _ - .`.

@@ -191,7 +191,12 @@ fn parse_spec(name: &str, value: &toml::Value, base: &Path) -> Result<ModelSpec,
     let provider = match config.remove("provider") {
         Some(Value::String(p)) => p,
         Some(_) => return Err(err("provider", "must be a string")),
-        None => return Err(err("provider", "missing (e.g. \"openai\", \"anthropic\", \"scripted\")")),
+        None => {
+            return Err(err(
+                "provider",
+                "missing (e.g. \"openai\", \"anthropic\", \"scripted\")",
+            ));
+        }
     };
     if config.contains_key("api_key") {
         return Err(err(
@@ -207,7 +212,12 @@ fn parse_spec(name: &str, value: &toml::Value, base: &Path) -> Result<ModelSpec,
     let kind = if provider == "scripted" {
         let script = match config.remove("script") {
             Some(Value::String(s)) => base.join(s),
-            _ => return Err(err("script", "missing (the script file of the scripted model)")),
+            _ => {
+                return Err(err(
+                    "script",
+                    "missing (the script file of the scripted model)",
+                ));
+            }
         };
         load_script(name, &script)?;
         ModelKind::Scripted { script }
@@ -220,7 +230,12 @@ fn parse_spec(name: &str, value: &toml::Value, base: &Path) -> Result<ModelSpec,
                 ),
             )
         })?;
-        if !config.contains_key("model") && matches!(kind, ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure) {
+        if !config.contains_key("model")
+            && matches!(
+                kind,
+                ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure
+            )
+        {
             return Err(err("model", "missing"));
         }
         ModelKind::Component {

@@ -17,11 +17,11 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::WorkbenchFile;
 use super::file::load_folder;
 use super::models::{ModelTable, RunEnv};
 use super::prepare::{Built, Mode, build, no_input_channel};
 use super::view::GatewayHandle;
-use super::WorkbenchFile;
 use crate::agents::{InputFn, RunItem, Task};
 use crate::messages::{AgentEvent, AgentMessage, TaskResult};
 use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
@@ -133,7 +133,11 @@ impl WorkbenchSet {
         };
         let built = match build(file, &mode, self.user_input(&env)) {
             Ok(b) => b,
-            Err(e) => return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())])),
+            Err(e) => {
+                return Ok(CallToolResult::error(vec![ContentBlock::text(
+                    e.to_string(),
+                )]));
+            }
         };
         let cancel = ctx.cancel.child_token();
         let _stop = cancel.clone().drop_guard();
@@ -206,14 +210,36 @@ async fn follow<E: std::fmt::Display>(
     }
 }
 
-async fn report(tool: &str, message: &AgentMessage, count: u64, ctx: &CallContext) {
-    let content = message.to_text();
-    let short: String = content.chars().take(PROGRESS_CHARS).collect();
-    let short = if short.len() < content.len() {
+/// A one-line form of a message for progress: tool calls as `name(args)`, results as
+/// `name → text`, anything else as its text; cut to [`PROGRESS_CHARS`].
+fn short_content(message: &AgentMessage) -> String {
+    let full = match message {
+        AgentMessage::Event(AgentEvent::ToolCallRequestEvent(e)) => e
+            .content
+            .iter()
+            .map(|c| format!("{}({})", c.name, c.arguments))
+            .collect::<Vec<_>>()
+            .join(", "),
+        AgentMessage::Event(AgentEvent::ToolCallExecutionEvent(e)) => e
+            .content
+            .iter()
+            .map(|r| format!("{} → {}", r.name, r.content))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_text(),
+    };
+    let full = full.replace('\n', " ");
+    let short: String = full.chars().take(PROGRESS_CHARS).collect();
+    if short.len() < full.len() {
         format!("{short}…")
     } else {
         short
-    };
+    }
+}
+
+async fn report(tool: &str, message: &AgentMessage, count: u64, ctx: &CallContext) {
+    let content = message.to_text();
+    let short = short_content(message);
     ctx.observer
         .progress(
             count as f64,
@@ -324,13 +350,13 @@ impl Workbench for WorkbenchSet {
             .file(name)
             .ok_or_else(|| WorkbenchError::UnknownTool { name: name.into() })?;
         let arguments = arguments.unwrap_or_default();
-        let task = file
-            .task_text(&arguments)
-            .map_err(|message| WorkbenchError::InvalidArguments {
-                tool: name.into(),
-                field: "task".into(),
-                message,
-            })?;
+        let task =
+            file.task_text(&arguments)
+                .map_err(|message| WorkbenchError::InvalidArguments {
+                    tool: name.into(),
+                    field: "task".into(),
+                    message,
+                })?;
         let span = tracing::info_span!("workbench_run", tool = %name);
         self.run(&file, task, ctx).instrument(span).await
     }

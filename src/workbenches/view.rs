@@ -95,6 +95,16 @@ impl Workbench for GatewayView {
         if !listed.iter().any(|t| t.name == name && self.admits(t)) {
             return Err(WorkbenchError::UnknownTool { name: name.into() });
         }
-        gateway.call_tool(name, arguments, ctx).await
+        // A team loop that is cancelled drops its agents' turns mid-call. The upstream call runs
+        // in its own task with a token cancelled when this future is dropped, so the upstream
+        // server still gets its `notifications/cancelled` instead of a silently abandoned call.
+        let cancel = ctx.cancel.child_token();
+        let guard = cancel.clone().drop_guard();
+        let ctx = CallContext { cancel, ..ctx };
+        let name = name.to_string();
+        let call = tokio::spawn(async move { gateway.call_tool(&name, arguments, ctx).await });
+        let outcome = call.await;
+        guard.disarm();
+        outcome.map_err(|e| WorkbenchError::Unsupported(format!("tool call task failed: {e}")))?
     }
 }

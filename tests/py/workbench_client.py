@@ -6,8 +6,9 @@ Usage: workbench_client.py (stdio CMD... | http URL | sse URL) --scenario S [opt
 Scenarios:
   run           list tools, call --tool with --args; report progress, logs, text, structured
   concurrent    call --tool with --args and --args2 at the same time; report both results
-  cancel        call --tool with --args, cancel it after the first progress notification,
-                then call --then-tool with --then-args on the same session
+  cancel        call --tool with --args, cancel it after the first progress notification (and
+                once --cancel-after-file says "started"), then call --then-tool with
+                --then-args on the same session
   list_changed  write --write-file (content --write-text), wait for tools/list_changed, list again
 """
 
@@ -104,6 +105,11 @@ async def scenario_cancel(client, a, report):
 
     task = asyncio.create_task(long_call())
     await asyncio.wait_for(started.wait(), timeout=30)
+    if a.cancel_after_file:  # wait until the upstream call is under way
+        for _ in range(300):
+            if os.path.exists(a.cancel_after_file) and "started" in open(a.cancel_after_file).read():
+                break
+            await asyncio.sleep(0.1)
     t0 = time.monotonic()
     task.cancel()
     try:
@@ -144,6 +150,7 @@ async def main():
     parser.add_argument("--args2", default="{}")
     parser.add_argument("--then-tool", default="")
     parser.add_argument("--then-args", default="{}")
+    parser.add_argument("--cancel-after-file", default="")
     parser.add_argument("--write-file", default="")
     parser.add_argument("--write-text", default="")
     a = parser.parse_args()

@@ -179,8 +179,9 @@ pub(crate) fn load(
     options: &LoadOptions,
 ) -> Result<AssistantAgent, ComponentError> {
     let c: Config = parse_config(model)?;
-    let client =
-        options.model_client(&c.model_client).map_err(|source| ComponentError::Model {
+    let client = options
+        .model_client(&c.model_client)
+        .map_err(|source| ComponentError::Model {
             provider: model.provider.clone(),
             source,
         })?;
