@@ -35,13 +35,18 @@ async fn an_autogen_assistant_uses_a_toolyard_team_tool_through_mcp_workbench() 
         steps: vec![Step::text("done")],
         ..Script::default()
     };
-    let outer_model = ScriptedServer::start(script).await.expect("scripted server");
+    let outer_model = ScriptedServer::start(script)
+        .await
+        .expect("scripted server");
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), "");
     let target = stdio_target(&config, &shipped_workbenches());
     let base_url = outer_model.openai_base_url();
     let output = tokio::process::Command::new(autogen_python())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/autogen_workbench_agent.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/py/autogen_workbench_agent.py"
+        ))
         .arg(&base_url)
         .arg("research toolyard for me")
         .arg("--")
@@ -51,16 +56,27 @@ async fn an_autogen_assistant_uses_a_toolyard_team_tool_through_mcp_workbench() 
         .expect("run the AutoGen script");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "AutoGen script failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "AutoGen script failed:\n{stdout}\n{stderr}"
+    );
     let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("bad report: {e}\n{stdout}\n{stderr}"));
     let tools = report["tools"].to_string();
-    assert!(tools.contains("\"research_team\"") && tools.contains("\"everything__echo\""), "{tools}");
+    assert!(
+        tools.contains("\"research_team\"") && tools.contains("\"everything__echo\""),
+        "{tools}"
+    );
     let messages = report["messages"].as_array().expect("messages");
     let types: Vec<&str> = messages.iter().filter_map(|m| m["type"].as_str()).collect();
     assert_eq!(
         types,
-        ["TextMessage", "ToolCallRequestEvent", "ToolCallExecutionEvent", "ToolCallSummaryMessage"],
+        [
+            "TextMessage",
+            "ToolCallRequestEvent",
+            "ToolCallExecutionEvent",
+            "ToolCallSummaryMessage"
+        ],
         "{report}"
     );
     let summary = messages[3]["content"].as_str().unwrap_or_default();
@@ -75,5 +91,8 @@ async fn an_autogen_assistant_uses_a_toolyard_team_tool_through_mcp_workbench() 
         .find(|t| t["function"]["name"] == "research_team")
         .expect("research_team offered")
         .clone();
-    assert_eq!(offered["function"]["parameters"]["required"][0], "task", "{offered}");
+    assert_eq!(
+        offered["function"]["parameters"]["required"][0], "task",
+        "{offered}"
+    );
 }

@@ -97,15 +97,37 @@ fn each_error_names_its_file_and_field() {
             "no FAIL line with {needles:?} in:\n{out}"
         );
     };
-    fail_line(&["unknown_model.toml", "config.model_client", "unknown model `gpt-nine`"]);
-    fail_line(&["unknown_server.toml", "config.workbench", "unknown server or tool `nowhere`"]);
-    fail_line(&["unknown_server.toml", "config.workbench", "`fs__no_such_tool`"]);
-    fail_line(&["bad_component.json", "unknown agent provider", "AssistantAgnt"]);
+    fail_line(&[
+        "unknown_model.toml",
+        "config.model_client",
+        "unknown model `gpt-nine`",
+    ]);
+    fail_line(&[
+        "unknown_server.toml",
+        "config.workbench",
+        "unknown server or tool `nowhere`",
+    ]);
+    fail_line(&[
+        "unknown_server.toml",
+        "config.workbench",
+        "`fs__no_such_tool`",
+    ]);
+    fail_line(&[
+        "bad_component.json",
+        "unknown agent provider",
+        "AssistantAgnt",
+    ]);
     fail_line(&["no_provider.json", "provider", "missing"]);
-    fail_line(&["cycle_a.toml", "config.workbench", "cycle", "ping → pong → ping"]);
+    fail_line(&[
+        "cycle_a.toml",
+        "config.workbench",
+        "cycle",
+        "ping → pong → ping",
+    ]);
     assert!(out.contains("ok   fine"), "{out}");
     assert!(
-        !out.lines().any(|l| l.starts_with("FAIL") && l.contains("everything__echo")),
+        !out.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("everything__echo")),
         "{out}"
     );
 }
@@ -120,7 +142,9 @@ fn a_secret_in_servers_toml_models_is_refused() {
     let (ok, out) = check(&config, &shipped_workbenches());
     assert!(!ok, "{out}");
     assert!(
-        out.contains("FAIL models") && out.contains("[models.leaky] api_key") && out.contains("api_key_env"),
+        out.contains("FAIL models")
+            && out.contains("[models.leaky] api_key")
+            && out.contains("api_key_env"),
         "{out}"
     );
 }

@@ -134,6 +134,18 @@ mod tests {
     }
 
     #[test]
+    fn a_member_named_empty_is_never_prefixed() {
+        let mut all = cands();
+        all.extend(candidates(2, "", &ToolFilter::default(), ["research_team"]));
+        let (out, coll) = assign(all, PrefixMode::Always, "__");
+        assert_eq!(
+            names(&out),
+            ["a__say", "a__add", "b__add", "b__fetch", "research_team"]
+        );
+        assert!(coll.is_empty());
+    }
+
+    #[test]
     fn never_reports_collisions_and_keeps_the_first() {
         let (out, coll) = assign(cands(), PrefixMode::Never, "__");
         assert_eq!(names(&out), ["say", "add", "fetch"]);

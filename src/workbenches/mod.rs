@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 pub use check::{Known, Problem, check_folder};
 pub use file::{ExtraInput, Kind, WorkbenchFile, load_folder};
-pub use models::{BuiltModel, ModelSpec, ModelTable, RunEnv};
+pub use models::{BuiltModel, ClientFactory, ModelSpec, ModelTable, RunEnv};
 pub use served::WorkbenchSet;
 pub use view::{GatewayHandle, GatewayView};
 

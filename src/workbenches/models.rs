@@ -38,17 +38,36 @@ pub enum BuiltModel {
     Client(Arc<dyn ChatCompletionClient>),
 }
 
+/// Builds a model client for one run from the call it serves (the seam for kinds that need
+/// the caller, e.g. a client answering through the caller's MCP sampling).
+pub trait ClientFactory: Send + Sync {
+    /// A client for the run described by `env`; the error is shown to the caller.
+    fn build(&self, env: &RunEnv) -> Result<Arc<dyn ChatCompletionClient>, String>;
+}
+
 /// How one `[models.NAME]` entry makes clients.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 enum ModelKind {
     /// A provider of `load_chat_completion_client`, by its AutoGen name.
     Component { provider: &'static str },
     /// The scripted model server (demo/test kind) with this script file.
     Scripted { script: PathBuf },
+    /// A client built per run by code ([`ModelTable::insert_factory`]).
+    Factory(Arc<dyn ClientFactory>),
+}
+
+impl std::fmt::Debug for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Component { provider } => write!(f, "Component({provider})"),
+            Self::Scripted { script } => write!(f, "Scripted({})", script.display()),
+            Self::Factory(_) => write!(f, "Factory"),
+        }
+    }
 }
 
 /// One `[models.NAME]` entry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ModelSpec {
     /// The table key.
     pub name: String,
@@ -115,6 +134,20 @@ impl ModelTable {
         Ok(())
     }
 
+    /// Adds (or replaces) a model `name` whose client code builds per run.
+    pub fn insert_factory(&mut self, name: impl Into<String>, factory: Arc<dyn ClientFactory>) {
+        let name = name.into();
+        self.specs.insert(
+            name.clone(),
+            ModelSpec {
+                name,
+                kind: ModelKind::Factory(factory),
+                config: Map::new(),
+                api_key_env: None,
+            },
+        );
+    }
+
     /// Whether a model is called `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.specs.contains_key(name)
@@ -131,12 +164,18 @@ impl ModelTable {
     }
 
     /// Builds the model `name` for one run.
-    pub fn build(&self, name: &str, _env: &RunEnv) -> Result<BuiltModel, WorkbenchesError> {
+    pub fn build(&self, name: &str, env: &RunEnv) -> Result<BuiltModel, WorkbenchesError> {
         let spec = self.specs.get(name).ok_or_else(|| {
             WorkbenchesError::model(name, "(name)", "no such model in servers.toml")
         })?;
         let mut config = spec.config.clone();
         let provider = match &spec.kind {
+            ModelKind::Factory(factory) => {
+                return factory
+                    .build(env)
+                    .map(BuiltModel::Client)
+                    .map_err(|m| WorkbenchesError::model(name, "(client)", m));
+            }
             ModelKind::Component { provider } => {
                 if let Some(var) = &spec.api_key_env {
                     match std::env::var(var) {

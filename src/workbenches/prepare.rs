@@ -39,7 +39,7 @@ pub enum Reference {
 /// The built team or agent of one run.
 pub enum Built {
     /// A team.
-    Team(GroupChat),
+    Team(Box<GroupChat>),
     /// One agent.
     Agent(Arc<dyn ChatAgent>),
 }
@@ -92,9 +92,13 @@ pub fn build(
         ..LoadOptions::default()
     };
     let mut views = 0usize;
+    let mut clients = 0usize;
     walk(&mut component, &file.component_field, &mut |r| {
         let (field, replacement) = match r {
-            Reference::Model { field, name } => (field, resolve_model(name, mode, &mut options)),
+            Reference::Model { field, name } => {
+                clients += 1;
+                (field, resolve_model(name, clients, mode, &mut options))
+            }
             Reference::View { field, entries } => {
                 views += 1;
                 let key = format!("{VIEW_KEY}{views}");
@@ -118,12 +122,19 @@ pub fn build(
         WorkbenchesError::file(&file.path, "(component)", e.to_string())
     };
     Ok(match file.kind {
-        Kind::Team => Built::Team(load_team(&model, &options).map_err(bad)?),
+        Kind::Team => Built::Team(Box::new(load_team(&model, &options).map_err(bad)?)),
         Kind::Agent => Built::Agent(load_agent(&model, &options).map_err(bad)?),
     })
 }
 
-fn resolve_model(name: &str, mode: &Mode<'_>, options: &mut LoadOptions) -> Result<Value, String> {
+/// One reference's model: a component in place, or a client registered under a key of its own
+/// (`NAME#n`: every reference gets its own client, as with components).
+fn resolve_model(
+    name: &str,
+    nth: usize,
+    mode: &Mode<'_>,
+    options: &mut LoadOptions,
+) -> Result<Value, String> {
     match mode {
         Mode::Check => Ok(json!({
             "provider": "replay",
@@ -136,8 +147,9 @@ fn resolve_model(name: &str, mode: &Mode<'_>, options: &mut LoadOptions) -> Resu
             match models.build(name, env).map_err(|e| e.to_string())? {
                 BuiltModel::Component(c) => serde_json::to_value(c).map_err(|e| e.to_string()),
                 BuiltModel::Client(client) => {
-                    options.models.insert(name.to_string(), client);
-                    Ok(json!({"provider": MODEL_REF_PROVIDER, "config": {"name": name}}))
+                    let key = format!("{name}#{nth}");
+                    options.models.insert(key.clone(), client);
+                    Ok(json!({"provider": MODEL_REF_PROVIDER, "config": {"name": key}}))
                 }
             }
         }
