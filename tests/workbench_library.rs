@@ -218,3 +218,49 @@ async fn an_unknown_model_is_a_clear_error_result() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_user_proxy_gets_the_input_function_made_for_its_call() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("ask.toml"),
+        r#"provider = "RoundRobinGroupChat"
+[config]
+name = "ask"
+[[config.participants]]
+provider = "UserProxyAgent"
+config = { name = "human" }
+[config.termination_condition]
+provider = "MaxMessageTermination"
+config = { max_messages = 2 }
+"#,
+    )
+    .expect("write");
+    let input: toolyard::workbenches::InputFactory = Arc::new(|env: &RunEnv| {
+        let cancelled = env.ctx.cancel.is_cancelled();
+        Arc::new(move |prompt: String, _cancel| {
+            Box::pin(async move { Ok(format!("answer to {prompt:?} (cancelled: {cancelled})")) })
+        })
+    });
+    let set = WorkbenchSet::load_with_input(dir.path(), Arc::new(ModelTable::default()), input);
+    let args = json!({"task": "hello"});
+    let result = set
+        .call_tool("ask", args.as_object().cloned(), CallContext::default())
+        .await
+        .expect("call");
+    assert_eq!(result.is_error, Some(false), "{result:?}");
+    let text = format!("{:?}", result.content);
+    assert!(
+        text.contains(r#"human: answer to \"Enter your response: \" (cancelled: false)"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_repository_servers_toml_models_parse() {
+    let path = fixture("servers.toml");
+    let config = toolyard::config::Config::load(&path).expect("servers.toml");
+    let models =
+        ModelTable::parse(&config.models, Path::new(env!("CARGO_MANIFEST_DIR"))).expect("[models]");
+    assert_eq!(models.names(), ["openai", "scripted"]);
+}

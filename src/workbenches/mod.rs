@@ -20,7 +20,7 @@ use std::path::PathBuf;
 pub use check::{Known, Problem, check_folder};
 pub use file::{ExtraInput, Kind, WorkbenchFile, load_folder};
 pub use models::{BuiltModel, ClientFactory, ModelSpec, ModelTable, RunEnv};
-pub use served::WorkbenchSet;
+pub use served::{InputFactory, WorkbenchSet};
 pub use view::{GatewayHandle, GatewayView};
 
 /// Why a workbench file, a model entry or a run could not be used.

@@ -32,10 +32,15 @@ const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// Longest speaker content in a progress message, in characters.
 const PROGRESS_CHARS: usize = 200;
 
+/// Makes the input function of a run's `UserProxyAgent`s from the call (e.g. asking the calling
+/// client's user through MCP elicitation).
+pub type InputFactory = Arc<dyn Fn(&RunEnv) -> InputFn + Send + Sync>;
+
 /// The workbench files of one folder, served as tools.
 pub struct WorkbenchSet {
     dir: PathBuf,
     models: Arc<ModelTable>,
+    input: InputFactory,
     gateway: GatewayHandle,
     files: RwLock<Arc<Vec<Arc<WorkbenchFile>>>>,
     changes: broadcast::Sender<WorkbenchChange>,
@@ -51,11 +56,18 @@ impl std::fmt::Debug for WorkbenchSet {
 
 impl WorkbenchSet {
     /// Loads the folder's files (a bad file is logged and left out; `toolyard check` names it).
+    /// `UserProxyAgent`s get no input channel: a run that needs human input fails at once.
     pub fn load(dir: &Path, models: Arc<ModelTable>) -> Arc<Self> {
+        Self::load_with_input(dir, models, Arc::new(|_env: &RunEnv| no_input_channel()))
+    }
+
+    /// Like [`WorkbenchSet::load`], with `input` making each run's human-input function.
+    pub fn load_with_input(dir: &Path, models: Arc<ModelTable>, input: InputFactory) -> Arc<Self> {
         let (changes, _) = broadcast::channel(16);
         let set = Arc::new(Self {
             dir: dir.to_path_buf(),
             models,
+            input,
             gateway: GatewayHandle::default(),
             files: RwLock::new(Arc::new(Vec::new())),
             changes,
@@ -114,11 +126,6 @@ impl WorkbenchSet {
         self.files().iter().find(|f| f.name == name).cloned()
     }
 
-    /// The input function a run's UserProxyAgents use (none available yet: a clear error).
-    fn user_input(&self, _env: &RunEnv) -> InputFn {
-        no_input_channel()
-    }
-
     async fn run(
         &self,
         file: &WorkbenchFile,
@@ -131,7 +138,7 @@ impl WorkbenchSet {
             gateway: &self.gateway,
             env: &env,
         };
-        let built = match build(file, &mode, self.user_input(&env)) {
+        let built = match build(file, &mode, (self.input)(&env)) {
             Ok(b) => b,
             Err(e) => {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(
