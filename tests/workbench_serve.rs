@@ -373,3 +373,35 @@ fn adding_a_workbench_file_sends_list_changed() {
     );
     assert!(after.contains("\"second_reviewer\""), "{after}");
 }
+
+#[test]
+fn a_selector_team_lets_its_model_pick_critic_then_editor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "");
+    let report = client(
+        &[
+            "--scenario",
+            "run",
+            "--tool",
+            "review_panel",
+            "--args",
+            r#"{"task": "draft: toolyard is a gateway"}"#,
+        ],
+        "stdio",
+        &stdio_target(&config, &shipped_workbenches()),
+    );
+    let result = &report["result"];
+    assert_eq!(
+        result["text"],
+        "Edited: added an example, as the critic asked. TERMINATE"
+    );
+    let progress: Vec<&str> = report["progress"]
+        .as_array()
+        .expect("progress")
+        .iter()
+        .filter_map(|p| p["message"].as_str())
+        .collect();
+    assert_eq!(progress.len(), 3, "{progress:?}");
+    assert!(progress[1].starts_with("critic: Critique:"), "{progress:?}");
+    assert!(progress[2].starts_with("editor: Edited:"), "{progress:?}");
+}
