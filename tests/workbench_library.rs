@@ -264,3 +264,33 @@ fn the_repository_servers_toml_models_parse() {
         ModelTable::parse(&config.models, Path::new(env!("CARGO_MANIFEST_DIR"))).expect("[models]");
     assert_eq!(models.names(), ["openai", "scripted"]);
 }
+
+#[tokio::test]
+async fn team_tools_in_a_cycle_are_not_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (file, name, calls) in [("a.toml", "ping", "pong"), ("b.toml", "pong", "ping")] {
+        std::fs::write(
+            dir.path().join(file),
+            format!(
+                "provider = \"AssistantAgent\"\n[config]\nname = \"{name}\"\nmodel_client = \"m\"\n\
+                 workbench = [\"{calls}\"]\n"
+            ),
+        )
+        .expect("write");
+    }
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "provider = \"AssistantAgent\"\n[config]\nname = \"caller\"\nmodel_client = \"m\"\n\
+         workbench = [\"ping\"]\n",
+    )
+    .expect("write");
+    let set = WorkbenchSet::load(dir.path(), Arc::new(ModelTable::default()));
+    let names: Vec<String> = set
+        .list_tools()
+        .await
+        .expect("tools")
+        .iter()
+        .map(|t| t.name().to_string())
+        .collect();
+    assert_eq!(names, ["caller"]);
+}

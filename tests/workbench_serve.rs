@@ -360,6 +360,8 @@ fn adding_a_workbench_file_sends_list_changed() {
             &new_file.display().to_string(),
             "--write-text",
             "provider = \"AssistantAgent\"\n[config]\nname = \"second_reviewer\"\nmodel_client = \"scripted\"\n",
+            "--expect-tool",
+            "second_reviewer",
         ],
         "stdio",
         &stdio_target(&config, &wb),

@@ -98,11 +98,10 @@ pub fn check_folder(
         }
     }
     let names: BTreeSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
-    let mut calls: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for f in &files {
-        problems.extend(check_file(f, models, known, &names, &mut calls));
+        problems.extend(check_file(f, models, known, &names));
     }
-    problems.extend(cycles(&files, &calls));
+    problems.extend(cycles(&files).into_iter().map(Problem::from));
     (files, problems)
 }
 
@@ -111,7 +110,6 @@ fn check_file(
     models: &ModelTable,
     known: &Known,
     workbench_names: &BTreeSet<&str>,
-    calls: &mut BTreeMap<String, Vec<(String, String)>>,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     let problem = |field: &str, message: String| Problem {
@@ -127,12 +125,10 @@ fn check_file(
             Reference::Model { .. } => {}
             Reference::View { field, entries } => {
                 for e in entries {
-                    if workbench_names.contains(e.as_str()) {
-                        calls
-                            .entry(file.name.clone())
-                            .or_default()
-                            .push((e.clone(), field.clone()));
-                    } else if !known.servers.contains(&e) && !known.tools.contains(&e) {
+                    if !workbench_names.contains(e.as_str())
+                        && !known.servers.contains(&e)
+                        && !known.tools.contains(&e)
+                    {
                         problems.push(problem(
                             &field,
                             format!(
@@ -151,18 +147,58 @@ fn check_file(
     problems
 }
 
-/// Every cycle of workbench tools reaching themselves through `workbench = [..]` lists.
-fn cycles(
-    files: &[WorkbenchFile],
-    calls: &BTreeMap<String, Vec<(String, String)>>,
-) -> Vec<Problem> {
-    let mut problems = Vec::new();
+/// Which workbench tools each file's views name, with the field naming them.
+fn call_graph(files: &[WorkbenchFile]) -> BTreeMap<String, Vec<(String, String)>> {
+    let names: BTreeSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    let mut calls: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for f in files {
+        for r in references(f) {
+            if let Reference::View { field, entries } = r {
+                for e in entries.into_iter().filter(|e| names.contains(e.as_str())) {
+                    calls
+                        .entry(f.name.clone())
+                        .or_default()
+                        .push((e, field.clone()));
+                }
+            }
+        }
+    }
+    calls
+}
+
+/// A cycle of workbench tools reaching themselves through `workbench = [..]` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cycle {
+    /// The file the cycle is reported on (its first member in file order).
+    pub path: PathBuf,
+    /// The field of that file naming the next member.
+    pub field: String,
+    /// The tool names around the cycle, the first repeated at the end.
+    pub chain: Vec<String>,
+}
+
+impl From<Cycle> for Problem {
+    fn from(c: Cycle) -> Self {
+        Self {
+            path: c.path,
+            field: c.field,
+            message: format!(
+                "a cycle of team tools calling themselves: {}",
+                c.chain.join(" → ")
+            ),
+        }
+    }
+}
+
+/// Every cycle among `files`, once each.
+pub fn cycles(files: &[WorkbenchFile]) -> Vec<Cycle> {
+    let calls = call_graph(files);
+    let mut found = Vec::new();
     let mut reported: BTreeSet<BTreeSet<String>> = BTreeSet::new();
     for f in files {
         let mut path = vec![f.name.clone()];
-        if let Some(cycle) = find_cycle(&f.name, calls, &mut path) {
-            let members: BTreeSet<String> = cycle.iter().cloned().collect();
-            if !reported.insert(members) {
+        if let Some(chain) = find_cycle(&f.name, &calls, &mut path) {
+            if !reported.insert(chain.iter().cloned().collect()) {
                 continue;
             }
             let field = calls
@@ -170,17 +206,14 @@ fn cycles(
                 .and_then(|c| c.first())
                 .map(|(_, field)| field.clone())
                 .unwrap_or_else(|| "workbench".into());
-            problems.push(Problem {
+            found.push(Cycle {
                 path: f.path.clone(),
                 field,
-                message: format!(
-                    "a cycle of team tools calling themselves: {}",
-                    cycle.join(" → ")
-                ),
+                chain,
             });
         }
     }
-    problems
+    found
 }
 
 fn find_cycle(

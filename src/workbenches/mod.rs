@@ -17,7 +17,7 @@ mod watch;
 
 use std::path::PathBuf;
 
-pub use check::{Known, Problem, check_folder};
+pub use check::{Cycle, Known, Problem, check_folder, cycles};
 pub use file::{ExtraInput, Kind, WorkbenchFile, load_folder};
 pub use models::{BuiltModel, ClientFactory, ModelSpec, ModelTable, RunEnv};
 pub use served::{InputFactory, WorkbenchSet};

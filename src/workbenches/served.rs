@@ -101,15 +101,26 @@ impl WorkbenchSet {
             tracing::error!(error = %e, "workbench file not served");
         }
         let mut seen = std::collections::HashSet::new();
-        let mut served = Vec::new();
+        let mut unique = Vec::new();
         for f in files {
             if !seen.insert(f.name.clone()) {
                 tracing::error!(path = %f.path.display(), name = %f.name,
                     "workbench tool name used by an earlier file; not served");
                 continue;
             }
-            served.push(Arc::new(f));
+            unique.push(f);
         }
+        // A team tool that can reach itself would recurse without end: serve none of a cycle.
+        let mut cyclic = std::collections::HashSet::new();
+        for c in super::check::cycles(&unique) {
+            cyclic.extend(c.chain.iter().cloned());
+            tracing::error!(problem = %super::Problem::from(c), "not served");
+        }
+        let served: Vec<Arc<WorkbenchFile>> = unique
+            .into_iter()
+            .filter(|f| !cyclic.contains(&f.name))
+            .map(Arc::new)
+            .collect();
         tracing::info!(dir = %self.dir.display(), tools = served.len(), "workbenches loaded");
         if let Ok(mut slot) = self.files.write() {
             *slot = Arc::new(served);
