@@ -21,3 +21,4 @@ pub mod teams;
 pub mod termination;
 pub mod tools;
 pub mod workbench;
+pub mod workbenches;

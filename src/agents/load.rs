@@ -3,10 +3,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{ChatAgent, SocietyOfMindAgent, UserProxyAgent, assistant, code_executor};
+use super::{ChatAgent, InputFn, SocietyOfMindAgent, UserProxyAgent, assistant, code_executor};
 use crate::component::{ComponentError, ComponentModel, short_provider};
+use crate::models::{ChatCompletionClient, ModelError, load_chat_completion_client};
 use crate::tools::Tool;
 use crate::workbench::Workbench;
+
+/// Provider of a model client supplied by name in [`LoadOptions::models`]
+/// (config: `{"name": "NAME"}`).
+pub const MODEL_REF_PROVIDER: &str = "toolyard.models.Ref";
 
 /// What a config cannot carry: code. Tools are matched by name, workbenches by provider.
 #[derive(Default, Clone)]
@@ -15,6 +20,34 @@ pub struct LoadOptions {
     pub tools: Vec<Arc<dyn Tool>>,
     /// Workbenches by provider name (e.g. an `McpWorkbench` for `autogen_ext.tools.mcp.McpWorkbench`).
     pub workbenches: HashMap<String, Arc<dyn Workbench>>,
+    /// Model clients by name, for model components with provider [`MODEL_REF_PROVIDER`].
+    pub models: HashMap<String, Arc<dyn ChatCompletionClient>>,
+    /// Input function of every `UserProxyAgent` loaded (the console when `None`).
+    pub user_input: Option<InputFn>,
+}
+
+impl LoadOptions {
+    /// Builds a model client: a named one from [`LoadOptions::models`] for a
+    /// [`MODEL_REF_PROVIDER`] component, else from the component config.
+    pub fn model_client(
+        &self,
+        model: &ComponentModel,
+    ) -> Result<Arc<dyn ChatCompletionClient>, ModelError> {
+        if model.provider != MODEL_REF_PROVIDER {
+            return load_chat_completion_client(model);
+        }
+        let name = model
+            .config
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        self.models
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ModelError::Config {
+                reason: format!("no model client named `{name}` was supplied"),
+            })
+    }
 }
 
 /// Builds an agent from its component config.
@@ -24,7 +57,13 @@ pub fn load_agent(
 ) -> Result<Arc<dyn ChatAgent>, ComponentError> {
     match short_provider(&model.provider) {
         "AssistantAgent" => Ok(Arc::new(assistant::config_load(model, options)?)),
-        "UserProxyAgent" => Ok(Arc::new(UserProxyAgent::from_component(model)?)),
+        "UserProxyAgent" => {
+            let agent = UserProxyAgent::from_component(model)?;
+            Ok(Arc::new(match &options.user_input {
+                Some(input) => agent.with_input(input.clone()),
+                None => agent,
+            }))
+        }
         "CodeExecutorAgent" => Ok(Arc::new(code_executor::config_load(model)?)),
         "SocietyOfMindAgent" => Ok(Arc::new(SocietyOfMindAgent::from_component(
             model, options,

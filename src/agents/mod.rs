@@ -27,7 +27,7 @@ pub use code_executor::{
 };
 pub use drive::{Driven, drive, drive_turn};
 pub use error::AgentError;
-pub use load::{LoadOptions, load_agent};
+pub use load::{LoadOptions, MODEL_REF_PROVIDER, load_agent};
 pub use society_of_mind::{
     DEFAULT_INSTRUCTION, DEFAULT_RESPONSE_PROMPT, DEFAULT_SOM_DESCRIPTION, SOM_PROVIDER,
     SocietyOfMindAgent,

@@ -2,13 +2,19 @@
 
 use std::process::ExitCode;
 
-use super::{ConfigArgs, init_logging, start_gateway, wait_for_upstreams};
+use toolyard::workbenches::{Kind, Known, check_folder};
+
+use super::{
+    ConfigArgs, WorkbenchArgs, init_logging, model_table, start_gateway, wait_for_upstreams,
+};
 
 /// Options of `toolyard check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    workbenches: WorkbenchArgs,
 }
 
 /// Report status, protocol version and tool count per server; fail if any is not ready.
@@ -43,10 +49,57 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             c.name, c.kept, c.dropped
         );
     }
+    if let Some(dir) = args.workbenches.folder()? {
+        let known = Known {
+            servers: config.servers.iter().map(|s| s.name.clone()).collect(),
+            tools: gateway
+                .exposed_tools()
+                .await
+                .into_iter()
+                .map(|t| t.name)
+                .collect(),
+        };
+        failed |= !check_workbenches(&dir, &config, &known).await;
+    }
     gateway.shutdown().await;
     Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Report every workbench file of `dir`; whether all are good.
+async fn check_workbenches(
+    dir: &std::path::Path,
+    config: &toolyard::config::Config,
+    known: &Known,
+) -> bool {
+    let models = match model_table(config, false).await {
+        Ok(m) => m,
+        Err(e) => {
+            println!("FAIL models {}: {e}", config.path.display());
+            return false;
+        }
+    };
+    let (files, problems) = check_folder(dir, &models, known);
+    println!(
+        "workbenches {}: {} file(s), {} problem(s)",
+        dir.display(),
+        files.len(),
+        problems.len()
+    );
+    for f in &files {
+        if problems.iter().all(|p| p.path != f.path) {
+            let kind = match f.kind {
+                Kind::Team => "team",
+                Kind::Agent => "agent",
+            };
+            println!("ok   {:16} {:6} {}", f.name, kind, f.path.display());
+        }
+    }
+    for p in &problems {
+        println!("FAIL {p}");
+    }
+    problems.is_empty()
 }

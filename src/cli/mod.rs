@@ -15,7 +15,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use toolyard::config::Config;
-use toolyard::gateway::Gateway;
+use toolyard::gateway::{Gateway, Member};
+use toolyard::workbenches::{ModelTable, WorkbenchSet};
 
 /// MCP gateway and tool-orchestration service.
 #[derive(Debug, Parser)]
@@ -50,6 +51,72 @@ pub struct ConfigArgs {
         env = "TOOLYARD_CONFIG"
     )]
     config: PathBuf,
+}
+
+/// Where the workbench files are (`toolyard serve` / `check`).
+#[derive(Debug, clap::Args)]
+pub struct WorkbenchArgs {
+    /// Folder of workbench files (agents and teams served as tools); default `./workbenches`,
+    /// skipped when that default folder does not exist.
+    #[arg(long, env = "TOOLYARD_WORKBENCHES")]
+    workbenches: Option<PathBuf>,
+}
+
+impl WorkbenchArgs {
+    /// The folder to use, if any; an explicitly named folder must exist.
+    pub fn folder(&self) -> anyhow::Result<Option<PathBuf>> {
+        match &self.workbenches {
+            Some(dir) if dir.is_dir() => Ok(Some(dir.clone())),
+            Some(dir) => anyhow::bail!("workbench folder {} does not exist", dir.display()),
+            None => {
+                let default = PathBuf::from("workbenches");
+                Ok(default.is_dir().then_some(default))
+            }
+        }
+    }
+}
+
+/// The models table of `config` (scripted model servers started when `start`).
+pub async fn model_table(config: &Config, start: bool) -> anyhow::Result<ModelTable> {
+    let base = config
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let mut models = ModelTable::parse(&config.models, &base)?;
+    if start {
+        models.start().await?;
+    }
+    Ok(models)
+}
+
+/// Load the config and start the gateway over it plus the workbench tools of `folder`.
+pub async fn start_gateway_with_workbenches(
+    args: &ConfigArgs,
+    folder: Option<&std::path::Path>,
+) -> anyhow::Result<(
+    Config,
+    Arc<Gateway>,
+    CancellationToken,
+    Option<Arc<WorkbenchSet>>,
+)> {
+    let config = Config::load(&args.config)?;
+    let shutdown = CancellationToken::new();
+    let Some(folder) = folder else {
+        let gateway = Gateway::from_config(&config, shutdown.clone());
+        return Ok((config, gateway, shutdown, None));
+    };
+    let models = Arc::new(model_table(&config, true).await?);
+    let set = WorkbenchSet::load(folder, models);
+    let member = Member {
+        name: String::new(),
+        workbench: Arc::clone(&set) as Arc<dyn toolyard::workbench::Workbench>,
+        filter: Default::default(),
+    };
+    let gateway = Gateway::from_config_with(&config, vec![member], shutdown.clone());
+    set.gateway_handle().bind(&gateway);
+    set.watch(shutdown.clone());
+    Ok((config, gateway, shutdown, Some(set)))
 }
 
 /// Run the parsed command line.

@@ -12,13 +12,15 @@ use toolyard::server::rewrite::tool_extras;
 use toolyard::server::stdio::serve_stdio;
 use toolyard::workbench::Workbench;
 
-use super::{ConfigArgs, init_logging, start_gateway};
+use super::{ConfigArgs, WorkbenchArgs, init_logging, start_gateway_with_workbenches};
 
 /// Options of `toolyard serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    workbenches: WorkbenchArgs,
     /// Address of the HTTP listener (`/mcp`, `/sse`, `/messages`, `/healthz`).
     #[arg(long, default_value = "127.0.0.1:8080", conflicts_with = "stdio")]
     listen: SocketAddr,
@@ -39,7 +41,9 @@ pub struct ServeArgs {
 /// Run `serve` until Ctrl-C / SIGTERM (or the stdio client leaves); then stop every upstream.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging("info,rmcp=warn");
-    let (config, gateway, shutdown) = start_gateway(&args.config)?;
+    let folder = args.workbenches.folder()?;
+    let (config, gateway, shutdown, _set) =
+        start_gateway_with_workbenches(&args.config, folder.as_deref()).await?;
     let server = GatewayServer::new(
         Arc::clone(&gateway) as Arc<dyn Workbench>,
         config.gateway.name.clone(),

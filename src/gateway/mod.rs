@@ -30,7 +30,7 @@ pub type ToolExtrasTable = Arc<RwLock<HashMap<String, JsonObject>>>;
 /// One workbench inside the gateway.
 #[derive(Clone)]
 pub struct Member {
-    /// Its name: the namespace prefix.
+    /// Its name: the namespace prefix (`""`: its names are served without a prefix).
     pub name: String,
     /// The workbench.
     pub workbench: Arc<dyn Workbench>,
@@ -83,6 +83,16 @@ pub struct Gateway {
 impl Gateway {
     /// Start every upstream in `config` and aggregate them.
     pub fn from_config(config: &Config, shutdown: CancellationToken) -> Arc<Self> {
+        Self::from_config_with(config, Vec::new(), shutdown)
+    }
+
+    /// Start every upstream in `config` and aggregate them with `extra` members after them
+    /// (e.g. the workbench tools; a member named `""` is served without a prefix).
+    pub fn from_config_with(
+        config: &Config,
+        extra: Vec<Member>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
         let upstreams: Vec<McpWorkbench> = config
             .servers
             .iter()
@@ -95,6 +105,7 @@ impl Gateway {
                 workbench: Arc::new(u.clone()) as Arc<dyn Workbench>,
                 filter: u.config().tools.clone(),
             })
+            .chain(extra)
             .collect();
         Self::build(config.gateway.clone(), members, upstreams, shutdown)
     }

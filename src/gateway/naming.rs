@@ -61,7 +61,13 @@ pub fn assign(
     for c in &candidates {
         *counts.entry(c.local.as_str()).or_default() += 1;
     }
-    let prefixed = |c: &Candidate| format!("{}{separator}{}", c.server, c.local);
+    let prefixed = |c: &Candidate| {
+        if c.server.is_empty() {
+            c.local.clone()
+        } else {
+            format!("{}{separator}{}", c.server, c.local)
+        }
+    };
     let names: Vec<String> = candidates
         .iter()
         .map(|c| match mode {
@@ -124,6 +130,18 @@ mod tests {
     fn on_conflict_prefixes_only_collisions() {
         let (out, coll) = assign(cands(), PrefixMode::OnConflict, "-");
         assert_eq!(names(&out), ["say", "a-add", "b-add", "fetch"]);
+        assert!(coll.is_empty());
+    }
+
+    #[test]
+    fn a_member_named_empty_is_never_prefixed() {
+        let mut all = cands();
+        all.extend(candidates(2, "", &ToolFilter::default(), ["research_team"]));
+        let (out, coll) = assign(all, PrefixMode::Always, "__");
+        assert_eq!(
+            names(&out),
+            ["a__say", "a__add", "b__add", "b__fetch", "research_team"]
+        );
         assert!(coll.is_empty());
     }
 

@@ -8,7 +8,6 @@ use super::{DiGraph, GroupChat, GroupChatBuilder, Selector};
 use crate::agents::{LoadOptions, load_agent};
 use crate::component::{ComponentError, ComponentModel, parse_config, short_provider};
 use crate::model_context::load_model_context;
-use crate::models::load_chat_completion_client;
 use crate::termination::load_termination;
 
 use super::MagenticOne;
@@ -85,12 +84,13 @@ pub fn load_team(
         }
         "SelectorGroupChat" => {
             let c: SelectorFields = parse_config(model)?;
-            let client = load_chat_completion_client(&c.model_client).map_err(|source| {
-                ComponentError::Model {
-                    provider: model.provider.clone(),
-                    source,
-                }
-            })?;
+            let client =
+                options
+                    .model_client(&c.model_client)
+                    .map_err(|source| ComponentError::Model {
+                        provider: model.provider.clone(),
+                        source,
+                    })?;
             let mut selector = Selector::new(client)
                 .allow_repeated_speaker(c.allow_repeated_speaker)
                 .model_client_streaming(c.model_client_streaming);
@@ -107,12 +107,13 @@ pub fn load_team(
         }
         "MagenticOneGroupChat" => {
             let c: MagenticFields = parse_config(model)?;
-            let client = load_chat_completion_client(&c.model_client).map_err(|source| {
-                ComponentError::Model {
-                    provider: model.provider.clone(),
-                    source,
-                }
-            })?;
+            let client =
+                options
+                    .model_client(&c.model_client)
+                    .map_err(|source| ComponentError::Model {
+                        provider: model.provider.clone(),
+                        source,
+                    })?;
             // The orchestrator counts its own rounds; the loop gets no turn limit.
             let mut orchestrator = MagenticOne::new(client).max_turns(common.max_turns.take());
             if let Some(n) = c.max_stalls {

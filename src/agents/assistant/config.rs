@@ -11,7 +11,6 @@ use crate::agents::LoadOptions;
 use crate::component::{ComponentError, ComponentModel, component, parse_config, short_provider};
 use crate::memory::load_memory;
 use crate::model_context::load_model_context;
-use crate::models::load_chat_completion_client;
 use crate::tools::{AgentTool, TeamTool, Tool};
 
 /// AutoGen's provider name.
@@ -188,8 +187,9 @@ pub(crate) fn load(
     options: &LoadOptions,
 ) -> Result<AssistantAgent, ComponentError> {
     let c: Config = parse_config(model)?;
-    let client =
-        load_chat_completion_client(&c.model_client).map_err(|source| ComponentError::Model {
+    let client = options
+        .model_client(&c.model_client)
+        .map_err(|source| ComponentError::Model {
             provider: model.provider.clone(),
             source,
         })?;

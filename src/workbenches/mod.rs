@@ -1,0 +1,76 @@
+//! Workbenches: agents and teams declared in files (`workbenches/*.json|toml`) served as MCP
+//! tools beside the upstream tools, with models referenced by name from `[models.NAME]` in
+//! `servers.toml` and per-agent filtered views of the gateway's tools. See `docs/workbenches.md`.
+//!
+//! Parts: [`file`] parses one file, [`models`] holds the models table and builds a run's model
+//! clients, [`prepare`] turns a file into a fresh component plus load options per call,
+//! [`view`] is an agent's filtered gateway view, [`served`] is the `Workbench` the gateway
+//! serves, [`check`] validates a folder for `toolyard check`.
+
+pub mod check;
+pub mod file;
+pub mod models;
+pub mod prepare;
+pub mod served;
+pub mod view;
+mod watch;
+
+use std::path::PathBuf;
+
+pub use check::{Cycle, Known, Problem, check_folder, cycles};
+pub use file::{ExtraInput, Kind, WorkbenchFile, load_folder};
+pub use models::{BuiltModel, ClientFactory, ModelSpec, ModelTable, RunEnv};
+pub use served::{InputFactory, WorkbenchSet};
+pub use view::{GatewayHandle, GatewayView};
+
+/// Why a workbench file, a model entry or a run could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkbenchesError {
+    /// A field of a workbench file is wrong.
+    #[error("{path}: {field}: {message}")]
+    File {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+    /// A file or folder could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `[models.NAME]` entry is wrong or its model cannot be built.
+    #[error("[models.{name}] {field}: {message}")]
+    Model {
+        name: String,
+        field: String,
+        message: String,
+    },
+}
+
+impl WorkbenchesError {
+    pub(crate) fn file(
+        path: impl Into<PathBuf>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::File {
+            path: path.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn model(
+        name: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Model {
+            name: name.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

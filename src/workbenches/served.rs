@@ -1,0 +1,385 @@
+//! `WorkbenchSet`: the workbench files of a folder served as tools (a member of the Gateway).
+//! Every call builds a fresh team or agent, streams each inner message to the caller as a
+//! progress notification and a log message, and answers with AutoGen's text formatting plus a
+//! structured result (`messages`, `stop_reason`, `usage`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use futures::{Stream, StreamExt};
+use rmcp::model::{
+    CallToolResult, ContentBlock, JsonObject, LoggingLevel, LoggingMessageNotificationParam,
+    Tool as McpTool,
+};
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::WorkbenchFile;
+use super::file::load_folder;
+use super::models::{ModelTable, RunEnv};
+use super::prepare::{Built, Mode, build, no_input_channel};
+use super::view::GatewayHandle;
+use crate::agents::{InputFn, RunItem, Task};
+use crate::messages::{AgentEvent, AgentMessage, TaskResult};
+use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
+
+/// How long a cancelled run may take to stop before it is dropped.
+const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Longest speaker content in a progress message, in characters.
+const PROGRESS_CHARS: usize = 200;
+
+/// Makes the input function of a run's `UserProxyAgent`s from the call (e.g. asking the calling
+/// client's user through MCP elicitation).
+pub type InputFactory = Arc<dyn Fn(&RunEnv) -> InputFn + Send + Sync>;
+
+/// The workbench files of one folder, served as tools.
+pub struct WorkbenchSet {
+    dir: PathBuf,
+    models: Arc<ModelTable>,
+    input: InputFactory,
+    gateway: GatewayHandle,
+    files: RwLock<Arc<Vec<Arc<WorkbenchFile>>>>,
+    changes: broadcast::Sender<WorkbenchChange>,
+}
+
+impl std::fmt::Debug for WorkbenchSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkbenchSet")
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+impl WorkbenchSet {
+    /// Loads the folder's files (a bad file is logged and left out; `toolyard check` names it).
+    /// `UserProxyAgent`s get no input channel: a run that needs human input fails at once.
+    pub fn load(dir: &Path, models: Arc<ModelTable>) -> Arc<Self> {
+        Self::load_with_input(dir, models, Arc::new(|_env: &RunEnv| no_input_channel()))
+    }
+
+    /// Like [`WorkbenchSet::load`], with `input` making each run's human-input function.
+    pub fn load_with_input(dir: &Path, models: Arc<ModelTable>, input: InputFactory) -> Arc<Self> {
+        let (changes, _) = broadcast::channel(16);
+        let set = Arc::new(Self {
+            dir: dir.to_path_buf(),
+            models,
+            input,
+            gateway: GatewayHandle::default(),
+            files: RwLock::new(Arc::new(Vec::new())),
+            changes,
+        });
+        set.reload();
+        set
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The handle agents' views reach the gateway through; bind it once the gateway exists.
+    pub fn gateway_handle(&self) -> &GatewayHandle {
+        &self.gateway
+    }
+
+    /// The files served now.
+    pub fn files(&self) -> Arc<Vec<Arc<WorkbenchFile>>> {
+        self.files
+            .read()
+            .map(|f| Arc::clone(&f))
+            .unwrap_or_default()
+    }
+
+    /// Re-reads the folder and tells listeners the tool list changed.
+    pub fn reload(&self) {
+        let (files, errors) = load_folder(&self.dir);
+        for e in &errors {
+            tracing::error!(error = %e, "workbench file not served");
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut unique = Vec::new();
+        for f in files {
+            if !seen.insert(f.name.clone()) {
+                tracing::error!(path = %f.path.display(), name = %f.name,
+                    "workbench tool name used by an earlier file; not served");
+                continue;
+            }
+            unique.push(f);
+        }
+        // A team tool that can reach itself would recurse without end: serve none of a cycle.
+        let mut cyclic = std::collections::HashSet::new();
+        for c in super::check::cycles(&unique) {
+            cyclic.extend(c.chain.iter().cloned());
+            tracing::error!(problem = %super::Problem::from(c), "not served");
+        }
+        let served: Vec<Arc<WorkbenchFile>> = unique
+            .into_iter()
+            .filter(|f| !cyclic.contains(&f.name))
+            .map(Arc::new)
+            .collect();
+        tracing::info!(dir = %self.dir.display(), tools = served.len(), "workbenches loaded");
+        if let Ok(mut slot) = self.files.write() {
+            *slot = Arc::new(served);
+        }
+        let _ = self.changes.send(WorkbenchChange::Tools);
+    }
+
+    /// Polls the folder about every second and reloads when a file is added, changed or removed.
+    pub fn watch(self: &Arc<Self>, shutdown: CancellationToken) {
+        tokio::spawn(super::watch::poll(Arc::downgrade(self), shutdown));
+    }
+
+    fn file(&self, name: &str) -> Option<Arc<WorkbenchFile>> {
+        self.files().iter().find(|f| f.name == name).cloned()
+    }
+
+    async fn run(
+        &self,
+        file: &WorkbenchFile,
+        task: String,
+        ctx: CallContext,
+    ) -> Result<CallToolResult, WorkbenchError> {
+        let env = RunEnv { ctx: ctx.clone() };
+        let mode = Mode::Run {
+            models: &self.models,
+            gateway: &self.gateway,
+            env: &env,
+        };
+        let built = match build(file, &mode, (self.input)(&env)) {
+            Ok(b) => b,
+            Err(e) => {
+                return Ok(CallToolResult::error(vec![ContentBlock::text(
+                    e.to_string(),
+                )]));
+            }
+        };
+        let cancel = ctx.cancel.child_token();
+        let _stop = cancel.clone().drop_guard();
+        let outcome = match &built {
+            Built::Team(team) => {
+                let stream = team.run_stream(Task::Text(task), cancel.clone());
+                follow(&file.name, stream, &ctx).await
+            }
+            Built::Agent(agent) => {
+                let stream = agent.run_stream(Task::Text(task), cancel.clone());
+                follow(&file.name, stream, &ctx).await
+            }
+        };
+        match outcome {
+            Followed::Done(result) => Ok(answer(file, &result)),
+            Followed::Cancelled => Err(WorkbenchError::Cancelled),
+            Followed::Failed(message) => Ok(CallToolResult::error(vec![ContentBlock::text(
+                format!("{} failed: {message}", file.name),
+            )])),
+        }
+    }
+}
+
+enum Followed {
+    Done(TaskResult),
+    Cancelled,
+    Failed(String),
+}
+
+/// Relays a run's messages to the caller until its result (or cancellation).
+async fn follow<E: std::fmt::Display>(
+    tool: &str,
+    stream: impl Stream<Item = Result<RunItem, E>>,
+    ctx: &CallContext,
+) -> Followed {
+    let mut stream = std::pin::pin!(stream);
+    let mut count = 0u64;
+    loop {
+        let item = tokio::select! {
+            item = stream.next() => item,
+            _ = ctx.cancel.cancelled() => {
+                // The run's token is a child of the caller's: let it wind down (upstream calls
+                // send their own cancellations) before the stream is dropped.
+                let drain = async { while stream.next().await.is_some() {} };
+                if tokio::time::timeout(CANCEL_GRACE, drain).await.is_err() {
+                    tracing::warn!(tool, "run did not stop within the grace period; dropped");
+                }
+                return Followed::Cancelled;
+            }
+        };
+        match item {
+            None => return Followed::Failed("the run ended without a result".into()),
+            Some(Err(e)) if ctx.cancel.is_cancelled() => {
+                tracing::debug!(tool, error = %e, "run stopped by cancellation");
+                return Followed::Cancelled;
+            }
+            Some(Err(e)) => return Followed::Failed(e.to_string()),
+            Some(Ok(RunItem::Result(r))) => return Followed::Done(r),
+            Some(Ok(RunItem::Message(m))) => {
+                if matches!(
+                    m,
+                    AgentMessage::Event(AgentEvent::ModelClientStreamingChunkEvent(_))
+                ) {
+                    continue;
+                }
+                count += 1;
+                report(tool, &m, count, ctx).await;
+            }
+        }
+    }
+}
+
+/// A one-line form of a message for progress: tool calls as `name(args)`, results as
+/// `name → text`, anything else as its text; cut to [`PROGRESS_CHARS`].
+fn short_content(message: &AgentMessage) -> String {
+    let full = match message {
+        AgentMessage::Event(AgentEvent::ToolCallRequestEvent(e)) => e
+            .content
+            .iter()
+            .map(|c| format!("{}({})", c.name, c.arguments))
+            .collect::<Vec<_>>()
+            .join(", "),
+        AgentMessage::Event(AgentEvent::ToolCallExecutionEvent(e)) => e
+            .content
+            .iter()
+            .map(|r| format!("{} → {}", r.name, r.content))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_text(),
+    };
+    let full = full.replace('\n', " ");
+    let short: String = full.chars().take(PROGRESS_CHARS).collect();
+    if short.len() < full.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
+}
+
+async fn report(tool: &str, message: &AgentMessage, count: u64, ctx: &CallContext) {
+    let content = message.to_text();
+    let short = short_content(message);
+    ctx.observer
+        .progress(
+            count as f64,
+            None,
+            Some(format!("{}: {short}", message.source())),
+        )
+        .await;
+    ctx.observer
+        .log(
+            LoggingMessageNotificationParam::new(
+                LoggingLevel::Info,
+                json!({"source": message.source(), "type": message.type_name(), "content": content}),
+            )
+            .with_logger(tool),
+        )
+        .await;
+}
+
+/// The tool result: AutoGen's `TaskRunnerTool` text plus the structured result.
+fn answer(file: &WorkbenchFile, result: &TaskResult) -> CallToolResult {
+    let text = if file.return_value_as_last_message {
+        match result.messages.last().and_then(AgentMessage::as_chat) {
+            Some(m) => m.to_model_text(),
+            None => {
+                return CallToolResult::error(vec![ContentBlock::text(
+                    "The last message is not a BaseChatMessage.",
+                )]);
+            }
+        }
+    } else {
+        result
+            .messages
+            .iter()
+            .filter_map(AgentMessage::as_chat)
+            .filter(|m| m.source() != "user")
+            .map(|m| format!("{}: {}", m.source(), m.to_model_text()))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    let (prompt, completion) = result
+        .messages
+        .iter()
+        .filter_map(AgentMessage::models_usage)
+        .fold((0, 0), |(p, c), u| {
+            (p + u.prompt_tokens, c + u.completion_tokens)
+        });
+    let messages: Vec<Value> = result
+        .messages
+        .iter()
+        .map(|m| serde_json::to_value(m).unwrap_or(Value::Null))
+        .collect();
+    let mut out = CallToolResult::success(vec![ContentBlock::text(text)]);
+    out.structured_content = Some(json!({
+        "messages": messages,
+        "stop_reason": result.stop_reason,
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion},
+    }));
+    out
+}
+
+/// The output schema of every workbench tool.
+pub fn output_schema() -> Map<String, Value> {
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "messages": {"type": "array", "items": {"type": "object"},
+                         "description": "Every message and event of the run (AutoGen shapes)."},
+            "stop_reason": {"type": ["string", "null"], "description": "Why the run stopped."},
+            "usage": {
+                "type": "object",
+                "properties": {
+                    "prompt_tokens": {"type": "integer"},
+                    "completion_tokens": {"type": "integer"}
+                }
+            }
+        },
+        "required": ["messages", "stop_reason", "usage"]
+    });
+    match schema {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn spec(file: &WorkbenchFile) -> ToolSpec {
+    let mut tool = McpTool::new(
+        file.name.clone(),
+        file.description.clone(),
+        file.input_schema(),
+    );
+    tool.output_schema = Some(Arc::new(output_schema()));
+    ToolSpec::new(tool)
+}
+
+#[async_trait]
+impl Workbench for WorkbenchSet {
+    async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
+        Ok(self.files().iter().map(|f| spec(f)).collect())
+    }
+
+    async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        ctx: CallContext,
+    ) -> Result<CallToolResult, WorkbenchError> {
+        let file = self
+            .file(name)
+            .ok_or_else(|| WorkbenchError::UnknownTool { name: name.into() })?;
+        let arguments = arguments.unwrap_or_default();
+        let task =
+            file.task_text(&arguments)
+                .map_err(|message| WorkbenchError::InvalidArguments {
+                    tool: name.into(),
+                    field: "task".into(),
+                    message,
+                })?;
+        let span = tracing::info_span!("workbench_run", tool = %name);
+        self.run(&file, task, ctx).instrument(span).await
+    }
+
+    fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {
+        Some(self.changes.subscribe())
+    }
+}

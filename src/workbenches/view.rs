@@ -1,0 +1,110 @@
+//! An agent's filtered view of the gateway: the tools of named servers (`"everything"`) and
+//! single served tools (`"fs__read_file"`), called through the gateway (validation, routing,
+//! cancellation and progress as for any caller).
+
+use std::sync::{Arc, OnceLock, Weak};
+
+use async_trait::async_trait;
+use rmcp::model::{CallToolResult, JsonObject};
+
+use crate::gateway::{ExposedTool, Gateway};
+use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchError};
+
+/// The gateway a workbench set serves in, bound once the gateway exists (it holds the set).
+#[derive(Clone, Default)]
+pub struct GatewayHandle(Arc<OnceLock<Weak<Gateway>>>);
+
+impl std::fmt::Debug for GatewayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayHandle")
+            .field("bound", &self.0.get().is_some())
+            .finish()
+    }
+}
+
+impl GatewayHandle {
+    /// Binds the gateway (later binds are ignored).
+    pub fn bind(&self, gateway: &Arc<Gateway>) {
+        let _ = self.0.set(Arc::downgrade(gateway));
+    }
+
+    /// The gateway, if bound and alive.
+    pub fn get(&self) -> Result<Arc<Gateway>, WorkbenchError> {
+        self.0
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| WorkbenchError::Unavailable {
+                server: "gateway".into(),
+                reason: "the workbench set is not serving in a gateway".into(),
+            })
+    }
+}
+
+/// A filtered view of the gateway's tools.
+#[derive(Debug, Clone)]
+pub struct GatewayView {
+    gateway: GatewayHandle,
+    entries: Vec<String>,
+}
+
+impl GatewayView {
+    /// A view admitting tools of these servers and these served tool names.
+    pub fn new(gateway: GatewayHandle, entries: Vec<String>) -> Self {
+        Self { gateway, entries }
+    }
+
+    /// What the view admits.
+    pub fn entries(&self) -> &[String] {
+        &self.entries
+    }
+
+    /// Whether a served tool is in the view.
+    pub fn admits(&self, tool: &ExposedTool) -> bool {
+        admits(&self.entries, tool)
+    }
+}
+
+/// Whether a served tool is named by `entries` (by server or by served name).
+pub fn admits(entries: &[String], tool: &ExposedTool) -> bool {
+    entries
+        .iter()
+        .any(|e| (!tool.server.is_empty() && *e == tool.server) || *e == tool.name)
+}
+
+#[async_trait]
+impl Workbench for GatewayView {
+    async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
+        let gateway = self.gateway.get()?;
+        Ok(gateway
+            .exposed_tools()
+            .await
+            .into_iter()
+            .filter(|t| self.admits(t))
+            .map(|t| t.spec)
+            .collect())
+    }
+
+    async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        ctx: CallContext,
+    ) -> Result<CallToolResult, WorkbenchError> {
+        let gateway = self.gateway.get()?;
+        let listed = gateway.exposed_tools().await;
+        if !listed.iter().any(|t| t.name == name && self.admits(t)) {
+            return Err(WorkbenchError::UnknownTool { name: name.into() });
+        }
+        // A team loop that is cancelled drops its agents' turns mid-call. The upstream call runs
+        // in its own task with a token cancelled when this future is dropped, so the upstream
+        // server still gets its `notifications/cancelled` instead of a silently abandoned call.
+        let cancel = ctx.cancel.child_token();
+        let guard = cancel.clone().drop_guard();
+        let ctx = CallContext { cancel, ..ctx };
+        let name = name.to_string();
+        let call = tokio::spawn(async move { gateway.call_tool(&name, arguments, ctx).await });
+        let outcome = call.await;
+        guard.disarm();
+        outcome.map_err(|e| WorkbenchError::Unsupported(format!("tool call task failed: {e}")))?
+    }
+}
