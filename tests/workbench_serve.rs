@@ -335,7 +335,7 @@ config = { max_messages = 3 }
         result["text"]
             .as_str()
             .unwrap_or_default()
-            .contains("this team needs human input but no input channel is available"),
+            .contains("this team needs human input but the calling client supports no elicitation"),
         "{result}"
     );
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{ChatAgent, InputFn, SocietyOfMindAgent, UserProxyAgent, assistant, code_executor};
+use super::{ChatAgent, SocietyOfMindAgent, UserInputFn, UserProxyAgent, assistant, code_executor};
 use crate::component::{ComponentError, ComponentModel, short_provider};
 use crate::models::{ChatCompletionClient, ModelError, load_chat_completion_client};
 use crate::tools::Tool;
@@ -23,7 +23,7 @@ pub struct LoadOptions {
     /// Model clients by name, for model components with provider [`MODEL_REF_PROVIDER`].
     pub models: HashMap<String, Arc<dyn ChatCompletionClient>>,
     /// Input function of every `UserProxyAgent` loaded (the console when `None`).
-    pub user_input: Option<InputFn>,
+    pub user_input: Option<UserInputFn>,
 }
 
 impl LoadOptions {
@@ -60,7 +60,7 @@ pub fn load_agent(
         "UserProxyAgent" => {
             let agent = UserProxyAgent::from_component(model)?;
             Ok(Arc::new(match &options.user_input {
-                Some(input) => agent.with_input(input.clone()),
+                Some(input) => agent.with_request_input(input.clone()),
                 None => agent,
             }))
         }

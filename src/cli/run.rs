@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 use toolyard::agents::{RunItem, Task};
 use toolyard::messages::{AgentEvent, AgentMessage, ChatMessage, TaskResult};
 
-use super::{ConfigArgs, init_logging};
 use super::runner::{Runner, load_runner};
+use super::{ConfigArgs, init_logging};
 
 /// Options of `toolyard run`.
 #[derive(Debug, clap::Args)]

@@ -4,8 +4,8 @@
 //! Kinds: every provider `load_chat_completion_client` knows (AutoGen class names or short
 //! names: `openai`, `azure`, `anthropic`, `replay`, `cache`), and `scripted` (demo/test kind:
 //! an in-process scripted model server started on `127.0.0.1:0`, see
-//! [`crate::models::scripted`]). A kind needing the caller (e.g. MCP sampling) builds a
-//! [`BuiltModel::Client`] from `RunEnv::ctx`.
+//! [`crate::models::scripted`]), and `sampling` (the calling MCP client's own model through MCP
+//! sampling; built per call as a [`BuiltModel::Client`] from `RunEnv::ctx`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,7 @@ use crate::models::component::{
     ANTHROPIC_PROVIDER, AZURE_PROVIDER, CACHE_PROVIDER, OPENAI_PROVIDER, ProviderKind,
     REPLAY_PROVIDER, provider_kind,
 };
+use crate::models::sampling::{SamplingClient, SamplingConfig, is_sampling_provider};
 use crate::models::scripted::{Script, ScriptedServer};
 use crate::workbench::CallContext;
 
@@ -216,6 +217,22 @@ impl ModelTable {
     }
 }
 
+/// The `sampling` kind: the calling MCP client's own model, through `sampling/createMessage`
+/// (the client must declare the sampling capability; a clear error at the first model call
+/// otherwise).
+struct SamplingFactory {
+    config: SamplingConfig,
+}
+
+impl ClientFactory for SamplingFactory {
+    fn build(&self, env: &RunEnv) -> Result<Arc<dyn ChatCompletionClient>, String> {
+        Ok(Arc::new(SamplingClient::for_call(
+            self.config.clone(),
+            &env.ctx,
+        )))
+    }
+}
+
 fn load_script(name: &str, path: &Path) -> Result<Script, WorkbenchesError> {
     Script::load(path).map_err(|e| WorkbenchesError::model(name, "script", e.to_string()))
 }
@@ -248,7 +265,11 @@ fn parse_spec(name: &str, value: &toml::Value, base: &Path) -> Result<ModelSpec,
         Some(Value::String(v)) => Some(v),
         Some(_) => return Err(err("api_key_env", "must be a string")),
     };
-    let kind = if provider == "scripted" {
+    let kind = if is_sampling_provider(&provider) {
+        let config: SamplingConfig = serde_json::from_value(Value::Object(config.clone()))
+            .map_err(|e| err("(table)", &format!("bad sampling model: {e}")))?;
+        ModelKind::Factory(Arc::new(SamplingFactory { config }))
+    } else if provider == "scripted" {
         let script = match config.remove("script") {
             Some(Value::String(s)) => base.join(s),
             _ => {
@@ -265,7 +286,7 @@ fn parse_spec(name: &str, value: &toml::Value, base: &Path) -> Result<ModelSpec,
             err(
                 "provider",
                 &format!(
-                    "unknown provider `{provider}` (openai, azure, anthropic, replay, cache, scripted or an AutoGen class name)"
+                    "unknown provider `{provider}` (openai, azure, anthropic, replay, cache, scripted, sampling or an AutoGen class name)"
                 ),
             )
         })?;

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::models::{BuiltModel, ModelTable, RunEnv};
 use super::view::{GatewayHandle, GatewayView};
 use super::{Kind, WorkbenchFile, WorkbenchesError};
-use crate::agents::{ChatAgent, InputFn, LoadOptions, MODEL_REF_PROVIDER, load_agent};
+use crate::agents::{ChatAgent, LoadOptions, MODEL_REF_PROVIDER, UserInputFn, load_agent};
 use crate::component::{ComponentModel, short_provider};
 use crate::teams::{GroupChat, load_team};
 use crate::workbench::Workbench;
@@ -60,8 +60,8 @@ pub enum Mode<'a> {
 }
 
 /// The input function for runs with no input channel: fails at once with a clear message.
-pub fn no_input_channel() -> InputFn {
-    Arc::new(|_prompt, _cancel| {
+pub fn no_input_channel() -> UserInputFn {
+    Arc::new(|_request, _cancel| {
         Box::pin(async {
             Err("this team needs human input but no input channel is available".to_string())
         })
@@ -84,7 +84,7 @@ pub fn references(file: &WorkbenchFile) -> Vec<Reference> {
 pub fn build(
     file: &WorkbenchFile,
     mode: &Mode<'_>,
-    user_input: InputFn,
+    user_input: UserInputFn,
 ) -> Result<Built, WorkbenchesError> {
     let mut component = file.component.clone();
     let mut options = LoadOptions {

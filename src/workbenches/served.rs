@@ -22,7 +22,8 @@ use super::file::load_folder;
 use super::models::{ModelTable, RunEnv};
 use super::prepare::{Built, Mode, build, no_input_channel};
 use super::view::GatewayHandle;
-use crate::agents::{InputFn, RunItem, Task};
+use crate::agents::user_proxy::caller::caller_input_for;
+use crate::agents::{RunItem, Task, UserInputFn};
 use crate::messages::{AgentEvent, AgentMessage, TaskResult};
 use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
 
@@ -34,7 +35,7 @@ const PROGRESS_CHARS: usize = 200;
 
 /// Makes the input function of a run's `UserProxyAgent`s from the call (e.g. asking the calling
 /// client's user through MCP elicitation).
-pub type InputFactory = Arc<dyn Fn(&RunEnv) -> InputFn + Send + Sync>;
+pub type InputFactory = Arc<dyn Fn(&RunEnv) -> UserInputFn + Send + Sync>;
 
 /// The workbench files of one folder, served as tools.
 pub struct WorkbenchSet {
@@ -56,8 +57,19 @@ impl std::fmt::Debug for WorkbenchSet {
 
 impl WorkbenchSet {
     /// Loads the folder's files (a bad file is logged and left out; `toolyard check` names it).
-    /// `UserProxyAgent`s get no input channel: a run that needs human input fails at once.
+    /// `UserProxyAgent`s ask the calling client's user: MCP elicitation for 2025-era callers,
+    /// an `input_required` round for 2026-07-28 callers, and a clear error for a caller that
+    /// supports neither.
     pub fn load(dir: &Path, models: Arc<ModelTable>) -> Arc<Self> {
+        Self::load_with_input(
+            dir,
+            models,
+            Arc::new(|env: &RunEnv| caller_input_for(&env.ctx)),
+        )
+    }
+
+    /// Like [`WorkbenchSet::load`], but a run that needs human input fails at once.
+    pub fn load_without_input(dir: &Path, models: Arc<ModelTable>) -> Arc<Self> {
         Self::load_with_input(dir, models, Arc::new(|_env: &RunEnv| no_input_channel()))
     }
 
