@@ -7,9 +7,7 @@ use tracing::{debug, warn};
 use super::ledger::{self, ProgressLedger};
 use super::{MagenticOne, ORCHESTRATOR_NAME, prompts};
 use crate::messages::{AgentMessage, ChatMessage};
-use crate::models::{
-    CreateRequest, LlmMessage, ModelError, OutputFormat, UserContent, UserMessage, UserPart,
-};
+use crate::models::{CreateRequest, LlmMessage, ModelError, OutputFormat, fit_to_model};
 use crate::teams::group_chat::{PolicyContext, Selection};
 
 /// Stop reason when the round limit is reached (AutoGen's text).
@@ -241,32 +239,10 @@ impl<'a> Step<'a> {
 
     /// Drops images for models without vision (shown as `<image>`).
     fn compatible(&self, messages: Vec<LlmMessage>) -> Vec<LlmMessage> {
-        if self.policy.client.model_info().vision {
-            return messages;
-        }
-        messages.into_iter().map(remove_images).collect()
+        fit_to_model(self.policy.client.as_ref(), messages)
     }
 }
 
 fn failed(what: &str, e: &ModelError) -> String {
     format!("{ORCHESTRATOR_NAME}: the {what} model call failed: {e}")
-}
-
-fn remove_images(message: LlmMessage) -> LlmMessage {
-    match message {
-        LlmMessage::UserMessage(UserMessage {
-            content: UserContent::Parts(parts),
-            source,
-        }) => {
-            let text: Vec<String> = parts
-                .into_iter()
-                .map(|p| match p {
-                    UserPart::Text(t) => t,
-                    UserPart::Image(_) => "<image>".to_string(),
-                })
-                .collect();
-            LlmMessage::user(text.join("\n"), source)
-        }
-        other => other,
-    }
 }
