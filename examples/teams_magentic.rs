@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent, RunItem};
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::models::{ChatCompletionClient, OpenAiClient, OpenAiConfig};
 use toolyard::teams::{GroupChat, MagenticOne};
 
 /// A progress-ledger reply from the orchestrator's model.
@@ -54,10 +53,7 @@ async fn main() -> anyhow::Result<()> {
         "when_done": "cycle",
     });
     let server = ScriptedServer::start(Script::from_json(&script.to_string())?).await?;
-    let mut config = OpenAiConfig::new("gpt-4o");
-    config.api_key = Some("sk-test".into());
-    config.base_url = Some(server.openai_base_url());
-    let client: Arc<dyn ChatCompletionClient> = Arc::new(OpenAiClient::new(config)?);
+    let client = server.openai_client()?;
 
     let agent = |name: &str, job: &str| -> anyhow::Result<Arc<dyn ChatAgent>> {
         Ok(Arc::new(

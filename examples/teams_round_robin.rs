@@ -10,7 +10,6 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent, RunItem};
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::models::{ChatCompletionClient, OpenAiClient, OpenAiConfig};
 use toolyard::teams::GroupChat;
 use toolyard::termination::{MaxMessageTermination, TextMentionTermination};
 
@@ -26,10 +25,7 @@ async fn main() -> anyhow::Result<()> {
          "reply": {"kind": "stop_after", "turns": 2, "text": "Tighter, please.", "word": "APPROVE"}}
     ], "when_done": "cycle"});
     let server = ScriptedServer::start(Script::from_json(&script.to_string())?).await?;
-    let mut config = OpenAiConfig::new("gpt-4o");
-    config.api_key = Some("sk-test".into());
-    config.base_url = Some(server.openai_base_url());
-    let client: Arc<dyn ChatCompletionClient> = Arc::new(OpenAiClient::new(config)?);
+    let client = server.openai_client()?;
 
     let agent = |name: &str, role: &str| -> anyhow::Result<Arc<dyn ChatAgent>> {
         Ok(Arc::new(

@@ -10,7 +10,6 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent, RunItem};
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::models::{ChatCompletionClient, OpenAiClient, OpenAiConfig};
 use toolyard::teams::{GroupChat, Selector};
 use toolyard::termination::{MaxMessageTermination, TextMentionTermination};
 
@@ -32,10 +31,7 @@ async fn main() -> anyhow::Result<()> {
         {"when": {"system_contains": "the writer"}, "reply": {"kind": "text", "text": "Ferris, the Rust crab, says hi. DONE"}}
     ], "when_done": "cycle"});
     let server = ScriptedServer::start(Script::from_json(&script.to_string())?).await?;
-    let mut config = OpenAiConfig::new("gpt-4o");
-    config.api_key = Some("sk-test".into());
-    config.base_url = Some(server.openai_base_url());
-    let client: Arc<dyn ChatCompletionClient> = Arc::new(OpenAiClient::new(config)?);
+    let client = server.openai_client()?;
 
     let agent = |name: &str| -> anyhow::Result<Arc<dyn ChatAgent>> {
         Ok(Arc::new(
