@@ -88,14 +88,11 @@ impl<'a> Step<'a> {
 
     /// The first facts and plan for `task` (two model calls in one planning conversation).
     async fn plan_task(&mut self, task: String) -> Result<(), String> {
-        let mut conversation = vec![LlmMessage::user(prompts::facts(&task), ORCHESTRATOR_NAME)];
-        let facts = self.ask(conversation.clone(), "facts").await?;
-        conversation.push(LlmMessage::assistant(facts.clone(), ORCHESTRATOR_NAME));
-        conversation.push(LlmMessage::user(
-            prompts::plan(&self.team),
-            ORCHESTRATOR_NAME,
-        ));
-        let plan = self.ask(conversation, "plan").await?;
+        let asks = [
+            (prompts::facts(&task), "facts"),
+            (prompts::plan(&self.team), "plan"),
+        ];
+        let (facts, plan) = self.facts_then_plan(Vec::new(), asks).await?;
         let l = &mut self.policy.ledger;
         l.task = task;
         l.facts = facts;
@@ -107,21 +104,29 @@ impl<'a> Step<'a> {
     /// Revised facts and plan from the conversation so far (after too many stalls).
     async fn update_task_ledger(&mut self) -> Result<(), String> {
         let l = &self.policy.ledger;
-        let mut conversation = self.context();
-        conversation.push(LlmMessage::user(
-            prompts::facts_update(&l.task, &l.facts),
-            ORCHESTRATOR_NAME,
-        ));
-        let facts = self.ask(conversation.clone(), "facts update").await?;
-        conversation.push(LlmMessage::assistant(facts.clone(), ORCHESTRATOR_NAME));
-        conversation.push(LlmMessage::user(
-            prompts::plan_update(&self.team),
-            ORCHESTRATOR_NAME,
-        ));
-        let plan = self.ask(conversation, "plan update").await?;
+        let asks = [
+            (prompts::facts_update(&l.task, &l.facts), "facts update"),
+            (prompts::plan_update(&self.team), "plan update"),
+        ];
+        let (facts, plan) = self.facts_then_plan(self.context(), asks).await?;
         self.policy.ledger.facts = facts;
         self.policy.ledger.plan = plan;
         Ok(())
+    }
+
+    /// After `conversation`, asks the facts prompt, then the plan prompt in the same
+    /// conversation; each ask is `(prompt, what)`, `what` naming the call in errors.
+    async fn facts_then_plan(
+        &self,
+        mut conversation: Vec<LlmMessage>,
+        [(facts_prompt, facts_what), (plan_prompt, plan_what)]: [(String, &str); 2],
+    ) -> Result<(String, String), String> {
+        conversation.push(LlmMessage::user(facts_prompt, ORCHESTRATOR_NAME));
+        let facts = self.ask(conversation.clone(), facts_what).await?;
+        conversation.push(LlmMessage::assistant(facts.clone(), ORCHESTRATOR_NAME));
+        conversation.push(LlmMessage::user(plan_prompt, ORCHESTRATOR_NAME));
+        let plan = self.ask(conversation, plan_what).await?;
+        Ok((facts, plan))
     }
 
     /// Resets the participants and the thread, then posts the task ledger.
