@@ -77,19 +77,30 @@ fn orchestrator_state(state: &Value) -> Value {
     })
 }
 
-#[tokio::test]
-async fn autogen_fixture_runs_like_autogen() {
-    let script = replan_script();
-    let (theirs, their_calls) = autogen_run(TOOL, &fixture_path(FIXTURE), &script).await;
-    let (ours, our_calls) = toolyard_run(FIXTURE, &script).await;
+/// Runs the fixture in AutoGen and here on `script`: the model calls, the normalised messages,
+/// the stop reason and the orchestrator state must agree. Returns our run and the call count.
+async fn same_as_autogen(script: &Value) -> (Value, usize) {
+    let (theirs, their_calls) = autogen_run(TOOL, &fixture_path(FIXTURE), script).await;
+    let (ours, our_calls) = toolyard_run(FIXTURE, script).await;
     assert_eq!(our_calls, their_calls, "model calls: toolyard vs AutoGen");
-    assert_eq!(our_calls, 11);
     assert_eq!(
         normalised(&ours),
         normalised(&theirs),
         "toolyard (left) vs AutoGen (right)"
     );
     assert_eq!(ours["stop_reason"], theirs["stop_reason"]);
+    assert_eq!(
+        orchestrator_state(&ours["state"]),
+        orchestrator_state(&theirs["state"]),
+        "orchestrator state: toolyard vs AutoGen"
+    );
+    (ours, our_calls)
+}
+
+#[tokio::test]
+async fn autogen_fixture_runs_like_autogen() {
+    let (ours, calls) = same_as_autogen(&replan_script()).await;
+    assert_eq!(calls, 11);
     assert_eq!(ours["stop_reason"], "all done");
     let sequence: Vec<String> = normalised(&ours)
         .iter()
@@ -113,11 +124,6 @@ async fn autogen_fixture_runs_like_autogen() {
             "bob: b1",
             "MagenticOneOrchestrator: Final.",
         ]
-    );
-    assert_eq!(
-        orchestrator_state(&ours["state"]),
-        orchestrator_state(&theirs["state"]),
-        "orchestrator state: toolyard vs AutoGen"
     );
 }
 
@@ -193,19 +199,7 @@ async fn max_rounds_runs_like_autogen() {
         "rules": [{"when": {"system_contains": "agent alice."}, "steps": vec![text("x"); 11]}],
         "when_done": "error",
     });
-    let (theirs, their_calls) = autogen_run(TOOL, &fixture_path(FIXTURE), &script).await;
-    let (ours, our_calls) = toolyard_run(FIXTURE, &script).await;
-    assert_eq!(our_calls, their_calls, "model calls: toolyard vs AutoGen");
-    assert_eq!(our_calls, 2 + 11 + 11 + 1);
-    assert_eq!(
-        normalised(&ours),
-        normalised(&theirs),
-        "toolyard (left) vs AutoGen (right)"
-    );
-    assert_eq!(ours["stop_reason"], theirs["stop_reason"]);
+    let (ours, calls) = same_as_autogen(&script).await;
+    assert_eq!(calls, 2 + 11 + 11 + 1);
     assert_eq!(ours["stop_reason"], "Max rounds reached.");
-    assert_eq!(
-        orchestrator_state(&ours["state"]),
-        orchestrator_state(&theirs["state"])
-    );
 }
