@@ -201,16 +201,10 @@ async fn serve() -> Served {
             ..HttpConfig::default()
         },
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
-            .await;
-    });
+    let url = format!(
+        "http://{}/mcp",
+        common::serve_until(app, shutdown.clone()).await
+    );
     Served {
         url,
         ended,
