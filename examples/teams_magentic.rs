@@ -4,12 +4,15 @@
 //!
 //! `cargo run --example teams_magentic -- "How many legs do three spiders have?"`
 
+#[path = "support/print_run.rs"]
+mod print_run;
+
 use std::sync::Arc;
 
-use futures::StreamExt;
+use print_run::print_run;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::{AssistantAgent, ChatAgent, RunItem};
+use toolyard::agents::{AssistantAgent, ChatAgent};
 use toolyard::models::scripted::{Script, ScriptedServer};
 use toolyard::teams::{GroupChat, MagenticOne};
 
@@ -72,20 +75,6 @@ async fn main() -> anyhow::Result<()> {
     )
     .build()?;
 
-    let mut stream = team.run_stream(task.as_str().into(), CancellationToken::new());
-    while let Some(item) = stream.next().await {
-        match item? {
-            RunItem::Message(m) => {
-                let text = m.to_text();
-                let first = text.trim().lines().next().unwrap_or_default().to_string();
-                println!("[{}] {}: {}", m.type_name(), m.source(), first);
-            }
-            RunItem::Result(r) => println!(
-                "stop: {} ({} messages)",
-                r.stop_reason.unwrap_or_default(),
-                r.messages.len()
-            ),
-        }
-    }
-    Ok(())
+    let stream = team.run_stream(task.as_str().into(), CancellationToken::new());
+    print_run(stream, true).await
 }

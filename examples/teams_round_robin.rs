@@ -3,12 +3,15 @@
 //!
 //! `cargo run --example teams_round_robin -- "Write a haiku about rust."`
 
+#[path = "support/print_run.rs"]
+mod print_run;
+
 use std::sync::Arc;
 
-use futures::StreamExt;
+use print_run::print_run;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::{AssistantAgent, ChatAgent, RunItem};
+use toolyard::agents::{AssistantAgent, ChatAgent};
 use toolyard::models::scripted::{Script, ScriptedServer};
 use toolyard::teams::GroupChat;
 use toolyard::termination::{MaxMessageTermination, TextMentionTermination};
@@ -38,16 +41,6 @@ async fn main() -> anyhow::Result<()> {
         .termination(TextMentionTermination::new("APPROVE") | MaxMessageTermination::new(10))
         .build()?;
 
-    let mut stream = team.run_stream(task.as_str().into(), CancellationToken::new());
-    while let Some(item) = stream.next().await {
-        match item? {
-            RunItem::Message(m) => println!("[{}] {}: {}", m.type_name(), m.source(), m.to_text()),
-            RunItem::Result(r) => println!(
-                "stop: {} ({} messages)",
-                r.stop_reason.unwrap_or_default(),
-                r.messages.len()
-            ),
-        }
-    }
-    Ok(())
+    let stream = team.run_stream(task.as_str().into(), CancellationToken::new());
+    print_run(stream, false).await
 }
