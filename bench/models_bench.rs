@@ -10,9 +10,7 @@ use futures::StreamExt;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use toolyard::models::scripted::{Script, ScriptedServer, Step};
-use toolyard::models::{
-    ChatCompletionClient, CreateRequest, LlmMessage, OpenAiClient, OpenAiConfig, StreamItem,
-};
+use toolyard::models::{ChatCompletionClient, CreateRequest, LlmMessage, OpenAiClient, StreamItem};
 
 /// Command-line options.
 #[derive(Parser)]
@@ -155,11 +153,7 @@ fn main() -> Result<()> {
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let mut config = OpenAiConfig::new("gpt-4o");
-    config.api_key = Some("bench".into());
-    config.base_url = Some(server.openai_base_url());
-    config.max_retries = Some(0);
-    let client = OpenAiClient::new(config)?;
+    let client = OpenAiClient::new(server.openai_config())?;
     let messages = json!([{"role": "system", "content": "You are a benchmark."},
         {"role": "user", "content": "Say something about foxes.", "name": "user"}]);
     let json_body = serde_json::to_vec(&json!({"model": "gpt-4o", "messages": messages}))?;

@@ -4,14 +4,16 @@
 //!
 //! `cargo run --example teams_magentic -- "How many legs do three spiders have?"`
 
+#[path = "support/print_run.rs"]
+mod print_run;
+
 use std::sync::Arc;
 
-use futures::StreamExt;
+use print_run::print_run;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::{AssistantAgent, ChatAgent, RunItem};
+use toolyard::agents::{AssistantAgent, ChatAgent};
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::models::{ChatCompletionClient, OpenAiClient, OpenAiConfig};
 use toolyard::teams::{GroupChat, MagenticOne};
 
 /// A progress-ledger reply from the orchestrator's model.
@@ -54,10 +56,7 @@ async fn main() -> anyhow::Result<()> {
         "when_done": "cycle",
     });
     let server = ScriptedServer::start(Script::from_json(&script.to_string())?).await?;
-    let mut config = OpenAiConfig::new("gpt-4o");
-    config.api_key = Some("sk-test".into());
-    config.base_url = Some(server.openai_base_url());
-    let client: Arc<dyn ChatCompletionClient> = Arc::new(OpenAiClient::new(config)?);
+    let client = server.openai_client()?;
 
     let agent = |name: &str, job: &str| -> anyhow::Result<Arc<dyn ChatAgent>> {
         Ok(Arc::new(
@@ -76,20 +75,6 @@ async fn main() -> anyhow::Result<()> {
     )
     .build()?;
 
-    let mut stream = team.run_stream(task.as_str().into(), CancellationToken::new());
-    while let Some(item) = stream.next().await {
-        match item? {
-            RunItem::Message(m) => {
-                let text = m.to_text();
-                let first = text.trim().lines().next().unwrap_or_default().to_string();
-                println!("[{}] {}: {}", m.type_name(), m.source(), first);
-            }
-            RunItem::Result(r) => println!(
-                "stop: {} ({} messages)",
-                r.stop_reason.unwrap_or_default(),
-                r.messages.len()
-            ),
-        }
-    }
-    Ok(())
+    let stream = team.run_stream(task.as_str().into(), CancellationToken::new());
+    print_run(stream, true).await
 }

@@ -3,14 +3,16 @@
 //!
 //! `cargo run --example teams_selector -- "Write a short note on ferris."`
 
+#[path = "support/print_run.rs"]
+mod print_run;
+
 use std::sync::Arc;
 
-use futures::StreamExt;
+use print_run::print_run;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::{AssistantAgent, ChatAgent, RunItem};
+use toolyard::agents::{AssistantAgent, ChatAgent};
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::models::{ChatCompletionClient, OpenAiClient, OpenAiConfig};
 use toolyard::teams::{GroupChat, Selector};
 use toolyard::termination::{MaxMessageTermination, TextMentionTermination};
 
@@ -32,10 +34,7 @@ async fn main() -> anyhow::Result<()> {
         {"when": {"system_contains": "the writer"}, "reply": {"kind": "text", "text": "Ferris, the Rust crab, says hi. DONE"}}
     ], "when_done": "cycle"});
     let server = ScriptedServer::start(Script::from_json(&script.to_string())?).await?;
-    let mut config = OpenAiConfig::new("gpt-4o");
-    config.api_key = Some("sk-test".into());
-    config.base_url = Some(server.openai_base_url());
-    let client: Arc<dyn ChatCompletionClient> = Arc::new(OpenAiClient::new(config)?);
+    let client = server.openai_client()?;
 
     let agent = |name: &str| -> anyhow::Result<Arc<dyn ChatAgent>> {
         Ok(Arc::new(
@@ -53,16 +52,6 @@ async fn main() -> anyhow::Result<()> {
     .emit_team_events(true)
     .build()?;
 
-    let mut stream = team.run_stream(task.as_str().into(), CancellationToken::new());
-    while let Some(item) = stream.next().await {
-        match item? {
-            RunItem::Message(m) => println!("[{}] {}: {}", m.type_name(), m.source(), m.to_text()),
-            RunItem::Result(r) => println!(
-                "stop: {} ({} messages)",
-                r.stop_reason.unwrap_or_default(),
-                r.messages.len()
-            ),
-        }
-    }
-    Ok(())
+    let stream = team.run_stream(task.as_str().into(), CancellationToken::new());
+    print_run(stream, false).await
 }

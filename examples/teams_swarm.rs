@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent, Handoff, RunItem, Task};
 use toolyard::messages::ChatMessage;
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::models::{ChatCompletionClient, OpenAiClient, OpenAiConfig};
 use toolyard::teams::GroupChat;
 use toolyard::termination::{HandoffTermination, TextMentionTermination};
 
@@ -26,10 +25,7 @@ async fn main() -> anyhow::Result<()> {
         ]}
     ], "when_done": "cycle"});
     let server = ScriptedServer::start(Script::from_json(&script.to_string())?).await?;
-    let mut config = OpenAiConfig::new("gpt-4o");
-    config.api_key = Some("sk-test".into());
-    config.base_url = Some(server.openai_base_url());
-    let client: Arc<dyn ChatCompletionClient> = Arc::new(OpenAiClient::new(config)?);
+    let client = server.openai_client()?;
 
     let agent = |name: &str, handoffs: &[&str]| -> anyhow::Result<Arc<dyn ChatAgent>> {
         let mut b = AssistantAgent::builder(name, client.clone())

@@ -11,14 +11,13 @@ use common_agents::*;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent, LoadOptions};
-use toolyard::models::scripted::{Script, ScriptedServer};
+use toolyard::models::scripted::ScriptedServer;
 use toolyard::teams::GroupChat;
 use toolyard::termination::MaxMessageTermination;
 use toolyard::tools::{AGENT_TOOL_PROVIDER, AgentTool, TEAM_TOOL_PROVIDER, TeamTool, Tool};
 
 async fn scripted(rules: Value) -> ScriptedServer {
-    let script = Script::from_json(&json!({"rules": rules, "when_done": "cycle"}).to_string());
-    server_with(script.unwrap()).await
+    server_json(&json!({"rules": rules, "when_done": "cycle"})).await
 }
 
 fn says(name: &str, text: &str) -> Value {
@@ -121,8 +120,11 @@ fn pair_team(server: &ScriptedServer) -> GroupChat {
         .unwrap()
 }
 
-#[tokio::test]
-async fn team_tool_called_by_assistant() {
+/// A server where the writer drafts, the reviewer approves and `outer` calls the `pair` team
+/// tool (as `configure` makes it) with "write a story".
+async fn outer_calling_pair(
+    configure: impl FnOnce(TeamTool) -> TeamTool,
+) -> (ScriptedServer, AssistantAgent) {
     let server = scripted(json!([
         says("writer", "draft"),
         says("reviewer", "looks good"),
@@ -134,7 +136,13 @@ async fn team_tool_called_by_assistant() {
         "pair",
         "A writer and a reviewer.",
     );
-    let outer = agent(&server, "outer", vec![Arc::new(tool)]);
+    let outer = agent(&server, "outer", vec![Arc::new(configure(tool))]);
+    (server, outer)
+}
+
+#[tokio::test]
+async fn team_tool_called_by_assistant() {
+    let (_server, outer) = outer_calling_pair(|tool| tool).await;
     assert_eq!(
         outer_answer(&outer).await,
         "writer: draft\n\nreviewer: looks good"
@@ -143,19 +151,7 @@ async fn team_tool_called_by_assistant() {
 
 #[tokio::test]
 async fn team_tool_return_value_as_last_message() {
-    let server = scripted(json!([
-        says("writer", "draft"),
-        says("reviewer", "looks good"),
-        calls("outer", "pair", "write a story")
-    ]))
-    .await;
-    let tool = TeamTool::new(
-        Arc::new(pair_team(&server)),
-        "pair",
-        "A writer and a reviewer.",
-    )
-    .return_value_as_last_message(true);
-    let outer = agent(&server, "outer", vec![Arc::new(tool)]);
+    let (_server, outer) = outer_calling_pair(|tool| tool.return_value_as_last_message(true)).await;
     assert_eq!(outer_answer(&outer).await, "looks good");
 }
 
@@ -242,18 +238,7 @@ async fn team_tool_config_dump_load_run() {
 async fn team_tool_streams_inner_messages_into_the_callers_stream() {
     use futures::StreamExt;
     use toolyard::agents::RunItem;
-    let server = scripted(json!([
-        says("writer", "draft"),
-        says("reviewer", "looks good"),
-        calls("outer", "pair", "write a story")
-    ]))
-    .await;
-    let tool = TeamTool::new(
-        Arc::new(pair_team(&server)),
-        "pair",
-        "A writer and a reviewer.",
-    );
-    let outer = agent(&server, "outer", vec![Arc::new(tool)]);
+    let (_server, outer) = outer_calling_pair(|tool| tool).await;
     let mut stream = outer.run_stream("go".into(), CancellationToken::new());
     let mut streamed = Vec::new();
     let mut result = None;

@@ -49,16 +49,10 @@ async fn app(max_body_bytes: usize) -> App {
             ..HttpConfig::default()
         },
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
-            .await;
-    });
+    let base = format!(
+        "http://{}",
+        common::serve_until(app, shutdown.clone()).await
+    );
     App {
         base,
         gateway,

@@ -5,6 +5,7 @@
 //! caller (`input_required` rounds), with and without the capabilities.
 
 mod common;
+mod common_agents;
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -26,7 +27,6 @@ use toolyard::server::GatewayServer;
 use toolyard::server::http::{HttpConfig, router};
 use toolyard::teams::GroupChat;
 use toolyard::termination::MaxMessageTermination;
-use toolyard::tools::FunctionTool;
 use toolyard::workbench::{CallContext, ToolSpec, Workbench, WorkbenchError};
 
 /// Answers "heard: <the newest message>", to show what the team continued with.
@@ -82,27 +82,6 @@ impl Drop for Ended {
     }
 }
 
-fn add_tool() -> Arc<dyn toolyard::tools::Tool> {
-    let schema = json!({
-        "type": "object",
-        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-        "required": ["a", "b"]
-    });
-    Arc::new(
-        FunctionTool::new(
-            "add",
-            "Adds two integers.",
-            schema,
-            |args: Value, _| async move {
-                Ok(json!(
-                    args["a"].as_i64().unwrap_or(0) + args["b"].as_i64().unwrap_or(0)
-                ))
-            },
-        )
-        .expect("tool"),
-    )
-}
-
 fn team(name: &str, ctx: &CallContext) -> Result<GroupChat, String> {
     let participants: Vec<Arc<dyn ChatAgent>> = match name {
         "ask_human" => vec![
@@ -120,7 +99,7 @@ fn team(name: &str, ctx: &CallContext) -> Result<GroupChat, String> {
                 .system_message(Some("You are a poet.".into()))
                 .reflect_on_tool_use(true);
             if client.tools_supported() {
-                builder = builder.tool(add_tool());
+                builder = builder.tool(common_agents::add_tool());
             }
             vec![Arc::new(builder.build().map_err(|e| e.to_string())?)]
         }
@@ -222,16 +201,10 @@ async fn serve() -> Served {
             ..HttpConfig::default()
         },
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
-            .await;
-    });
+    let url = format!(
+        "http://{}/mcp",
+        common::serve_until(app, shutdown.clone()).await
+    );
     Served {
         url,
         ended,

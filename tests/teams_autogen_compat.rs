@@ -4,125 +4,40 @@
 #![allow(clippy::unwrap_used)]
 
 mod common_agents;
+mod common_teams;
 
 use common_agents::*;
+use common_teams::*;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
-use toolyard::agents::{LoadOptions, Task};
-use toolyard::component::from_json;
+use toolyard::agents::Task;
 use toolyard::messages::ChatMessage;
-use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::teams::load_team;
+use toolyard::models::scripted::ScriptedServer;
+use toolyard::teams::GroupChat;
 
-fn fixture_path(name: &str) -> String {
-    format!(
-        "{}/tests/fixtures/teams/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
-async fn start(script: &Value) -> ScriptedServer {
-    server_with(Script::from_json(&script.to_string()).unwrap()).await
-}
+const TOOL: &str = "autogen_teams.py";
 
 fn agent_says(name: &str, reply: Value) -> Value {
     json!({"when": {"system_contains": format!("agent {name}.")}, "steps": [reply]})
 }
 
-/// Replaces every `base_url` in a config.
-fn point_at(value: &Value, url: &str) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = if k == "base_url" {
-                        json!(url)
-                    } else {
-                        point_at(v, url)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| point_at(v, url)).collect()),
-        other => other.clone(),
-    }
-}
-
 /// AutoGen's run of the fixture on a fresh server with `script`.
-async fn autogen_run(name: &str, script: &Value) -> Value {
-    autogen_run_file(&fixture_path(name), script).await
-}
-
-/// AutoGen's run of a team JSON file on a fresh server with `script`.
-async fn autogen_run_file(path: &str, script: &Value) -> Value {
-    let server = start(script).await;
-    let python = std::env::var("TOOLYARD_AUTOGEN_PYTHON")
-        .unwrap_or_else(|_| "/work/cache/venv-autogen/bin/python".into());
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "AutoGen venv python not found at {python}; set TOOLYARD_AUTOGEN_PYTHON"
-    );
-    let tool = format!(
-        "{}/tests/fixtures/teams/autogen_teams.py",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let out = tokio::process::Command::new(python)
-        .args([
-            tool,
-            "run".into(),
-            path.to_string(),
-            server.openai_base_url(),
-        ])
-        // Our dumps leave the API key out (AutoGen's carry it masked).
-        .env("OPENAI_API_KEY", "sk-test")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "autogen failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Our run of the fixture on a fresh server with `script`.
-async fn toolyard_run(name: &str, script: &Value) -> Value {
-    let server = start(script).await;
-    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
-    let config: Value = serde_json::from_str(&text).unwrap();
-    let config = point_at(&config, &server.openai_base_url());
-    let model = from_json(&config.to_string()).unwrap();
-    let team = load_team(&model, &LoadOptions::default()).unwrap();
-    let result = team
-        .run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
-    let messages: Vec<Value> = result
-        .messages
-        .iter()
-        .map(|m| {
-            let content = serde_json::to_value(m).unwrap()["content"].clone();
-            json!([m.source(), m.type_name(), content])
-        })
-        .collect();
-    json!({"messages": messages, "stop_reason": result.stop_reason})
+async fn autogen_run_fixture(name: &str, script: &Value) -> Value {
+    autogen_run(TOOL, &fixture_path(name), script).await.0
 }
 
 /// Runs the fixture in AutoGen and here, then our dump of it in AutoGen: all three must agree.
 /// Returns our run and AutoGen's `TeamState` after its run.
 async fn same_as_autogen(name: &str, script: Value) -> (Value, Value) {
-    let mut theirs = autogen_run(name, &script).await;
+    let mut theirs = autogen_run_fixture(name, &script).await;
     let state = theirs.as_object_mut().unwrap().remove("state").unwrap();
-    let ours = toolyard_run(name, &script).await;
+    let (mut ours, _) = toolyard_run(name, &script).await;
+    ours.as_object_mut().unwrap().remove("state");
     assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
-    let dumped = dump_of_fixture(name);
+    let (_, dumped) = dump_of_fixture(name);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("{name}.json"));
     std::fs::write(&path, dumped.to_string()).unwrap();
-    let mut from_our_dump = autogen_run_file(path.to_str().unwrap(), &script).await;
+    let (mut from_our_dump, _) = autogen_run(TOOL, path.to_str().unwrap(), &script).await;
     from_our_dump.as_object_mut().unwrap().remove("state");
     assert_eq!(
         from_our_dump, theirs,
@@ -137,18 +52,9 @@ async fn continue_from_autogen_state(
     name: &str,
     script: &Value,
     state: &Value,
-) -> (ScriptedServer, toolyard::teams::GroupChat) {
-    let server = start(script).await;
-    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
-    let config = point_at(
-        &serde_json::from_str(&text).unwrap(),
-        &server.openai_base_url(),
-    );
-    let team = load_team(
-        &from_json(&config.to_string()).unwrap(),
-        &LoadOptions::default(),
-    )
-    .unwrap();
+) -> (ScriptedServer, GroupChat) {
+    let server = server_json(script).await;
+    let team = load_fixture(name, &server);
     team.load_state(state).await.unwrap();
     let ours = team.save_state().await.unwrap();
     let keys = |v: &Value| {
@@ -162,35 +68,8 @@ async fn continue_from_autogen_state(
         k
     };
     assert_eq!(keys(&ours), keys(state));
-    for (agent, theirs) in state["agent_states"].as_object().unwrap() {
-        let mut a: Vec<_> = theirs.as_object().unwrap().keys().collect();
-        let mut b: Vec<_> = ours["agent_states"][agent]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect();
-        a.sort();
-        b.sort();
-        assert_eq!(b, a, "state keys of {agent}");
-    }
+    assert_same_state_keys(&ours, state);
     (server, team)
-}
-
-/// Loads the fixture and dumps it again; the provider and config keys match AutoGen's.
-fn dump_of_fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
-    let original: Value = serde_json::from_str(&text).unwrap();
-    let team = load_team(&from_json(&text).unwrap(), &LoadOptions::default()).unwrap();
-    let dumped = serde_json::to_value(team.dump_component().unwrap()).unwrap();
-    assert_eq!(dumped["provider"], original["provider"]);
-    assert_eq!(dumped["component_type"], "team");
-    let keys = |v: &Value| {
-        let mut k: Vec<String> = v["config"].as_object().unwrap().keys().cloned().collect();
-        k.sort();
-        k
-    };
-    assert_eq!(keys(&dumped), keys(&original));
-    dumped
 }
 
 fn sources(run: &Value) -> Vec<String> {
@@ -205,7 +84,7 @@ fn sources(run: &Value) -> Vec<String> {
 #[tokio::test]
 async fn round_robin_fixture_matches_autogen() {
     let script = json!({"rules": [
-        agent_says("alice", json!({"kind": "text", "text": "a"})),
+        agent_says("alice", text("a")),
         agent_says("bob", json!({"kind": "stop_after", "turns": 2, "text": "b"})),
     ], "when_done": "cycle"});
     let (run, state) = same_as_autogen("round_robin", script.clone()).await;
@@ -213,10 +92,7 @@ async fn round_robin_fixture_matches_autogen() {
     assert_eq!(run["stop_reason"], "Text 'TERMINATE' mentioned");
     // AutoGen's saved TeamState loads here and the conversation continues with alice.
     let (server, team) = continue_from_autogen_state("round_robin", &script, &state).await;
-    let r = team
-        .run(Task::None, CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, Task::None).await;
     let who: Vec<&str> = r.messages.iter().map(|m| m.source()).collect();
     assert_eq!(who, ["alice", "bob", "alice", "bob"]);
     let first = server.requests().remove(0).body.to_string();
@@ -230,14 +106,11 @@ async fn round_robin_fixture_matches_autogen() {
 async fn selector_fixture_matches_autogen() {
     let script = json!({"rules": [
         {"when": {"system_contains": "role play game"}, "steps": [
-            {"kind": "text", "text": "bob"},
-            {"kind": "text", "text": "nobody"},
-            {"kind": "text", "text": "alice"},
-            {"kind": "text", "text": "carol"},
+            text("bob"), text("nobody"), text("alice"), text("carol"),
         ]},
-        agent_says("alice", json!({"kind": "text", "text": "a"})),
-        agent_says("bob", json!({"kind": "text", "text": "b"})),
-        agent_says("carol", json!({"kind": "text", "text": "c"})),
+        agent_says("alice", text("a")),
+        agent_says("bob", text("b")),
+        agent_says("carol", text("c")),
     ], "when_done": "cycle"});
     let (run, _) = same_as_autogen("selector", script).await;
     assert_eq!(
@@ -264,10 +137,7 @@ async fn swarm_fixture_matches_autogen() {
     // From AutoGen's state after the handoff to user: resume with a handoff back to bob.
     let (_server, team) = continue_from_autogen_state("swarm", &script, &state).await;
     let back = ChatMessage::handoff("user", "bob", "answered");
-    let r = team
-        .run(back.into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, back).await;
     let chats: Vec<&str> = r
         .messages
         .iter()

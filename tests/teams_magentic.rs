@@ -5,16 +5,18 @@
 #![allow(clippy::unwrap_used)]
 
 mod common_agents;
+mod common_teams;
 
 use std::sync::Arc;
 
 use common_agents::*;
+use common_teams::ledger;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent, LoadOptions, Task};
 use toolyard::component::from_json;
 use toolyard::messages::{AgentEvent, AgentMessage};
-use toolyard::models::scripted::{Script, ScriptedServer};
+use toolyard::models::scripted::ScriptedServer;
 use toolyard::teams::{GroupChat, MagenticOne, TeamError, load_team};
 use toolyard::termination::{MaxMessageTermination, TextMentionTermination};
 
@@ -23,30 +25,12 @@ const ORCH: &str = "MagenticOneOrchestrator";
 /// Agents answer by rule (matched on their system message); the orchestrator's calls (no
 /// system message) take the ordered steps.
 async fn scripted(steps: Vec<Value>, rules: Vec<Value>, when_done: &str) -> ScriptedServer {
-    let script = json!({"steps": steps, "rules": rules, "when_done": when_done});
-    server_with(Script::from_json(&script.to_string()).unwrap()).await
-}
-
-fn text(t: &str) -> Value {
-    json!({"kind": "text", "text": t})
+    server_json(&json!({"steps": steps, "rules": rules, "when_done": when_done})).await
 }
 
 fn agent_says(name: &str, replies: &[&str]) -> Value {
     let steps: Vec<Value> = replies.iter().map(|r| text(r)).collect();
     json!({"when": {"system_contains": format!("agent {name}.")}, "steps": steps})
-}
-
-/// A progress ledger reply.
-fn ledger(satisfied: bool, progress: bool, next: &str, instruction: &str) -> Value {
-    let e = |reason: &str, answer: Value| json!({"reason": reason, "answer": answer});
-    let value = json!({
-        "is_request_satisfied": e(if satisfied { "all done" } else { "not yet" }, json!(satisfied)),
-        "is_in_loop": e("no", json!(false)),
-        "is_progress_being_made": e("p", json!(progress)),
-        "next_speaker": e("n", json!(next)),
-        "instruction_or_question": e("i", json!(instruction)),
-    });
-    text(&value.to_string())
 }
 
 fn agent(server: &ScriptedServer, name: &str) -> Arc<dyn ChatAgent> {
@@ -105,10 +89,7 @@ async fn completes_a_scripted_task() {
     )
     .await;
     let team = team(&server, MagenticOne::new(client(&server)));
-    let result = team
-        .run("What is 6 x 7?".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let result = run_team(&team, "What is 6 x 7?").await;
     let chats = chats(&result.messages);
     assert_eq!(chats.len(), 7, "{chats:#?}");
     assert_eq!(chats[0], "user: What is 6 x 7?");
@@ -183,10 +164,7 @@ async fn replans_after_max_stalls_and_resets_participants() {
     )
     .await;
     let team = team(&server, MagenticOne::new(client(&server)).max_stalls(2));
-    let result = team
-        .run("Find it.".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let result = run_team(&team, "Find it.").await;
     let chats = chats(&result.messages);
     let ledgers: Vec<&String> = chats.iter().filter(|c| c.contains("FACTS-")).collect();
     assert_eq!(ledgers.len(), 2, "{chats:#?}");
@@ -245,10 +223,7 @@ async fn invalid_ledgers_are_retried() {
     )
     .await;
     let team = team(&server, MagenticOne::new(client(&server)));
-    let result = team
-        .run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let result = run_team(&team, "go").await;
     let chats = chats(&result.messages);
     assert_eq!(
         chats[2..],
@@ -325,10 +300,7 @@ async fn max_turns_forces_the_final_answer() {
         &server,
         MagenticOne::new(client(&server)).max_turns(Some(2)),
     );
-    let result = team
-        .run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let result = run_team(&team, "go").await;
     let chats = chats(&result.messages);
     // As in AutoGen, the limit is checked before counting: max_turns + 1 steps run.
     assert_eq!(chats.iter().filter(|c| *c == "alice: x").count(), 3);
@@ -345,12 +317,7 @@ async fn cancellation_ends_the_run() {
     )
     .await;
     let team = team(&server, MagenticOne::new(client(&server)));
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        trigger.cancel();
-    });
+    let cancel = cancel_after(100);
     let err = team.run("go".into(), cancel).await.unwrap_err();
     assert!(matches!(err, TeamError::Cancelled { .. }), "{err:?}");
 }
@@ -383,10 +350,7 @@ async fn save_load_continue() {
         .unwrap()
     };
     let first = build();
-    let r = first
-        .run("Do the thing.".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&first, "Do the thing.").await;
     assert_eq!(r.stop_reason.as_deref(), Some("Text 'PAUSE' mentioned"));
     let state = first.save_state().await.unwrap();
     let orch = state["agent_states"][ORCH].as_object().unwrap();
@@ -412,10 +376,7 @@ async fn save_load_continue() {
 
     let second = build();
     second.load_state(&state).await.unwrap();
-    let r = second
-        .run(Task::None, CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&second, Task::None).await;
     assert_eq!(
         chats(&r.messages),
         [
@@ -512,10 +473,7 @@ async fn the_termination_condition_sees_only_the_participants() {
     .termination(MaxMessageTermination::new(2))
     .build()
     .unwrap();
-    let r = team
-        .run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, "go").await;
     // The task, the ledger and the instructions are not counted (as in AutoGen).
     assert_eq!(chats(&r.messages).len(), 6, "{:#?}", chats(&r.messages));
     let reason = r.stop_reason.unwrap();
@@ -545,13 +503,8 @@ async fn a_new_task_starts_a_new_outer_loop() {
     )
     .await;
     let team = team(&server, MagenticOne::new(client(&server)));
-    team.run("task one".into(), CancellationToken::new())
-        .await
-        .unwrap();
-    let r = team
-        .run("task two".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    run_team(&team, "task one").await;
+    let r = run_team(&team, "task two").await;
     let chats = chats(&r.messages);
     assert_eq!(chats[0], "user: task two");
     assert!(
@@ -593,18 +546,10 @@ async fn a_run_cancelled_while_planning_plans_again_on_resume() {
     )
     .await;
     let team = team(&server, MagenticOne::new(client(&server)));
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        trigger.cancel();
-    });
+    let cancel = cancel_after(100);
     let err = team.run("plan me".into(), cancel).await.unwrap_err();
     assert!(matches!(err, TeamError::Cancelled { .. }), "{err:?}");
-    let r = team
-        .run(Task::None, CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, Task::None).await;
     let chats = chats(&r.messages);
     assert!(
         chats[0].contains("plan me") && chats[0].contains("F"),

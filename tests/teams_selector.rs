@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent, Task};
 use toolyard::messages::AgentMessage;
-use toolyard::models::scripted::{Script, ScriptedServer};
+use toolyard::models::scripted::ScriptedServer;
 use toolyard::teams::{GroupChat, Selector, TeamError};
 
 const SELECTOR: &str = "role play game";
@@ -25,8 +25,7 @@ async fn scripted(selector_steps: Value) -> ScriptedServer {
             "reply": {"kind": "text", "text": format!("{name} speaking")}
         }));
     }
-    let script = json!({"rules": rules, "when_done": "cycle"}).to_string();
-    server_with(Script::from_json(&script).unwrap()).await
+    server_json(&json!({"rules": rules, "when_done": "cycle"})).await
 }
 
 fn three(server: &ScriptedServer) -> Vec<Arc<dyn ChatAgent>> {
@@ -41,10 +40,6 @@ fn three(server: &ScriptedServer) -> Vec<Arc<dyn ChatAgent>> {
             Arc::new(a) as Arc<dyn ChatAgent>
         })
         .collect()
-}
-
-fn text(s: &str) -> Value {
-    json!({"kind": "text", "text": s})
 }
 
 fn sources(messages: &[AgentMessage]) -> Vec<String> {
@@ -73,10 +68,7 @@ async fn retries_on_invalid_and_ambiguous_names_with_autogen_feedback() {
         .max_turns(1)
         .build()
         .unwrap();
-    let r = team
-        .run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, "go").await;
     assert_eq!(sources(&r.messages), ["user", "bob"]);
     let requests = selector_requests(&server);
     assert_eq!(requests.len(), 3);
@@ -103,10 +95,7 @@ async fn repeated_speaker_is_refused_then_falls_back_to_previous() {
         .max_turns(2)
         .build()
         .unwrap();
-    let r = team
-        .run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, "go").await;
     // AutoGen falls back to the previous speaker after max_selector_attempts.
     assert_eq!(sources(&r.messages), ["user", "alice", "alice"]);
     assert_eq!(r.stop_reason.unwrap(), "Maximum number of turns 2 reached.");
@@ -131,10 +120,7 @@ async fn allow_repeated_speaker_and_prompt_placeholders() {
         .max_turns(2)
         .build()
         .unwrap();
-    let r = team
-        .run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, "go").await;
     assert_eq!(sources(&r.messages), ["user", "carol", "carol"]);
     let prompts: Vec<String> = server
         .requests()
@@ -164,10 +150,7 @@ async fn selector_and_candidate_functions_skip_the_model() {
         .max_turns(3)
         .build()
         .unwrap();
-    let r = team
-        .run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, "go").await;
     assert_eq!(sources(&r.messages), ["user", "alice", "carol", "alice"]);
     assert!(selector_requests(&server).is_empty());
 }
@@ -198,9 +181,7 @@ async fn save_load_continue_selector() {
         .max_turns(1)
         .build()
         .unwrap();
-    team.run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    run_team(&team, "go").await;
     let state = team.save_state().await.unwrap();
     let manager = &state["agent_states"]["SelectorGroupChatManager"];
     assert_eq!(manager["type"], "SelectorManagerState");
@@ -210,10 +191,7 @@ async fn save_load_continue_selector() {
         .build()
         .unwrap();
     fresh.load_state(&state).await.unwrap();
-    let r = fresh
-        .run(Task::None, CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&fresh, Task::None).await;
     assert_eq!(sources(&r.messages), ["carol"]);
     // The selector saw the restored history.
     let last = selector_requests(&server).pop().unwrap();
@@ -310,10 +288,7 @@ async fn selector_model_context_limits_the_history_shown() {
         .max_turns(2)
         .build()
         .unwrap();
-    let r = team
-        .run("the task".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, "the task").await;
     assert_eq!(sources(&r.messages), ["user", "alice", "bob"]);
     let prompts: Vec<String> = selector_requests(&server)
         .iter()

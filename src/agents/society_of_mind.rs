@@ -14,7 +14,9 @@ use super::{
     AgentError, AgentStream, AgentStreamItem, ChatAgent, Driven, LoadOptions, Response, RunItem,
     Task, drive,
 };
-use crate::component::{ComponentError, ComponentModel, component, parse_config};
+use crate::component::{
+    ComponentError, ComponentModel, component, model_client_config, parse_config,
+};
 use crate::messages::{AgentEvent, AgentMessage, ChatMessage, HandoffMessage, MessageMeta};
 use crate::models::load_chat_completion_client;
 use crate::models::{AssistantContent, ChatCompletionClient, CreateRequest, LlmMessage};
@@ -288,13 +290,7 @@ impl ChatAgent for SocietyOfMindAgent {
     }
 
     fn dump_component(&self) -> Result<ComponentModel, ComponentError> {
-        let model_client =
-            self.client
-                .dump_component()
-                .ok_or_else(|| ComponentError::NotSerialisable {
-                    what: self.name.clone(),
-                    reason: "its model client has no component config".into(),
-                })?;
+        let model_client = model_client_config(self.client.as_ref(), &self.name)?;
         component(
             SOM_PROVIDER,
             "agent",

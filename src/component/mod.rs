@@ -60,6 +60,20 @@ pub fn component(
     })
 }
 
+/// The component config of `client`, the model client of `owner`; an error naming `owner` when
+/// the client has none.
+pub fn model_client_config(
+    client: &dyn crate::models::ChatCompletionClient,
+    owner: &str,
+) -> Result<ComponentModel, ComponentError> {
+    client
+        .dump_component()
+        .ok_or_else(|| ComponentError::NotSerialisable {
+            what: owner.to_string(),
+            reason: "its model client has no component config".into(),
+        })
+}
+
 /// Removes `null` object fields recursively (AutoGen dumps configs with `exclude_none`).
 fn strip_nulls(value: &mut Value) {
     match value {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{ChatCompletionContext, ContextError, MessageStore, drop_orphan_results};
-use crate::component::{ComponentError, ComponentModel, component};
+use crate::component::{ComponentError, ComponentModel, component, model_client_config};
 use crate::models::{ChatCompletionClient, LlmMessage, ToolSchema};
 
 /// AutoGen's provider name.
@@ -88,12 +88,7 @@ impl ChatCompletionContext for TokenLimitedContext {
 
     fn dump_component(&self) -> Result<ComponentModel, ComponentError> {
         let model_client =
-            self.client
-                .dump_component()
-                .ok_or_else(|| ComponentError::NotSerialisable {
-                    what: "TokenLimitedChatCompletionContext".into(),
-                    reason: "its model client has no component config".into(),
-                })?;
+            model_client_config(self.client.as_ref(), "TokenLimitedChatCompletionContext")?;
         let config = TokenLimitedConfig {
             model_client,
             token_limit: self.token_limit,

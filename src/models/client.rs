@@ -11,7 +11,7 @@ use super::component::ComponentModel;
 use super::error::ModelError;
 use super::model_info::ModelInfo;
 use super::request::{CreateRequest, ToolSchema};
-use super::types::{CreateResult, LlmMessage, RequestUsage};
+use super::types::{CreateResult, LlmMessage, RequestUsage, UserContent, UserMessage, UserPart};
 
 /// One item of a streamed completion.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,4 +119,37 @@ pub async fn complete(
         }
     }
     Ok(None)
+}
+
+/// The messages as `client` can take them: for a model without vision, each multimodal user
+/// message becomes text, its images shown as `<image>`.
+pub fn fit_to_model(
+    client: &dyn ChatCompletionClient,
+    messages: impl IntoIterator<Item = LlmMessage>,
+) -> Vec<LlmMessage> {
+    let vision = client.model_info().vision;
+    messages
+        .into_iter()
+        .map(|m| if vision { m } else { remove_images(m) })
+        .collect()
+}
+
+/// A multimodal user message as text, images shown as `<image>`.
+fn remove_images(message: LlmMessage) -> LlmMessage {
+    match message {
+        LlmMessage::UserMessage(UserMessage {
+            content: UserContent::Parts(parts),
+            source,
+        }) => {
+            let text: Vec<String> = parts
+                .into_iter()
+                .map(|p| match p {
+                    UserPart::Text(t) => t,
+                    UserPart::Image(_) => "<image>".to_string(),
+                })
+                .collect();
+            LlmMessage::user(text.join("\n"), source)
+        }
+        other => other,
+    }
 }

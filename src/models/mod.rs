@@ -24,7 +24,7 @@ pub mod types;
 pub use anthropic::{AnthropicClient, AnthropicConfig};
 pub use azure::{AzureOpenAiClient, AzureOpenAiConfig};
 pub use cache::{CacheStore, ChatCompletionCache};
-pub use client::{ChatCompletionClient, ChatStream, StreamItem, complete};
+pub use client::{ChatCompletionClient, ChatStream, StreamItem, complete, fit_to_model};
 pub use component::{ComponentModel, load_chat_completion_client};
 pub use error::ModelError;
 pub use model_info::ModelInfo;

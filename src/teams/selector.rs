@@ -11,7 +11,7 @@ use tracing::{debug, warn};
 
 use super::group_chat::{GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy};
 use crate::agents::ChatAgent;
-use crate::component::ComponentError;
+use crate::component::{ComponentError, model_client_config};
 
 use crate::messages::{AgentEvent, AgentMessage, ChatMessage, ChunkEvent, MessageMeta, TextBody};
 use crate::model_context::ChatCompletionContext;
@@ -461,13 +461,7 @@ impl SpeakerPolicy for Selector {
     }
 
     fn dump_config(&self) -> Result<Map<String, Value>, ComponentError> {
-        let client =
-            self.client
-                .dump_component()
-                .ok_or_else(|| ComponentError::NotSerialisable {
-                    what: "SelectorGroupChat".into(),
-                    reason: "its model client has no component config".into(),
-                })?;
+        let client = model_client_config(self.client.as_ref(), "SelectorGroupChat")?;
         let mut m = Map::new();
         m.insert("model_client".into(), json!(client));
         m.insert("selector_prompt".into(), json!(self.prompt));

@@ -1,5 +1,6 @@
 //! Shared helpers for integration tests: test-tool locations from `.ci/setup`, example binaries,
-//! free ports, and a guard that kills a spawned server's whole process group on drop.
+//! free ports, serving an axum app, and a guard that kills a spawned server's whole process
+//! group on drop.
 //!
 //! Use from a test file with `mod common;`. Helpers panic with a clear message when the
 //! environment is not set up: tests may panic, library code may not.
@@ -164,6 +165,23 @@ impl Drop for ChildGuard {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Serves `app` on 127.0.0.1:0 until `shutdown` is cancelled; returns the bound address.
+pub async fn serve_until(
+    app: axum::Router,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+    });
+    addr
 }
 
 /// Processes whose environment carries `TOOLYARD_TEST_MARKER=marker` (give a spawned server

@@ -4,9 +4,12 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use toolyard::messages::{AgentMessage, ChatMessage};
+use tokio_util::sync::CancellationToken;
+use toolyard::agents::Task;
+use toolyard::messages::{AgentMessage, ChatMessage, TaskResult};
+use toolyard::models::ChatCompletionClient;
 use toolyard::models::scripted::{Script, ScriptedServer, Step};
-use toolyard::models::{ChatCompletionClient, OpenAiClient, OpenAiConfig};
+use toolyard::teams::GroupChat;
 use toolyard::tools::{FunctionTool, Tool};
 
 /// Starts a scripted server with these steps.
@@ -23,13 +26,37 @@ pub async fn server_with(script: Script) -> ScriptedServer {
         .expect("start scripted server")
 }
 
+/// Starts a scripted server with a script written as JSON.
+pub async fn server_json(script: &Value) -> ScriptedServer {
+    server_with(Script::from_json(&script.to_string()).expect("script json")).await
+}
+
+/// A scripted text reply (a step of a JSON script).
+pub fn text(t: &str) -> Value {
+    json!({"kind": "text", "text": t})
+}
+
+/// Runs `team` on `task` to its end; panics on a team error.
+pub async fn run_team(team: &GroupChat, task: impl Into<Task>) -> TaskResult {
+    team.run(task.into(), CancellationToken::new())
+        .await
+        .expect("team run")
+}
+
+/// A token cancelled after `ms` milliseconds.
+pub fn cancel_after(ms: u64) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        trigger.cancel();
+    });
+    cancel
+}
+
 /// An OpenAI client for the server.
 pub fn client(server: &ScriptedServer) -> Arc<dyn ChatCompletionClient> {
-    let mut config = OpenAiConfig::new("gpt-4o");
-    config.api_key = Some("sk-test".into());
-    config.base_url = Some(server.openai_base_url());
-    config.max_retries = Some(0);
-    Arc::new(OpenAiClient::new(config).expect("openai client"))
+    server.openai_client().expect("openai client")
 }
 
 /// `add(a, b)`: returns the sum.

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 
 use super::{AssistantAgent, Handoff, StructuredOutput};
 use crate::agents::LoadOptions;
-use crate::component::{ComponentError, ComponentModel, component, parse_config, short_provider};
+use crate::component::{
+    ComponentError, ComponentModel, component, model_client_config, parse_config, short_provider,
+};
 use crate::memory::load_memory;
 use crate::model_context::load_model_context;
 use crate::tools::{AgentTool, TeamTool, Tool};
@@ -90,14 +92,7 @@ fn tool_component(tool: &dyn Tool) -> Result<ComponentModel, ComponentError> {
 }
 
 pub(super) fn dump(agent: &AssistantAgent) -> Result<ComponentModel, ComponentError> {
-    let model_client =
-        agent
-            .client
-            .dump_component()
-            .ok_or_else(|| ComponentError::NotSerialisable {
-                what: agent.name.clone(),
-                reason: "its model client has no component config".into(),
-            })?;
+    let model_client = model_client_config(agent.client.as_ref(), &agent.name)?;
     let tools = agent
         .tools
         .iter()

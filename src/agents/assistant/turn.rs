@@ -1,7 +1,7 @@
 //! One assistant turn: context and memory, model call (streamed or not), the tool-call loop,
 //! handoffs, reflection or a tool-call summary, and the final message.
 
-use crate::models::complete;
+use crate::models::{complete, fit_to_model};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +15,7 @@ use crate::messages::{
 };
 use crate::models::{
     AssistantContent, CreateRequest, CreateResult, FunctionCall, FunctionExecutionResult,
-    LlmMessage, OutputFormat, ToolChoice, UserContent, UserMessage, UserPart,
+    LlmMessage, OutputFormat, ToolChoice,
 };
 use crate::workbench::{CallContext, CallerInfo};
 use std::sync::Arc;
@@ -186,14 +186,10 @@ impl Turn<'_> {
             .iter()
             .map(|s| LlmMessage::system(s.clone()))
             .collect();
-        let vision = a.client.model_info().vision;
-        messages.extend(
-            a.context
-                .get_messages()
-                .await
-                .into_iter()
-                .map(|m| if vision { m } else { remove_images(m) }),
-        );
+        messages.extend(fit_to_model(
+            a.client.as_ref(),
+            a.context.get_messages().await,
+        ));
         let mut request = CreateRequest::new(messages).with_output(self.output_format());
         if with_tools {
             request = request.with_tools(offered.schemas.clone());
@@ -335,26 +331,6 @@ impl Turn<'_> {
             tool_calls: normal.iter().map(|(c, _)| c.clone()).collect(),
             results: normal.iter().map(|(_, r)| r.clone()).collect(),
         })
-    }
-}
-
-/// A multimodal user message as text, images shown as `<image>` (for models without vision).
-fn remove_images(message: LlmMessage) -> LlmMessage {
-    match message {
-        LlmMessage::UserMessage(UserMessage {
-            content: UserContent::Parts(parts),
-            source,
-        }) => {
-            let text: Vec<String> = parts
-                .into_iter()
-                .map(|p| match p {
-                    UserPart::Text(t) => t,
-                    UserPart::Image(_) => "<image>".to_string(),
-                })
-                .collect();
-            LlmMessage::user(text.join("\n"), source)
-        }
-        other => other,
     }
 }
 

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::CodeExecutorAgent;
 use crate::code_executors::component::load_code_executor;
-use crate::component::{ComponentError, ComponentModel, component, parse_config};
+use crate::component::{
+    ComponentError, ComponentModel, component, model_client_config, parse_config,
+};
 use crate::model_context::load_model_context;
 use crate::models::load_chat_completion_client;
 
@@ -48,13 +50,7 @@ pub(super) fn dump(agent: &CodeExecutorAgent) -> Result<ComponentModel, Componen
                 reason: e.to_string(),
             })?;
     let model_client = match &agent.client {
-        Some(c) => Some(
-            c.dump_component()
-                .ok_or_else(|| ComponentError::NotSerialisable {
-                    what: agent.name.clone(),
-                    reason: "its model client has no component config".into(),
-                })?,
-        ),
+        Some(c) => Some(model_client_config(c.as_ref(), &agent.name)?),
         None => None,
     };
     let config = Config {

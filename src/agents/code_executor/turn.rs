@@ -2,7 +2,7 @@
 //! with one, generate code, execute it, ask whether to retry on failure, and reflect (AutoGen
 //! 0.7.5's `on_messages_stream`, step for step).
 
-use crate::models::complete;
+use crate::models::{complete, fit_to_model};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedSender;
@@ -18,7 +18,6 @@ use crate::messages::{
 use crate::messages::{CodeBlock as WireBlock, CodeResult as WireResult};
 use crate::models::{
     AssistantContent, ChatCompletionClient, CreateRequest, CreateResult, LlmMessage, OutputFormat,
-    UserContent, UserMessage, UserPart,
 };
 
 /// The streamed form of a turn.
@@ -210,19 +209,12 @@ impl Turn<'_> {
     /// The system message and the context, images removed for models without vision.
     async fn llm_messages(&self, client: &dyn ChatCompletionClient) -> Vec<LlmMessage> {
         let a = self.agent;
-        let vision = client.model_info().vision;
         let mut messages: Vec<LlmMessage> = a
             .system_message
             .iter()
             .map(|s| LlmMessage::system(s.clone()))
             .collect();
-        messages.extend(
-            a.context
-                .get_messages()
-                .await
-                .into_iter()
-                .map(|m| if vision { m } else { remove_images(m) }),
-        );
+        messages.extend(fit_to_model(client, a.context.get_messages().await));
         messages
     }
 
@@ -286,25 +278,5 @@ impl Turn<'_> {
             chat_message: ChatMessage::TextMessage(body),
             inner_messages: self.inner,
         })
-    }
-}
-
-/// A multimodal user message as text, images shown as `<image>` (for models without vision).
-fn remove_images(message: LlmMessage) -> LlmMessage {
-    match message {
-        LlmMessage::UserMessage(UserMessage {
-            content: UserContent::Parts(parts),
-            source,
-        }) => {
-            let text: Vec<String> = parts
-                .into_iter()
-                .map(|p| match p {
-                    UserPart::Text(t) => t,
-                    UserPart::Image(_) => "<image>".to_string(),
-                })
-                .collect();
-            LlmMessage::user(text.join("\n"), source)
-        }
-        other => other,
     }
 }

@@ -25,6 +25,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use super::{ChatCompletionClient, ModelError, OpenAiClient, OpenAiConfig};
 use plan::{Cursor, Incoming, Wire, plan};
 use render::{Body, Rendered, error, render};
 pub use script::{Action, CallSpec, Matcher, Rule, Script, ScriptError, Step, WhenDone};
@@ -127,6 +128,21 @@ impl ScriptedServer {
     /// The OpenAI-style base URL, `<root>/v1`.
     pub fn openai_base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// An OpenAI client config for this server: model `gpt-4o`, a test API key, no retries (a
+    /// scripted error reaches the caller as it is).
+    pub fn openai_config(&self) -> OpenAiConfig {
+        let mut config = OpenAiConfig::new("gpt-4o");
+        config.api_key = Some("sk-test".into());
+        config.base_url = Some(self.openai_base_url());
+        config.max_retries = Some(0);
+        config
+    }
+
+    /// An OpenAI client talking to this server (see [`ScriptedServer::openai_config`]).
+    pub fn openai_client(&self) -> Result<Arc<dyn ChatCompletionClient>, ModelError> {
+        Ok(Arc::new(OpenAiClient::new(self.openai_config())?))
     }
 
     /// The bound address.

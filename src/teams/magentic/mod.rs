@@ -17,7 +17,7 @@ pub use prompts::DEFAULT_FINAL_ANSWER_PROMPT;
 
 use super::group_chat::{GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy};
 use crate::agents::ChatAgent;
-use crate::component::ComponentError;
+use crate::component::{ComponentError, model_client_config};
 use crate::messages::ChatMessage;
 use crate::models::ChatCompletionClient;
 
@@ -188,13 +188,7 @@ impl SpeakerPolicy for MagenticOne {
     }
 
     fn dump_config(&self) -> Result<Map<String, Value>, ComponentError> {
-        let client =
-            self.client
-                .dump_component()
-                .ok_or_else(|| ComponentError::NotSerialisable {
-                    what: "MagenticOneGroupChat".into(),
-                    reason: "its model client has no component config".into(),
-                })?;
+        let client = model_client_config(self.client.as_ref(), "MagenticOneGroupChat")?;
         let mut m = Map::new();
         m.insert("model_client".into(), json!(client));
         m.insert("max_turns".into(), json!(self.max_turns));

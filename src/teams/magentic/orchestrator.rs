@@ -7,9 +7,7 @@ use tracing::{debug, warn};
 use super::ledger::{self, ProgressLedger};
 use super::{MagenticOne, ORCHESTRATOR_NAME, prompts};
 use crate::messages::{AgentMessage, ChatMessage};
-use crate::models::{
-    CreateRequest, LlmMessage, ModelError, OutputFormat, UserContent, UserMessage, UserPart,
-};
+use crate::models::{CreateRequest, LlmMessage, ModelError, OutputFormat, fit_to_model};
 use crate::teams::group_chat::{PolicyContext, Selection};
 
 /// Stop reason when the round limit is reached (AutoGen's text).
@@ -90,14 +88,11 @@ impl<'a> Step<'a> {
 
     /// The first facts and plan for `task` (two model calls in one planning conversation).
     async fn plan_task(&mut self, task: String) -> Result<(), String> {
-        let mut conversation = vec![LlmMessage::user(prompts::facts(&task), ORCHESTRATOR_NAME)];
-        let facts = self.ask(conversation.clone(), "facts").await?;
-        conversation.push(LlmMessage::assistant(facts.clone(), ORCHESTRATOR_NAME));
-        conversation.push(LlmMessage::user(
-            prompts::plan(&self.team),
-            ORCHESTRATOR_NAME,
-        ));
-        let plan = self.ask(conversation, "plan").await?;
+        let asks = [
+            (prompts::facts(&task), "facts"),
+            (prompts::plan(&self.team), "plan"),
+        ];
+        let (facts, plan) = self.facts_then_plan(Vec::new(), asks).await?;
         let l = &mut self.policy.ledger;
         l.task = task;
         l.facts = facts;
@@ -109,21 +104,29 @@ impl<'a> Step<'a> {
     /// Revised facts and plan from the conversation so far (after too many stalls).
     async fn update_task_ledger(&mut self) -> Result<(), String> {
         let l = &self.policy.ledger;
-        let mut conversation = self.context();
-        conversation.push(LlmMessage::user(
-            prompts::facts_update(&l.task, &l.facts),
-            ORCHESTRATOR_NAME,
-        ));
-        let facts = self.ask(conversation.clone(), "facts update").await?;
-        conversation.push(LlmMessage::assistant(facts.clone(), ORCHESTRATOR_NAME));
-        conversation.push(LlmMessage::user(
-            prompts::plan_update(&self.team),
-            ORCHESTRATOR_NAME,
-        ));
-        let plan = self.ask(conversation, "plan update").await?;
+        let asks = [
+            (prompts::facts_update(&l.task, &l.facts), "facts update"),
+            (prompts::plan_update(&self.team), "plan update"),
+        ];
+        let (facts, plan) = self.facts_then_plan(self.context(), asks).await?;
         self.policy.ledger.facts = facts;
         self.policy.ledger.plan = plan;
         Ok(())
+    }
+
+    /// After `conversation`, asks the facts prompt, then the plan prompt in the same
+    /// conversation; each ask is `(prompt, what)`, `what` naming the call in errors.
+    async fn facts_then_plan(
+        &self,
+        mut conversation: Vec<LlmMessage>,
+        [(facts_prompt, facts_what), (plan_prompt, plan_what)]: [(String, &str); 2],
+    ) -> Result<(String, String), String> {
+        conversation.push(LlmMessage::user(facts_prompt, ORCHESTRATOR_NAME));
+        let facts = self.ask(conversation.clone(), facts_what).await?;
+        conversation.push(LlmMessage::assistant(facts.clone(), ORCHESTRATOR_NAME));
+        conversation.push(LlmMessage::user(plan_prompt, ORCHESTRATOR_NAME));
+        let plan = self.ask(conversation, plan_what).await?;
+        Ok((facts, plan))
     }
 
     /// Resets the participants and the thread, then posts the task ledger.
@@ -241,32 +244,10 @@ impl<'a> Step<'a> {
 
     /// Drops images for models without vision (shown as `<image>`).
     fn compatible(&self, messages: Vec<LlmMessage>) -> Vec<LlmMessage> {
-        if self.policy.client.model_info().vision {
-            return messages;
-        }
-        messages.into_iter().map(remove_images).collect()
+        fit_to_model(self.policy.client.as_ref(), messages)
     }
 }
 
 fn failed(what: &str, e: &ModelError) -> String {
     format!("{ORCHESTRATOR_NAME}: the {what} model call failed: {e}")
-}
-
-fn remove_images(message: LlmMessage) -> LlmMessage {
-    match message {
-        LlmMessage::UserMessage(UserMessage {
-            content: UserContent::Parts(parts),
-            source,
-        }) => {
-            let text: Vec<String> = parts
-                .into_iter()
-                .map(|p| match p {
-                    UserPart::Text(t) => t,
-                    UserPart::Image(_) => "<image>".to_string(),
-                })
-                .collect();
-            LlmMessage::user(text.join("\n"), source)
-        }
-        other => other,
-    }
 }
