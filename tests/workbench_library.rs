@@ -238,9 +238,9 @@ config = { max_messages = 2 }
     .expect("write");
     let input: toolyard::workbenches::InputFactory = Arc::new(|env: &RunEnv| {
         let cancelled = env.ctx.cancel.is_cancelled();
-        Arc::new(move |prompt: String, _cancel| {
+        toolyard::agents::prompt_input(Arc::new(move |prompt: String, _cancel| {
             Box::pin(async move { Ok(format!("answer to {prompt:?} (cancelled: {cancelled})")) })
-        })
+        }))
     });
     let set = WorkbenchSet::load_with_input(dir.path(), Arc::new(ModelTable::default()), input);
     let args = json!({"task": "hello"});
