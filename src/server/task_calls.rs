@@ -25,8 +25,12 @@ use serde_json::{Value, json};
 use super::calls::is_2026_caller;
 use super::handler::GatewayServer;
 use super::observer::ChannelObserver;
-use super::tasks::{NewTask, Run, SessionRelay, TaskSupport};
+use super::rewrite::OutgoingRewrite;
+use super::tasks::{NewTask, Run, SessionRelay, TaskSupport, legacy_task};
 use crate::workbench::CallContext;
+
+/// The `_meta` key of a 2026-07-28 request's protocol version.
+const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
 
 /// The custom method a 2025-era task-augmented `tools/call` is renamed to.
 pub const LEGACY_CALL: &str = "toolyard/tasks/call";
@@ -40,23 +44,50 @@ pub fn legacy_capability() -> Value {
     json!({ "list": {}, "cancel": {}, "requests": { "tools": { "call": {} } } })
 }
 
-/// Rename a 2025-era task request (a body of one JSON-RPC message) to the custom method this
-/// module answers; `None` when the body is not one.
+/// Rename a 2025-era task request to the custom method this module answers; `false` when the
+/// message is not one (a request whose `_meta` names a protocol version is 2026-era).
+pub fn rename_legacy_request(message: &mut Value) -> bool {
+    let Some(obj) = message.as_object_mut() else {
+        return false;
+    };
+    let params = obj.get("params");
+    if params
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(PROTOCOL_VERSION_META))
+        .is_some()
+    {
+        return false;
+    }
+    let renamed = match obj.get("method").and_then(Value::as_str) {
+        Some("tools/call") if params.and_then(|p| p.get("task")).is_some() => LEGACY_CALL,
+        Some("tasks/get") => LEGACY_GET,
+        Some("tasks/cancel") => LEGACY_CANCEL,
+        _ => return false,
+    };
+    obj.insert("method".into(), json!(renamed));
+    true
+}
+
+/// [`rename_legacy_request`] on the text of one message; `None` when nothing changes.
 pub fn rewrite_legacy_request(body: &[u8]) -> Option<Bytes> {
     let text = std::str::from_utf8(body).ok()?;
     if !text.contains("task") {
         return None;
     }
     let mut message: Value = serde_json::from_str(text).ok()?;
-    let obj = message.as_object_mut()?;
-    let renamed = match obj.get("method").and_then(Value::as_str)? {
-        "tools/call" if obj.get("params").and_then(|p| p.get("task")).is_some() => LEGACY_CALL,
-        "tasks/get" => LEGACY_GET,
-        "tasks/cancel" => LEGACY_CANCEL,
-        _ => return None,
-    };
-    obj.insert("method".into(), json!(renamed));
-    serde_json::to_vec(&message).ok().map(Bytes::from)
+    rename_legacy_request(&mut message)
+        .then(|| serde_json::to_vec(&message).ok().map(Bytes::from))
+        .flatten()
+}
+
+/// `rewrite` (if any) followed by [`advertise_legacy_tasks`], for a face's outgoing messages.
+pub fn with_legacy_tasks(rewrite: Option<OutgoingRewrite>) -> OutgoingRewrite {
+    OutgoingRewrite::new(move |message| {
+        if let Some(rewrite) = &rewrite {
+            rewrite.apply(message);
+        }
+        advertise_legacy_tasks(message);
+    })
 }
 
 /// Add the 2025-11-25 `capabilities.tasks` to an `initialize` response (rmcp's typed
@@ -265,7 +296,6 @@ impl GatewayServer {
             relay: Some(relay),
         };
         let task = self.start_task(name, arguments, &context, new);
-        let task = self.tasks().legacy(&task.task_id, self.session_key())?;
-        Ok(json!({ "task": task }))
+        Ok(json!({ "task": legacy_task(&task, task.status) }))
     }
 }

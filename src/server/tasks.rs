@@ -153,18 +153,7 @@ impl Entry {
 
     /// The 2025-11-25 `Task` object.
     fn legacy(&self) -> Value {
-        let mut task = json!({
-            "taskId": self.task.task_id,
-            "status": self.status(),
-            "createdAt": self.task.created_at,
-            "lastUpdatedAt": self.task.last_updated_at,
-            "ttl": self.task.ttl_ms,
-            "pollInterval": self.task.poll_interval_ms,
-        });
-        if let (Some(message), Some(obj)) = (&self.task.status_message, task.as_object_mut()) {
-            obj.insert("statusMessage".into(), json!(message));
-        }
-        task
+        legacy_task(&self.task, self.status())
     }
 
     fn expired(&self) -> bool {
@@ -183,6 +172,23 @@ impl Entry {
         self.touch();
         self.done.send_replace(true);
     }
+}
+
+/// A task in the 2025-11-25 wire shape (`ttl` / `pollInterval` instead of `ttlMs` /
+/// `pollIntervalMs`).
+pub fn legacy_task(task: &Task, status: TaskStatus) -> Value {
+    let mut value = json!({
+        "taskId": task.task_id,
+        "status": status,
+        "createdAt": task.created_at,
+        "lastUpdatedAt": task.last_updated_at,
+        "ttl": task.ttl_ms,
+        "pollInterval": task.poll_interval_ms,
+    });
+    if let (Some(message), Some(obj)) = (&task.status_message, value.as_object_mut()) {
+        obj.insert("statusMessage".into(), json!(message));
+    }
+    value
 }
 
 fn now() -> String {
@@ -302,7 +308,8 @@ impl TaskStore {
         f: impl FnOnce(&mut Entry) -> Result<T, ErrorData>,
     ) -> Result<T, ErrorData> {
         self.with(|tasks| match tasks.get_mut(task_id) {
-            Some(entry) if owner.is_none_or(|o| entry.owner.as_deref() == Some(o)) => f(entry),
+            // 2025-era tasks belong to their session; 2026-era tasks to no one.
+            Some(entry) if entry.owner.as_deref() == owner => f(entry),
             _ => Err(unknown(task_id)),
         })
         .unwrap_or_else(|| Err(ErrorData::internal_error("task store is unavailable", None)))
