@@ -230,6 +230,13 @@ impl GatewayServer {
         request: CustomRequest,
         context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, ErrorData> {
+        if is_2026_caller(&context) {
+            // tasks/result and tasks/list do not exist in the 2026-07-28 tasks extension.
+            return Err(method_not_found(format!(
+                "unknown method `{}`",
+                request.method
+            )));
+        }
         let params = request.params.unwrap_or(Value::Null);
         let owner = self.session_key();
         let result = match request.method.as_str() {
