@@ -352,7 +352,7 @@ impl TaskStore {
             if e.ending.is_some() {
                 if strict {
                     return Err(ErrorData::invalid_params(
-                        format!("task `{task_id}` has already ended ({:?})", e.status()),
+                        format!("task `{task_id}` has already ended ({})", json!(e.status())),
                         None,
                     ));
                 }
