@@ -442,6 +442,33 @@ async fn legacy_errors_unknown_ids_forbidden_tools_and_other_sessions() {
 }
 
 #[tokio::test]
+async fn closing_the_session_cancels_its_tasks() {
+    let app = app().await;
+    let s = Legacy::open(&app.base).await;
+    let other = Legacy::open(&app.base).await;
+    s.start("slow", "m").await;
+    other.start("slow", "n").await;
+    eventually("both tools start", || {
+        app.gates.started("m") && app.gates.started("n")
+    })
+    .await;
+    let closed = http()
+        .delete(&app.base)
+        .header("mcp-session-id", &s.session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
+    eventually("the closed session's run stops", || {
+        app.gates.saw_cancel("m")
+    })
+    .await;
+    assert!(!app.gates.saw_cancel("n"));
+    assert_eq!(app.tasks.running(), 1);
+}
+
+#[tokio::test]
 async fn two_concurrent_tasks_are_isolated() {
     let app = app().await;
     let s = Legacy::open(&app.base).await;

@@ -19,7 +19,7 @@ use tracing::Instrument;
 use super::calls::{Op, Outcome, Retry};
 use super::mrtr::{PendingRuns, RunOutput};
 use super::notify;
-use super::tasks::TaskStore;
+use super::tasks::{SessionTasks, TaskStore};
 use crate::workbench::{Workbench, WorkbenchError};
 
 /// Serves one workbench to one downstream session (rmcp creates one per session).
@@ -30,11 +30,7 @@ pub struct GatewayServer {
     session: Arc<Session>,
     pending: PendingRuns,
     tasks: TaskStore,
-    session_key: Arc<str>,
-}
-
-fn new_session_key() -> Arc<str> {
-    Arc::from(uuid::Uuid::new_v4().simple().to_string())
+    session_tasks: Arc<SessionTasks>,
 }
 
 #[derive(Default)]
@@ -57,13 +53,14 @@ impl Drop for Session {
 impl GatewayServer {
     /// A handler serving `workbench` under the server name `name`.
     pub fn new(workbench: Arc<dyn Workbench>, name: impl Into<String>) -> Self {
+        let tasks = TaskStore::default();
         Self {
             workbench,
             name: name.into(),
             session: Arc::new(Session::default()),
             pending: PendingRuns::default(),
-            tasks: TaskStore::default(),
-            session_key: new_session_key(),
+            session_tasks: tasks.session(),
+            tasks,
         }
     }
 
@@ -71,7 +68,7 @@ impl GatewayServer {
     pub fn fresh(&self) -> Self {
         Self {
             session: Arc::new(Session::default()),
-            session_key: new_session_key(),
+            session_tasks: self.tasks.session(),
             ..self.clone()
         }
     }
@@ -96,7 +93,7 @@ impl GatewayServer {
 
     /// Identifies this session's 2025-era tasks.
     pub(super) fn session_key(&self) -> &str {
-        &self.session_key
+        self.session_tasks.key()
     }
 
     pub(super) fn session_level(&self) -> Option<LoggingLevel> {

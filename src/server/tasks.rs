@@ -238,6 +238,41 @@ impl Default for TaskStore {
     }
 }
 
+/// The owner key of one session's 2025-era tasks. Dropping it (the session ended) cancels and
+/// drops them: nobody else can reach them.
+pub struct SessionTasks {
+    key: String,
+    store: Weak<Inner>,
+}
+
+impl SessionTasks {
+    /// The owner key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Drop for SessionTasks {
+    fn drop(&mut self) {
+        let Some(inner) = self.store.upgrade() else {
+            return;
+        };
+        let Ok(mut tasks) = inner.tasks.lock() else {
+            return;
+        };
+        tasks.retain(|id, entry| {
+            if entry.owner.as_deref() != Some(self.key.as_str()) {
+                return true;
+            }
+            if entry.ending.is_none() {
+                tracing::info!(task = %id, "session ended: task cancelled");
+            }
+            entry.cancel.cancel();
+            false
+        });
+    }
+}
+
 /// The run a task wraps: the tool call and the events its observer sends.
 pub struct Run {
     /// The call, started with a context whose cancel token is [`Run::cancel`].
@@ -249,6 +284,14 @@ pub struct Run {
 }
 
 impl TaskStore {
+    /// A new session's owner key for its 2025-era tasks.
+    pub fn session(&self) -> Arc<SessionTasks> {
+        Arc::new(SessionTasks {
+            key: uuid::Uuid::new_v4().simple().to_string(),
+            store: Arc::downgrade(&self.inner),
+        })
+    }
+
     /// A fresh token for a run, cancelled with the store.
     pub fn run_token(&self) -> CancellationToken {
         self.inner.root.child_token()
