@@ -141,6 +141,38 @@ impl Workbench for AskingBench {
     }
 }
 
+/// A workbench whose one tool reports progress, then waits for gate `report`.
+struct ReportingBench(Arc<Gates>);
+
+#[async_trait]
+impl Workbench for ReportingBench {
+    async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
+        let schema = json!({"type": "object"}).as_object().cloned().unwrap();
+        let mut spec = ToolSpec::new(rmcp::model::Tool::new("report", "reports", schema));
+        spec.extra = TaskSupport::Optional.extra();
+        Ok(vec![spec])
+    }
+
+    async fn call_tool(
+        &self,
+        _name: &str,
+        _arguments: Option<JsonObject>,
+        ctx: CallContext,
+    ) -> Result<CallToolResult, WorkbenchError> {
+        ctx.observer
+            .progress(1.0, Some(2.0), Some("halfway".into()))
+            .await;
+        let gate = self.0.gate("report");
+        tokio::select! {
+            _ = gate.notified() => {}
+            _ = ctx.cancel.cancelled() => return Err(WorkbenchError::Cancelled),
+        }
+        Ok(CallToolResult::success(vec![ContentBlock::text(
+            "reported",
+        )]))
+    }
+}
+
 struct App {
     base: String,
     gates: Arc<Gates>,
@@ -179,6 +211,11 @@ async fn app() -> App {
         Member {
             name: "asking".into(),
             workbench: Arc::new(AskingBench),
+            filter: Default::default(),
+        },
+        Member {
+            name: "reporting".into(),
+            workbench: Arc::new(ReportingBench(Arc::clone(&gates))),
             filter: Default::default(),
         },
     ];
@@ -281,10 +318,15 @@ impl Legacy {
 
     /// Send a request; the whole JSON-RPC response (`result` or `error`).
     async fn request(&self, method: &str, params: Value) -> Value {
+        self.request_with_body(method, params).await.0
+    }
+
+    /// Send a request; its response and the raw response body (which may carry notifications).
+    async fn request_with_body(&self, method: &str, params: Value) -> (Value, String) {
         let id = self.next.fetch_add(1, Ordering::SeqCst);
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         let text = self.post(&body).send().await.unwrap().text().await.unwrap();
-        response_for(&text, id)
+        (response_for(&text, id), text)
     }
 
     async fn start(&self, tool: &str, id: &str) -> String {
@@ -439,6 +481,84 @@ async fn legacy_errors_unknown_ids_forbidden_tools_and_other_sessions() {
     app.gates.open("mine");
     let result = s.request("tasks/result", json!({"taskId": task})).await;
     assert_eq!(text_of(&result["result"]), "done mine", "{result}");
+}
+
+/// Messages from a session's standalone GET stream.
+async fn standalone_stream(s: &Legacy) -> tokio::sync::mpsc::UnboundedReceiver<Value> {
+    let mut response = reqwest::Client::new()
+        .get(&s.base)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &s.session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut buffer = String::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find('\n') {
+                let line: String = buffer.drain(..=end).collect();
+                if let Some(data) = line.trim_end().strip_prefix("data:")
+                    && let Ok(message) = serde_json::from_str::<Value>(data.trim())
+                    && tx.send(message).is_err()
+                {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+async fn next_with_method(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>,
+    method: &str,
+) -> Value {
+    let wait = async {
+        loop {
+            let message = rx.recv().await.expect("stream ended");
+            if message["method"] == method {
+                return message;
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {method} on the session stream"))
+}
+
+#[tokio::test]
+async fn legacy_task_progress_and_status_reach_the_session() {
+    let app = app().await;
+    let s = Legacy::open(&app.base).await;
+    let mut stream = standalone_stream(&s).await;
+    let (r, body) = s
+        .request_with_body(
+            "tools/call",
+            json!({"name": "report", "arguments": {}, "task": {},
+                   "_meta": {"progressToken": "p-1"}}),
+        )
+        .await;
+    let task = r["result"]["task"]["taskId"].as_str().unwrap().to_string();
+    // Progress sent before the task handle went out rides the request's own stream.
+    let early = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|m| m["method"] == "notifications/progress");
+    let progress = match early {
+        Some(progress) => progress,
+        None => next_with_method(&mut stream, "notifications/progress").await,
+    };
+    assert_eq!(progress["params"]["progressToken"], "p-1", "{progress}");
+    assert_eq!(progress["params"]["message"], "halfway", "{progress}");
+    app.gates.open("report");
+    let status = next_with_method(&mut stream, "notifications/tasks/status").await;
+    assert_eq!(status["params"]["taskId"], task.as_str(), "{status}");
+    assert_eq!(status["params"]["status"], "completed", "{status}");
 }
 
 #[tokio::test]
