@@ -802,3 +802,109 @@ async fn tasks_extension_input_required_and_update_2026() {
     let done = wait_status_2026(&app.base, &task, "completed").await;
     assert_eq!(text_of(&done["result"]), "color \"teal\"", "{done}");
 }
+
+// ---- the legacy SSE face (same router, `/sse` + `/messages`) ----
+
+type Events = std::pin::Pin<
+    Box<
+        dyn futures::Stream<
+                Item = Result<
+                    eventsource_stream::Event,
+                    eventsource_stream::EventStreamError<reqwest::Error>,
+                >,
+            > + Send,
+    >,
+>;
+
+struct SseSession {
+    events: Events,
+    endpoint: String,
+    next: i64,
+}
+
+impl SseSession {
+    async fn open(mcp_url: &str) -> Self {
+        use eventsource_stream::Eventsource;
+        use futures::StreamExt;
+        let root = mcp_url.trim_end_matches("/mcp");
+        let response = reqwest::get(format!("{root}/sse")).await.unwrap();
+        let mut events: Events = Box::pin(response.bytes_stream().eventsource());
+        let first = events.next().await.unwrap().unwrap();
+        assert_eq!(first.event, "endpoint");
+        Self {
+            events,
+            endpoint: format!("{root}{}", first.data),
+            next: 1,
+        }
+    }
+
+    async fn post(&self, body: &Value) {
+        let status = http()
+            .post(&self.endpoint)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 202);
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        use futures::StreamExt;
+        let id = self.next;
+        self.next += 1;
+        self.post(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        let wait = async {
+            loop {
+                let event = self.events.next().await.unwrap().unwrap();
+                let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
+                    continue;
+                };
+                if message["id"] == id && message.get("method").is_none() {
+                    return message;
+                }
+            }
+        };
+        tokio::time::timeout(PATIENCE, wait).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn legacy_task_over_the_sse_face() {
+    let app = app().await;
+    let mut s = SseSession::open(&app.base).await;
+    let init = s
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "tasks-sse-test", "version": "1"}}),
+        )
+        .await;
+    let caps = &init["result"]["capabilities"];
+    assert!(
+        caps["tasks"]["requests"]["tools"]["call"].is_object(),
+        "{init}"
+    );
+    s.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await;
+
+    let created = s
+        .request(
+            "tools/call",
+            json!({"name": "slow", "arguments": {"id": "sse"}, "task": {}}),
+        )
+        .await;
+    assert_eq!(created["result"]["task"]["status"], "working", "{created}");
+    let task = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let got = s.request("tasks/get", json!({"taskId": task})).await;
+    assert_eq!(got["result"]["taskId"], task.as_str(), "{got}");
+    app.gates.open("sse");
+    let result = s.request("tasks/result", json!({"taskId": task})).await;
+    assert_eq!(text_of(&result["result"]), "done sse", "{result}");
+    let cancel = s.request("tasks/cancel", json!({"taskId": task})).await;
+    assert_eq!(cancel["error"]["code"], -32602, "{cancel}");
+}
