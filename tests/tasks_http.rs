@@ -471,6 +471,15 @@ async fn legacy_errors_unknown_ids_forbidden_tools_and_other_sessions() {
         )
         .await;
     assert_eq!(required["error"]["code"], -32601, "{required}");
+    let missing = s
+        .request(
+            "tools/call",
+            json!({"name": "no_such_tool", "arguments": {}, "task": {}}),
+        )
+        .await;
+    let message = missing["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("no_such_tool"), "{missing}");
+    assert_ne!(missing["error"]["code"], -32601, "{missing}");
 
     // A task belongs to the session that created it.
     let task = s.start("must_task", "mine").await;

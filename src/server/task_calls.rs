@@ -27,7 +27,7 @@ use super::handler::GatewayServer;
 use super::observer::ChannelObserver;
 use super::rewrite::OutgoingRewrite;
 use super::tasks::{NewTask, Run, SessionRelay, TaskSupport, legacy_task};
-use crate::workbench::CallContext;
+use crate::workbench::{CallContext, WorkbenchError};
 
 /// The `_meta` key of a 2026-07-28 request's protocol version.
 const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
@@ -119,16 +119,10 @@ fn param<'a>(params: &'a Value, key: &str) -> Result<&'a str, ErrorData> {
 }
 
 impl GatewayServer {
-    /// The task support the served definition of `name` declares.
-    async fn task_support(&self, name: &str) -> TaskSupport {
-        match self.workbench().list_tools().await {
-            Ok(tools) => tools
-                .iter()
-                .find(|t| t.name() == name)
-                .map(TaskSupport::of)
-                .unwrap_or(TaskSupport::Forbidden),
-            Err(_) => TaskSupport::Forbidden,
-        }
+    /// The task support the served definition of `name` declares; `None`: no such tool.
+    async fn task_support(&self, name: &str) -> Option<TaskSupport> {
+        let tools = self.workbench().list_tools().await.ok()?;
+        tools.iter().find(|t| t.name() == name).map(TaskSupport::of)
     }
 
     /// Start `name(arguments)` as a task for the caller of `context`.
@@ -169,10 +163,10 @@ impl GatewayServer {
         if request.request_state.is_some() {
             return Ok(None);
         }
-        let support = self.task_support(&request.name).await;
-        if support == TaskSupport::Forbidden {
-            return Ok(None);
-        }
+        let support = match self.task_support(&request.name).await {
+            None | Some(TaskSupport::Forbidden) => return Ok(None),
+            Some(support) => support,
+        };
         if !is_2026_caller(context) {
             return match support {
                 TaskSupport::Required => Err(method_not_found(format!(
@@ -274,10 +268,14 @@ impl GatewayServer {
                 ));
             }
         };
-        if self.task_support(&name).await == TaskSupport::Forbidden {
-            return Err(method_not_found(format!(
-                "tool `{name}` does not support task-augmented calls (execution.taskSupport)"
-            )));
+        match self.task_support(&name).await {
+            None => return Err(WorkbenchError::UnknownTool { name }.to_error_data()),
+            Some(TaskSupport::Forbidden) => {
+                return Err(method_not_found(format!(
+                    "tool `{name}` does not support task-augmented calls (execution.taskSupport)"
+                )));
+            }
+            Some(_) => {}
         }
         let ttl_ms = params
             .get("task")
