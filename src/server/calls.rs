@@ -68,7 +68,7 @@ async fn run(workbench: Arc<dyn Workbench>, op: Op, ctx: CallContext) -> RunOutp
 
 impl GatewayServer {
     /// What the caller told us about itself, for the upstream.
-    fn caller(&self, context: &RequestContext<RoleServer>) -> CallerInfo {
+    pub(super) fn caller(&self, context: &RequestContext<RoleServer>) -> CallerInfo {
         let log_level = if is_2026_caller(context) {
             context.meta.log_level()
         } else {

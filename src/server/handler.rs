@@ -4,12 +4,13 @@
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ResultType,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
-    SubscriptionFilter, Tool, UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
+    CompleteRequestParams, CompleteResult, ContentBlock, CustomRequest, CustomResult,
+    GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    LoggingLevel, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    SubscriptionFilter, Tool, UnsubscribeRequestParams, UpdateTaskParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler};
@@ -18,6 +19,7 @@ use tracing::Instrument;
 use super::calls::{Op, Outcome, Retry};
 use super::mrtr::{PendingRuns, RunOutput};
 use super::notify;
+use super::tasks::{SessionTasks, TaskStore};
 use crate::workbench::{Workbench, WorkbenchError};
 
 /// Serves one workbench to one downstream session (rmcp creates one per session).
@@ -27,6 +29,8 @@ pub struct GatewayServer {
     name: String,
     session: Arc<Session>,
     pending: PendingRuns,
+    tasks: TaskStore,
+    session_tasks: Arc<SessionTasks>,
 }
 
 #[derive(Default)]
@@ -49,11 +53,14 @@ impl Drop for Session {
 impl GatewayServer {
     /// A handler serving `workbench` under the server name `name`.
     pub fn new(workbench: Arc<dyn Workbench>, name: impl Into<String>) -> Self {
+        let tasks = TaskStore::default();
         Self {
             workbench,
             name: name.into(),
             session: Arc::new(Session::default()),
             pending: PendingRuns::default(),
+            session_tasks: tasks.session(),
+            tasks,
         }
     }
 
@@ -61,6 +68,7 @@ impl GatewayServer {
     pub fn fresh(&self) -> Self {
         Self {
             session: Arc::new(Session::default()),
+            session_tasks: self.tasks.session(),
             ..self.clone()
         }
     }
@@ -71,6 +79,21 @@ impl GatewayServer {
 
     pub(super) fn pending(&self) -> &PendingRuns {
         &self.pending
+    }
+
+    pub(super) fn tasks(&self) -> &TaskStore {
+        &self.tasks
+    }
+
+    /// The tasks of every session of this server (e.g. to cancel them all at shutdown with
+    /// [`TaskStore::shutdown`]).
+    pub fn task_store(&self) -> TaskStore {
+        self.tasks.clone()
+    }
+
+    /// Identifies this session's 2025-era tasks.
+    pub(super) fn session_key(&self) -> &str {
+        self.session_tasks.key()
     }
 
     pub(super) fn session_level(&self) -> Option<LoggingLevel> {
@@ -100,7 +123,7 @@ impl GatewayServer {
     }
 }
 
-fn severity(level: LoggingLevel) -> u8 {
+pub(super) fn severity(level: LoggingLevel) -> u8 {
     match level {
         LoggingLevel::Debug => 0,
         LoggingLevel::Info => 1,
@@ -150,6 +173,7 @@ impl ServerHandler for GatewayServer {
             .enable_prompts_list_changed()
             .enable_completions()
             .enable_logging()
+            .enable_tasks()
             .build();
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new(self.name.clone(), env!("CARGO_PKG_VERSION"));
@@ -192,6 +216,9 @@ impl ServerHandler for GatewayServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let span = tracing::info_span!("call_tool", tool = %request.name, request = ?context.id);
+        if let Some(task) = self.call_as_task(&request, &context).await? {
+            return Ok(task);
+        }
         let op = Op::Tool {
             name: request.name.to_string(),
             arguments: request.arguments,
@@ -350,5 +377,37 @@ impl ServerHandler for GatewayServer {
     async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
         notify::listen(self.workbench.as_ref(), context).await;
         Ok(())
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        self.get_task_2026(request)
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.update_task_2026(request)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.cancel_task_2026(request)
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        self.legacy_task_request(request, context).await
     }
 }

@@ -16,6 +16,7 @@ use super::handler::GatewayServer;
 use super::origin::{OriginPolicy, check_origin};
 use super::rewrite::{OutgoingRewrite, rewrite_body};
 use super::sse::{SseServerConfig, sse_router};
+use super::task_calls::{advertise_legacy_tasks, rewrite_legacy_request};
 use crate::mcp::UpstreamStatus;
 
 /// Settings of the HTTP listener.
@@ -129,24 +130,34 @@ async fn parse_json_rpc(
         });
         return (http::StatusCode::BAD_REQUEST, Json(error)).into_response();
     }
-    let lists_tools = rewrite.is_some() && is_tools_list(&bytes);
+    let lists_tools = rewrite.is_some() && is_method(&bytes, "tools/list");
+    let initializes = is_method(&bytes, "initialize");
+    // 2025-era task requests (session requests) go to the custom methods that answer them.
+    let bytes = match parts.headers.contains_key("mcp-session-id") {
+        true => rewrite_legacy_request(&bytes).unwrap_or(bytes),
+        false => bytes,
+    };
     let response = next
         .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await;
     match rewrite {
         Some(rewrite) if lists_tools => rewrite_response(response, &rewrite).await,
+        _ if initializes => {
+            let advertise = OutgoingRewrite::new(advertise_legacy_tasks);
+            rewrite_response(response, &advertise).await
+        }
         _ => response,
     }
 }
 
-/// Whether a (valid JSON) request body is a single `tools/list` request.
-fn is_tools_list(body: &[u8]) -> bool {
+/// Whether a (valid JSON) request body is a single `name` request.
+fn is_method(body: &[u8], name: &str) -> bool {
     #[derive(serde::Deserialize)]
     struct Method<'a> {
         #[serde(borrow)]
         method: Option<std::borrow::Cow<'a, str>>,
     }
-    serde_json::from_slice::<Method>(body).is_ok_and(|m| m.method.as_deref() == Some("tools/list"))
+    serde_json::from_slice::<Method>(body).is_ok_and(|m| m.method.as_deref() == Some(name))
 }
 
 /// How long a `tools/list` response body may take to complete.

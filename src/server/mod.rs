@@ -12,5 +12,7 @@ pub mod relay;
 pub mod rewrite;
 pub mod sse;
 pub mod stdio;
+pub mod task_calls;
+pub mod tasks;
 
 pub use handler::GatewayServer;

@@ -38,6 +38,7 @@ use tracing::Instrument;
 
 use super::origin::{OriginPolicy, check_origin};
 use super::rewrite::OutgoingRewrite;
+use super::task_calls::{rename_legacy_request, with_legacy_tasks};
 
 /// Messages buffered per direction per session before senders wait.
 const SESSION_BUFFER: usize = 64;
@@ -223,7 +224,8 @@ async fn open_session(
     };
     let endpoint = format!("{prefix}{}?sessionId={id}", state.config.messages_path);
     tracing::info!(session_id = %id, %endpoint, "SSE session opened");
-    let events = session_events(endpoint, outgoing, cancel, state.config.rewrite.clone());
+    let rewrite = with_legacy_tasks(state.config.rewrite.clone());
+    let events = session_events(endpoint, outgoing, cancel, Some(rewrite));
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(state.config.keep_alive))
         .into_response()
@@ -342,7 +344,8 @@ fn decode_messages(body: &[u8]) -> Result<Vec<ClientJsonRpcMessage>, BadMessage>
     };
     items
         .into_iter()
-        .map(|item| {
+        .map(|mut item| {
+            rename_legacy_request(&mut item);
             serde_json::from_value(item).map_err(|error| BadMessage {
                 code: -32600,
                 message: format!("Invalid Request: {error}"),

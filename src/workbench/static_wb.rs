@@ -1,5 +1,6 @@
 //! `StaticWorkbench`: a fixed set of in-process [`Tool`]s served as a workbench.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use crate::tools::{Tool, ToolError};
 #[derive(Clone, Default)]
 pub struct StaticWorkbench {
     tools: Vec<Arc<dyn Tool>>,
+    extras: HashMap<String, JsonObject>,
 }
 
 impl std::fmt::Debug for StaticWorkbench {
@@ -27,7 +29,20 @@ impl std::fmt::Debug for StaticWorkbench {
 impl StaticWorkbench {
     /// A workbench over these tools.
     pub fn new(tools: Vec<Arc<dyn Tool>>) -> Self {
-        Self { tools }
+        Self {
+            tools,
+            extras: HashMap::new(),
+        }
+    }
+
+    /// Add extra wire fields to the definition of tool `name` (e.g. `execution` with
+    /// `taskSupport`; see [`ToolSpec::extra`]). Fields given again replace earlier ones.
+    pub fn with_extra(mut self, name: &str, extra: JsonObject) -> Self {
+        self.extras
+            .entry(name.to_string())
+            .or_default()
+            .extend(extra);
+        self
     }
 
     /// The tools.
@@ -51,7 +66,17 @@ fn spec(tool: &dyn Tool) -> ToolSpec {
 #[async_trait]
 impl Workbench for StaticWorkbench {
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
-        Ok(self.tools.iter().map(|t| spec(t.as_ref())).collect())
+        Ok(self
+            .tools
+            .iter()
+            .map(|t| {
+                let mut spec = spec(t.as_ref());
+                if let Some(extra) = self.extras.get(t.name()) {
+                    spec.extra = extra.clone();
+                }
+                spec
+            })
+            .collect())
     }
 
     async fn call_tool(

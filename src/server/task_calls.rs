@@ -1,0 +1,306 @@
+//! Tool calls as MCP tasks, for both protocol eras, on top of [`super::tasks::TaskStore`]:
+//!
+//! - 2026-07-28 (tasks extension, SEP-2663): the server decides. A call to a tool whose
+//!   definition says `execution.taskSupport: "optional" | "required"` from a caller that
+//!   declared the extension on its request gets a `CreateTaskResult`; `tasks/get`,
+//!   `tasks/update`, `tasks/cancel` arrive as rmcp's typed requests.
+//! - 2025-11-25 (experimental tasks): the caller asks with `params.task` on `tools/call`.
+//!   rmcp models neither that field nor the 2025 task methods' shapes, so the HTTP face renames
+//!   those requests ([`rewrite_legacy_request`]) to `toolyard/tasks/*` custom methods, answered
+//!   here with the 2025 wire shapes; `tasks/list` and `tasks/result` are custom methods as they
+//!   are. Tasks of 2025 callers belong to the session that created them.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities,
+    CreateTaskResult, CustomRequest, CustomResult, ErrorCode, GetTaskParams, GetTaskResult,
+    JsonObject, ProgressToken, UpdateTaskParams,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
+use serde_json::{Value, json};
+
+use super::calls::is_2026_caller;
+use super::handler::GatewayServer;
+use super::observer::ChannelObserver;
+use super::rewrite::OutgoingRewrite;
+use super::tasks::{NewTask, Run, SessionRelay, TaskSupport, legacy_task};
+use crate::workbench::{CallContext, WorkbenchError};
+
+/// The `_meta` key of a 2026-07-28 request's protocol version.
+const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
+
+/// The custom method a 2025-era task-augmented `tools/call` is renamed to.
+pub const LEGACY_CALL: &str = "toolyard/tasks/call";
+/// The custom method a 2025-era `tasks/get` is renamed to.
+pub const LEGACY_GET: &str = "toolyard/tasks/get";
+/// The custom method a 2025-era `tasks/cancel` is renamed to.
+pub const LEGACY_CANCEL: &str = "toolyard/tasks/cancel";
+
+/// The 2025-11-25 `tasks` server capability.
+pub fn legacy_capability() -> Value {
+    json!({ "list": {}, "cancel": {}, "requests": { "tools": { "call": {} } } })
+}
+
+/// Rename a 2025-era task request to the custom method this module answers; `false` when the
+/// message is not one (a request whose `_meta` names a protocol version is 2026-era).
+pub fn rename_legacy_request(message: &mut Value) -> bool {
+    let Some(obj) = message.as_object_mut() else {
+        return false;
+    };
+    let params = obj.get("params");
+    if params
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(PROTOCOL_VERSION_META))
+        .is_some()
+    {
+        return false;
+    }
+    let renamed = match obj.get("method").and_then(Value::as_str) {
+        Some("tools/call") if params.and_then(|p| p.get("task")).is_some() => LEGACY_CALL,
+        Some("tasks/get") => LEGACY_GET,
+        Some("tasks/cancel") => LEGACY_CANCEL,
+        _ => return false,
+    };
+    obj.insert("method".into(), json!(renamed));
+    true
+}
+
+/// [`rename_legacy_request`] on the text of one message; `None` when nothing changes.
+pub fn rewrite_legacy_request(body: &[u8]) -> Option<Bytes> {
+    let text = std::str::from_utf8(body).ok()?;
+    if !text.contains("task") {
+        return None;
+    }
+    let mut message: Value = serde_json::from_str(text).ok()?;
+    rename_legacy_request(&mut message)
+        .then(|| serde_json::to_vec(&message).ok().map(Bytes::from))
+        .flatten()
+}
+
+/// `rewrite` (if any) followed by [`advertise_legacy_tasks`], for a face's outgoing messages.
+pub fn with_legacy_tasks(rewrite: Option<OutgoingRewrite>) -> OutgoingRewrite {
+    OutgoingRewrite::new(move |message| {
+        if let Some(rewrite) = &rewrite {
+            rewrite.apply(message);
+        }
+        advertise_legacy_tasks(message);
+    })
+}
+
+/// Add the 2025-11-25 `capabilities.tasks` to an `initialize` response (rmcp's typed
+/// capabilities cannot carry it).
+pub fn advertise_legacy_tasks(message: &mut Value) {
+    let Some(result) = message.get_mut("result").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if !result.contains_key("protocolVersion") {
+        return;
+    }
+    if let Some(caps) = result
+        .get_mut("capabilities")
+        .and_then(Value::as_object_mut)
+    {
+        caps.entry("tasks").or_insert_with(legacy_capability);
+    }
+}
+
+fn method_not_found(message: String) -> ErrorData {
+    ErrorData::new(ErrorCode::METHOD_NOT_FOUND, message, None)
+}
+
+fn param<'a>(params: &'a Value, key: &str) -> Result<&'a str, ErrorData> {
+    params
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ErrorData::invalid_params(format!("params.{key} must be a string"), None))
+}
+
+impl GatewayServer {
+    /// The task support the served definition of `name` declares; `None`: no such tool.
+    async fn task_support(&self, name: &str) -> Option<TaskSupport> {
+        let tools = self.workbench().list_tools().await.ok()?;
+        tools.iter().find(|t| t.name() == name).map(TaskSupport::of)
+    }
+
+    /// Start `name(arguments)` as a task for the caller of `context`.
+    fn start_task(
+        &self,
+        name: String,
+        arguments: Option<JsonObject>,
+        context: &RequestContext<RoleServer>,
+        new: NewTask,
+    ) -> rmcp::model::Task {
+        let (observer, events) = ChannelObserver::new();
+        let cancel = self.tasks().run_token();
+        let ctx = CallContext {
+            cancel: cancel.clone(),
+            observer: Arc::new(observer),
+            caller: self.caller(context),
+        };
+        let workbench = self.workbench();
+        let call = Box::pin(async move { workbench.call_tool(&name, arguments, ctx).await });
+        self.tasks().spawn(
+            Run {
+                call,
+                events,
+                cancel,
+            },
+            new,
+        )
+    }
+
+    /// Decide how a plain `tools/call` meets the tool's task support: `Ok(Some)` when it
+    /// became a task (2026-07-28 callers that declared the extension), `Ok(None)` to run it
+    /// normally, or an error when the tool requires a task the caller cannot use.
+    pub(super) async fn call_as_task(
+        &self,
+        request: &CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Option<CallToolResponse>, ErrorData> {
+        if request.request_state.is_some() {
+            return Ok(None);
+        }
+        let support = match self.task_support(&request.name).await {
+            None | Some(TaskSupport::Forbidden) => return Ok(None),
+            Some(support) => support,
+        };
+        if !is_2026_caller(context) {
+            return match support {
+                TaskSupport::Required => Err(method_not_found(format!(
+                    "tool `{}` must be called as a task (execution.taskSupport is \"required\")",
+                    request.name
+                ))),
+                _ => Ok(None),
+            };
+        }
+        let declared = context
+            .client_capabilities()
+            .is_some_and(|c| c.supports_tasks());
+        match (support, declared) {
+            (_, true) => {
+                let new = NewTask {
+                    ttl_ms: None,
+                    owner: None,
+                    relay: None,
+                };
+                let task = self.start_task(
+                    request.name.to_string(),
+                    request.arguments.clone(),
+                    context,
+                    new,
+                );
+                Ok(Some(CallToolResponse::Task(CreateTaskResult::new(task))))
+            }
+            (TaskSupport::Required, false) => Err(ErrorData::missing_required_client_capability(
+                ClientCapabilities::builder().enable_tasks().build(),
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    /// 2026-07-28 `tasks/get`.
+    pub(super) fn get_task_2026(&self, params: GetTaskParams) -> Result<GetTaskResult, ErrorData> {
+        Ok(GetTaskResult::new(self.tasks().detailed(&params.task_id)?))
+    }
+
+    /// 2026-07-28 `tasks/update`.
+    pub(super) fn update_task_2026(&self, params: UpdateTaskParams) -> Result<(), ErrorData> {
+        self.tasks().update(&params.task_id, params.input_responses)
+    }
+
+    /// 2026-07-28 `tasks/cancel` (idempotent on ended tasks).
+    pub(super) fn cancel_task_2026(&self, params: CancelTaskParams) -> Result<(), ErrorData> {
+        self.tasks()
+            .cancel(&params.task_id, None, false)
+            .map(|_| ())
+    }
+
+    /// The 2025-11-25 task methods (see the module docs for how they get here).
+    pub(super) async fn legacy_task_request(
+        &self,
+        request: CustomRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        if is_2026_caller(&context) {
+            // tasks/result and tasks/list do not exist in the 2026-07-28 tasks extension.
+            return Err(method_not_found(format!(
+                "unknown method `{}`",
+                request.method
+            )));
+        }
+        let params = request.params.unwrap_or(Value::Null);
+        let owner = self.session_key();
+        let result = match request.method.as_str() {
+            LEGACY_CALL => self.legacy_call(&params, context).await?,
+            LEGACY_GET | "tasks/get" => self.tasks().legacy(param(&params, "taskId")?, owner)?,
+            LEGACY_CANCEL | "tasks/cancel" => {
+                self.tasks()
+                    .cancel(param(&params, "taskId")?, Some(owner), true)?
+            }
+            "tasks/list" => json!({ "tasks": self.tasks().list(owner) }),
+            "tasks/result" => {
+                let id = param(&params, "taskId")?;
+                self.tasks().result(id, owner, &context.ct).await?
+            }
+            other => {
+                return Err(method_not_found(format!("unknown method `{other}`")));
+            }
+        };
+        Ok(CustomResult::new(result))
+    }
+
+    async fn legacy_call(
+        &self,
+        params: &Value,
+        mut context: RequestContext<RoleServer>,
+    ) -> Result<Value, ErrorData> {
+        let name = param(params, "name")?.to_string();
+        let arguments = match params.get("arguments") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(args)) => Some(args.clone()),
+            Some(_) => {
+                return Err(ErrorData::invalid_params(
+                    "params.arguments must be an object",
+                    None,
+                ));
+            }
+        };
+        match self.task_support(&name).await {
+            None => return Err(WorkbenchError::UnknownTool { name }.to_error_data()),
+            Some(TaskSupport::Forbidden) => {
+                return Err(method_not_found(format!(
+                    "tool `{name}` does not support task-augmented calls (execution.taskSupport)"
+                )));
+            }
+            Some(_) => {}
+        }
+        let ttl_ms = params
+            .get("task")
+            .and_then(|t| t.get("ttl"))
+            .and_then(Value::as_u64);
+        if let Some(token) = params
+            .get("_meta")
+            .and_then(|m| m.get("progressToken"))
+            .and_then(|t| serde_json::from_value::<ProgressToken>(t.clone()).ok())
+        {
+            context.meta.set_progress_token(token);
+        }
+        let relay = SessionRelay {
+            context: context.clone(),
+            log_level: Some(
+                self.session_level()
+                    .unwrap_or(rmcp::model::LoggingLevel::Debug),
+            ),
+        };
+        let new = NewTask {
+            ttl_ms,
+            owner: Some(self.session_key().to_string()),
+            relay: Some(relay),
+        };
+        let task = self.start_task(name, arguments, &context, new);
+        Ok(json!({ "task": legacy_task(&task, task.status) }))
+    }
+}
