@@ -2,7 +2,9 @@
 //! scripted model server, the console view, `--json`, `--state` resume, Ctrl-C.
 #![allow(clippy::unwrap_used)]
 
+mod common;
 mod common_agents;
+mod workbench_support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -216,4 +218,42 @@ async fn a_bad_file_is_a_clear_error() {
         err.contains("bad.json") && err.contains("nope.Team"),
         "{err}"
     );
+}
+
+/// A shipped workbench file whose agents use an upstream tool through the gateway and a model
+/// named in servers.toml (`[models.scripted]`): `toolyard run` starts what it needs.
+#[tokio::test]
+async fn a_workbench_file_runs_with_its_models_and_upstream_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = workbench_support::write_config(dir.path(), "");
+    let file = workbench_support::shipped_workbenches().join("research_team.json");
+    let out = tokio::task::spawn_blocking(move || {
+        toolyard()
+            .args(["run"])
+            .arg(&file)
+            .arg("--config")
+            .arg(&config)
+            .args(["--task", "What is MCP?", "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let messages = result["messages"].as_array().unwrap();
+    let executed = messages
+        .iter()
+        .find(|m| m["type"] == "ToolCallExecutionEvent")
+        .unwrap_or_else(|| panic!("no tool call: {result}"));
+    assert_eq!(
+        executed["content"][0]["name"], "everything__echo",
+        "{result}"
+    );
+    assert_eq!(executed["content"][0]["is_error"], false, "{result}");
+    assert!(result["stop_reason"].is_string(), "{result}");
 }

@@ -407,3 +407,45 @@ fn a_selector_team_lets_its_model_pick_critic_then_editor() {
     assert!(progress[1].starts_with("critic: Critique:"), "{progress:?}");
     assert!(progress[2].starts_with("editor: Edited:"), "{progress:?}");
 }
+
+#[test]
+fn a_team_tool_runs_as_a_2025_task_for_the_python_sdk_client() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "");
+    let served = serve_http(&config, &shipped_workbenches());
+    let out = std::process::Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/py/tasks_client.py"
+        ))
+        .arg(format!("{}/mcp", served.base))
+        .arg("triage")
+        .arg(r#"{"task": "My invoice is wrong", "customer": "ACME"}"#)
+        .output()
+        .expect("run tasks_client.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "no report ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    // Workbench tools declare task support; the run becomes a task and completes.
+    assert_eq!(report["execution"]["triage"], "optional", "{report}");
+    let task = &report["created"]["task"];
+    assert_eq!(task["status"], "working", "{report}");
+    assert_eq!(report["get"]["status"], "completed", "{report}");
+    let result = &report["result"];
+    assert_eq!(result["isError"], false, "{report}");
+    assert!(
+        result["structuredContent"]["stop_reason"].is_string(),
+        "{report}"
+    );
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TERMINATE"),
+        "{report}"
+    );
+}

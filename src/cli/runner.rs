@@ -1,24 +1,32 @@
-//! What `toolyard run` runs: an agent or a team loaded from a component file (AutoGen's JSON, or
-//! the same structure in TOML; an AgentTool / TeamTool file runs the agent or team inside it).
+//! What `toolyard run` runs: the agent or team of a workbench file or component file (AutoGen's
+//! JSON, or the same structure in TOML; an AgentTool / TeamTool file runs what it wraps), with
+//! its models and upstream tools resolved through servers.toml.
 
 use std::path::Path;
 use std::sync::Arc;
+
+use std::time::Duration;
 
 use anyhow::Context;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::{ChatAgent, LoadOptions, RunItem, Task, load_agent};
-use toolyard::component::{ComponentModel, short_provider};
-use toolyard::teams::{GroupChat, load_team};
+use toolyard::agents::{RunItem, Task, console_input, prompt_input};
+use toolyard::config::Config;
+use toolyard::gateway::Gateway;
+use toolyard::workbenches::prepare::{Built, Mode, Reference, build, references};
+use toolyard::workbenches::{GatewayHandle, ModelTable, RunEnv, WorkbenchFile};
 
-/// An agent or a team, run the same way.
-pub enum Runner {
-    /// One agent.
-    Agent(Arc<dyn ChatAgent>),
-    /// A team.
-    Team(Box<GroupChat>),
+use super::model_table;
+
+/// An agent or a team, run the same way, with what it needs kept alive.
+pub struct Runner {
+    what: Built,
+    /// The models table (its scripted servers run while the runner lives).
+    _models: Arc<ModelTable>,
+    /// The gateway over servers.toml, when the file's agents use upstream tools.
+    gateway: Option<Arc<Gateway>>,
 }
 
 impl Runner {
@@ -28,12 +36,12 @@ impl Runner {
         task: Task,
         cancel: CancellationToken,
     ) -> BoxStream<'_, anyhow::Result<RunItem>> {
-        match self {
-            Self::Agent(a) => a
+        match &self.what {
+            Built::Agent(a) => a
                 .run_stream(task, cancel)
                 .map(|i| i.map_err(anyhow::Error::from))
                 .boxed(),
-            Self::Team(t) => t
+            Built::Team(t) => t
                 .run_stream(task, cancel)
                 .map(|i| i.map_err(anyhow::Error::from))
                 .boxed(),
@@ -42,68 +50,79 @@ impl Runner {
 
     /// The state (AutoGen's shape).
     pub async fn save_state(&self) -> anyhow::Result<Value> {
-        Ok(match self {
-            Self::Agent(a) => a.save_state().await?,
-            Self::Team(t) => t.save_state().await?,
+        Ok(match &self.what {
+            Built::Agent(a) => a.save_state().await?,
+            Built::Team(t) => t.save_state().await?,
         })
     }
 
     /// Restores a saved state.
     pub async fn load_state(&self, state: &Value) -> anyhow::Result<()> {
-        match self {
-            Self::Agent(a) => a.load_state(state).await?,
-            Self::Team(t) => t.load_state(state).await?,
+        match &self.what {
+            Built::Agent(a) => a.load_state(state).await?,
+            Built::Team(t) => t.load_state(state).await?,
         }
         Ok(())
     }
 
-    /// Stops what the runner started.
-    pub async fn shutdown(&self) {}
+    /// Stops the upstream servers the run used.
+    pub async fn shutdown(&self) {
+        if let Some(g) = &self.gateway {
+            g.shutdown().await;
+        }
+    }
 }
 
-/// Reads a component file (`.json`, or `.toml` with the same structure).
-pub fn read_component(path: &Path) -> anyhow::Result<ComponentModel> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value: Value = if path.extension().is_some_and(|e| e == "toml") {
-        let table: toml::Table = toml::from_str(&text)
-            .with_context(|| format!("{} is not valid TOML", path.display()))?;
-        serde_json::to_value(table)?
+/// How long to wait for the upstream servers a file's agents use.
+const UPSTREAM_READY: Duration = Duration::from_secs(120);
+
+/// Loads the agent or team a file declares: a workbench file, or an agent / team / AgentTool /
+/// TeamTool component (AutoGen's JSON, or the same structure in TOML). Model names resolve
+/// through `[models.NAME]` of `config`; `workbench = [...]` lists start the gateway over
+/// `config`'s servers; a `UserProxyAgent` asks on the terminal.
+pub async fn load_runner(file: &Path, config: &Path) -> anyhow::Result<Runner> {
+    let wb = WorkbenchFile::load(file)?;
+    let refs = references(&wb);
+    let needs_models = refs.iter().any(|r| matches!(r, Reference::Model { .. }));
+    let needs_views = refs.iter().any(|r| matches!(r, Reference::View { .. }));
+    let config = if config.exists() {
+        Some(Config::load(config)?)
+    } else if needs_models || needs_views {
+        anyhow::bail!(
+            "{} names models or servers, but the config {} does not exist",
+            file.display(),
+            config.display()
+        );
     } else {
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not valid JSON", path.display()))?
+        None
     };
-    serde_json::from_value(value)
-        .with_context(|| format!("{} is not a component config", path.display()))
-}
-
-/// Loads the agent or team a file declares.
-pub async fn load_runner(file: &Path, _config: &Path) -> anyhow::Result<Runner> {
-    let mut model = read_component(file)?;
-    // An AgentTool / TeamTool file: run what it wraps.
-    let inner = match short_provider(&model.provider) {
-        "AgentTool" => Some("agent"),
-        "TeamTool" => Some("team"),
+    let models = Arc::new(match &config {
+        Some(c) => model_table(c, needs_models).await?,
+        None => ModelTable::default(),
+    });
+    let handle = GatewayHandle::default();
+    let gateway = match (&config, needs_views) {
+        (Some(c), true) => {
+            let g = Gateway::from_config(c, CancellationToken::new());
+            handle.bind(&g);
+            if !g.wait_ready(UPSTREAM_READY).await {
+                tracing::warn!("not every upstream server is up; their tools are missing");
+            }
+            Some(g)
+        }
         _ => None,
     };
-    if let Some(key) = inner {
-        let wrapped = model
-            .config
-            .get(key)
-            .cloned()
-            .with_context(|| format!("{}: `config.{key}` is missing", file.display()))?;
-        model = serde_json::from_value(wrapped)
-            .with_context(|| format!("{}: `config.{key}` is not a component", file.display()))?;
-    }
-    let options = LoadOptions::default();
-    let what = || format!("cannot load {}", file.display());
-    if model.component_type.as_deref() == Some("agent") {
-        Ok(Runner::Agent(
-            load_agent(&model, &options).with_context(what)?,
-        ))
-    } else {
-        Ok(Runner::Team(Box::new(
-            load_team(&model, &options).with_context(what)?,
-        )))
-    }
+    let env = RunEnv::default();
+    let mode = Mode::Run {
+        models: &models,
+        gateway: &handle,
+        env: &env,
+    };
+    let what = build(&wb, &mode, prompt_input(console_input()))
+        .with_context(|| format!("cannot load {}", file.display()))?;
+    Ok(Runner {
+        what,
+        _models: models,
+        gateway,
+    })
 }

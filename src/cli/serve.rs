@@ -48,6 +48,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Arc::clone(&gateway) as Arc<dyn Workbench>,
         config.gateway.name.clone(),
     );
+    let tasks = server.task_store();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let rewrite = tool_extras(gateway.tool_extras_table());
     let outcome = if args.stdio {
@@ -81,6 +82,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .context("HTTP server failed")
     };
     shutdown.cancel();
+    tasks.shutdown().await;
     gateway.shutdown().await;
     tracing::info!("stopped");
     outcome.map(|()| ExitCode::SUCCESS)

@@ -361,7 +361,11 @@ fn spec(file: &WorkbenchFile) -> ToolSpec {
         file.input_schema(),
     );
     tool.output_schema = Some(Arc::new(output_schema()));
-    ToolSpec::new(tool)
+    let mut spec = ToolSpec::new(tool);
+    // Long runs may be MCP tasks (the server faces run them in the background).
+    spec.extra
+        .insert("execution".into(), json!({"taskSupport": "optional"}));
+    spec
 }
 
 #[async_trait]

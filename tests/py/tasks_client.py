@@ -1,6 +1,6 @@
 """Drive toolyard's 2025-11-25 tasks with the Python `mcp` SDK client; print one JSON report.
 
-Usage: tasks_client.py URL TOOL
+Usage: tasks_client.py URL TOOL [ARGUMENTS_JSON]
 
 The SDK (2.x) has no tasks API: the task requests go through the session's generic
 `send_request` with request types declared here, except the task-augmented `tools/call`, whose
@@ -50,6 +50,7 @@ async def attempt(report, key, coro):
 
 async def main():
     url, tool = sys.argv[1], sys.argv[2]
+    arguments = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
     report = {}
     async with Client(url, mode="legacy") as client:
         session = client.session
@@ -64,7 +65,7 @@ async def main():
         async def send(request):
             return await session.send_request(request, RAW)
 
-        params = {"name": tool, "arguments": {}, "task": {"ttl": 30000}}
+        params = {"name": tool, "arguments": arguments, "task": {"ttl": 30000}}
         await attempt(report, "created", session._dispatcher.send_raw_request("tools/call", params, {}))
         task_id = (report["created"].get("task") or {}).get("taskId")
         if task_id:
