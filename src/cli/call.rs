@@ -6,13 +6,17 @@ use anyhow::Context;
 use rmcp::model::JsonObject;
 use toolyard::workbench::{CallContext, Workbench};
 
-use super::{ConfigArgs, init_logging, start_gateway, wait_for_upstreams};
+use super::{
+    ConfigArgs, WorkbenchArgs, init_logging, start_gateway_with_workbenches, wait_for_upstreams,
+};
 
 /// Options of `toolyard call`.
 #[derive(Debug, clap::Args)]
 pub struct CallArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    workbenches: WorkbenchArgs,
     /// The tool's served name (e.g. `everything__echo`).
     tool: String,
     /// Arguments as a JSON object.
@@ -28,7 +32,9 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     init_logging("warn");
     let arguments: JsonObject = serde_json::from_str(&args.args)
         .with_context(|| format!("--args is not a JSON object: {}", args.args))?;
-    let (config, gateway, _shutdown) = start_gateway(&args.config)?;
+    let folder = args.workbenches.folder()?;
+    let (config, gateway, _shutdown, _set) =
+        start_gateway_with_workbenches(&args.config, folder.as_deref()).await?;
     wait_for_upstreams(&config, &gateway).await;
     let outcome = gateway
         .call_tool(&args.tool, Some(arguments), CallContext::default())

@@ -2,13 +2,17 @@
 
 use std::process::ExitCode;
 
-use super::{ConfigArgs, init_logging, start_gateway, wait_for_upstreams};
+use super::{
+    ConfigArgs, WorkbenchArgs, init_logging, start_gateway_with_workbenches, wait_for_upstreams,
+};
 
 /// Options of `toolyard tools`.
 #[derive(Debug, clap::Args)]
 pub struct ToolsArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    workbenches: WorkbenchArgs,
     /// Print the full tool definitions as JSON.
     #[arg(long)]
     json: bool,
@@ -17,7 +21,9 @@ pub struct ToolsArgs {
 /// List tools: name, server, description (or JSON).
 pub async fn run(args: ToolsArgs) -> anyhow::Result<ExitCode> {
     init_logging("warn");
-    let (config, gateway, _shutdown) = start_gateway(&args.config)?;
+    let folder = args.workbenches.folder()?;
+    let (config, gateway, _shutdown, _set) =
+        start_gateway_with_workbenches(&args.config, folder.as_deref()).await?;
     wait_for_upstreams(&config, &gateway).await;
     let tools = gateway.exposed_tools().await;
     if args.json {
