@@ -257,3 +257,42 @@ async fn a_workbench_file_runs_with_its_models_and_upstream_tools() {
     assert_eq!(executed["content"][0]["is_error"], false, "{result}");
     assert!(result["stop_reason"].is_string(), "{result}");
 }
+
+/// The shipped GraphFlow workbench: the drafter, both checkers (run concurrently), then the
+/// summarizer that joins them; the graph ends the run.
+#[tokio::test]
+async fn the_shipped_review_graph_runs_to_completion() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = workbench_support::write_config(dir.path(), "");
+    let file = workbench_support::shipped_workbenches().join("review_graph.toml");
+    let out = tokio::task::spawn_blocking(move || {
+        toolyard()
+            .args(["run"])
+            .arg(&file)
+            .arg("--config")
+            .arg(&config)
+            .args(["--task", "Describe toolyard", "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let who: Vec<&str> = result["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(who.len(), 5, "{result}");
+    assert_eq!((who[0], who[1], who[4]), ("user", "drafter", "summarizer"));
+    let mut checkers = vec![who[2], who[3]];
+    checkers.sort_unstable();
+    assert_eq!(checkers, ["fact_checker", "style_checker"]);
+    assert_eq!(result["stop_reason"], "Digraph execution is complete");
+}
