@@ -449,3 +449,90 @@ fn a_team_tool_runs_as_a_2025_task_for_the_python_sdk_client() {
         "{report}"
     );
 }
+
+/// A team tool whose agent calls another workbench tool through its gateway view: the inner
+/// team's messages stream into the outer agent's run (as a TeamTool's do), so the caller sees
+/// them as progress too.
+#[test]
+fn a_workbench_agent_calling_another_workbench_tool_streams_its_messages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("nested.json");
+    write(
+        &script,
+        r#"{"when_done": "cycle", "rules": [
+  {"when": {"system_contains": "You are outer", "after_tool_result": false},
+   "reply": {"kind": "call_tool", "name": "inner", "arguments": {"task": "inner work"}}},
+  {"when": {"system_contains": "You are outer"}, "reply": {"kind": "text", "text": "outer done"}},
+  {"when": {"system_contains": "You are inner"}, "reply": {"kind": "text", "text": "inner says hi"}}
+]}"#,
+    );
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[models.nested]\nprovider = \"scripted\"\nscript = \"{}\"\n",
+            script.display()
+        ),
+    );
+    let wb = dir.path().join("wb");
+    std::fs::create_dir(&wb).expect("mkdir");
+    write(
+        &wb.join("inner.toml"),
+        r#"provider = "AssistantAgent"
+[config]
+name = "inner"
+description = "The inner agent."
+model_client = "nested"
+system_message = "You are inner."
+"#,
+    );
+    write(
+        &wb.join("outer.toml"),
+        r#"provider = "AssistantAgent"
+[config]
+name = "outer"
+description = "The outer agent; it asks the inner one."
+model_client = "nested"
+system_message = "You are outer."
+reflect_on_tool_use = true
+workbench = ["inner"]
+"#,
+    );
+    let served = serve_http(&config, &wb);
+    let report = client(
+        &[
+            "--scenario",
+            "run",
+            "--tool",
+            "outer",
+            "--args",
+            r#"{"task": "go"}"#,
+        ],
+        "http",
+        &[format!("{}/mcp", served.base)],
+    );
+    let result = &report["result"];
+    assert_eq!(result["is_error"], false, "{report}");
+    assert!(
+        result["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("outer done"),
+        "{report}"
+    );
+    let inner_said = result["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .any(|m| m["source"] == "inner" && m["content"] == "inner says hi");
+    assert!(
+        inner_said,
+        "the inner run is part of the outer one: {report}"
+    );
+    let progress: Vec<&str> = report["progress"]
+        .as_array()
+        .expect("progress")
+        .iter()
+        .filter_map(|p| p["message"].as_str())
+        .collect();
+    assert!(progress.contains(&"inner: inner says hi"), "{progress:?}");
+}

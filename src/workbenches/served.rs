@@ -227,6 +227,9 @@ async fn follow<E: std::fmt::Display>(
             Some(Err(e)) => return Followed::Failed(e.to_string()),
             Some(Ok(RunItem::Result(r))) => return Followed::Done(r),
             Some(Ok(RunItem::Message(m))) => {
+                // A caller that is itself an agent (a team calling this team through its
+                // gateway view) gets the messages in its own stream, as with a TeamTool.
+                ctx.observer.agent_message(m.clone()).await;
                 if matches!(
                     m,
                     AgentMessage::Event(AgentEvent::ModelClientStreamingChunkEvent(_))
