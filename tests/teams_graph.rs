@@ -98,6 +98,19 @@ async fn go(team: &GroupChat, task: Task) -> toolyard::messages::TaskResult {
     team.run(task, CancellationToken::new()).await.unwrap()
 }
 
+/// Runs `team` on `task` and checks who spoke, in order, and why the run stopped.
+async fn run_expect(
+    team: &GroupChat,
+    task: impl Into<Task>,
+    who: &[&str],
+    stop: Option<&str>,
+) -> toolyard::messages::TaskResult {
+    let r = go(team, task.into()).await;
+    assert_eq!(sources(&r.messages), who);
+    assert_eq!(r.stop_reason.as_deref(), stop);
+    r
+}
+
 #[tokio::test]
 async fn sequential_chain_runs_in_order_and_completes() {
     let server = scripted(vec![
@@ -110,13 +123,21 @@ async fn sequential_chain_runs_in_order_and_completes() {
         .add_edge("a", "b")
         .add_edge("b", "c");
     let team = flow(&b).build().unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a", "b", "c"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(
+        &team,
+        "go",
+        &["user", "a", "b", "c"],
+        Some(DIGRAPH_STOP_MESSAGE),
+    )
+    .await;
     // A completed graph starts over from its start node on the next task.
-    let r = go(&team, "again".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a", "b", "c"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(
+        &team,
+        "again",
+        &["user", "a", "b", "c"],
+        Some(DIGRAPH_STOP_MESSAGE),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -262,9 +283,7 @@ async fn activation_groups_separate_entry_from_loop_back() {
     // Without groups, b's three parents form one `all` group: a alone never activates b.
     let server = scripted(rules).await;
     let team = flow(&build(&server, false)).max_turns(10).build().unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(&team, "go", &["user", "a"], Some(DIGRAPH_STOP_MESSAGE)).await;
 }
 
 #[tokio::test]
@@ -331,10 +350,10 @@ async fn loop_runs_until_the_exit_condition() {
         .add_edge_if("critic", "publisher", "APPROVE")
         .set_entry_point("writer");
     let team = flow(&b).max_turns(20).build().unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(
-        sources(&r.messages),
-        [
+    run_expect(
+        &team,
+        "go",
+        &[
             "user",
             "writer",
             "critic",
@@ -342,10 +361,11 @@ async fn loop_runs_until_the_exit_condition() {
             "critic",
             "writer",
             "critic",
-            "publisher"
-        ]
-    );
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+            "publisher",
+        ],
+        Some(DIGRAPH_STOP_MESSAGE),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -362,16 +382,15 @@ async fn max_turns_stops_mid_graph_and_resume_continues() {
         .add_edge("b", "c")
         .add_edge("c", "d");
     let team = flow(&b).max_turns(2).build().unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a", "b"]);
-    assert_eq!(
-        r.stop_reason.as_deref(),
-        Some("Maximum number of turns 2 reached.")
-    );
+    run_expect(
+        &team,
+        "go",
+        &["user", "a", "b"],
+        Some("Maximum number of turns 2 reached."),
+    )
+    .await;
     // The graph's own completion comes before the turn limit (AutoGen checks it first).
-    let r = go(&team, Task::None).await;
-    assert_eq!(sources(&r.messages), ["c", "d"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(&team, Task::None, &["c", "d"], Some(DIGRAPH_STOP_MESSAGE)).await;
 }
 
 #[tokio::test]
@@ -389,13 +408,15 @@ async fn termination_mid_graph_keeps_the_place_and_completion_wins_at_the_end() 
         .termination(TextMentionTermination::new("STOP"))
         .build()
         .unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a", "b"]);
-    assert_eq!(r.stop_reason.as_deref(), Some("Text 'STOP' mentioned"));
+    run_expect(
+        &team,
+        "go",
+        &["user", "a", "b"],
+        Some("Text 'STOP' mentioned"),
+    )
+    .await;
     // c is still ready; its STOP arrives as the graph completes, and completion is reported.
-    let r = go(&team, Task::None).await;
-    assert_eq!(sources(&r.messages), ["c"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(&team, Task::None, &["c"], Some(DIGRAPH_STOP_MESSAGE)).await;
 }
 
 #[tokio::test]
@@ -699,9 +720,7 @@ async fn a_cancelled_turn_runs_again_on_resume() {
     // The interrupted node is still to run: in the saved state and on resume.
     let state = team.save_state().await.unwrap();
     assert_eq!(state["agent_states"]["GraphManager"]["ready"], json!(["b"]));
-    let r = go(&team, Task::None).await;
-    assert_eq!(sources(&r.messages), ["b", "c"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(&team, Task::None, &["b", "c"], Some(DIGRAPH_STOP_MESSAGE)).await;
 }
 
 #[tokio::test]
