@@ -5,23 +5,21 @@
 //! in-process tools that wait on a gate the test opens, or on cancellation.
 #![allow(clippy::unwrap_used)]
 
+mod common_tasks;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use common_tasks::{Served, member, response_for, serve_gateway, task_spec};
 use rmcp::model::{
     CallToolResult, ContentBlock, ElicitRequestParams, ElicitationSchema, JsonObject,
 };
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use toolyard::config::{GatewaySettings, PrefixMode};
-use toolyard::gateway::{Gateway, Member};
-use toolyard::server::GatewayServer;
-use toolyard::server::http::{HttpConfig, router};
-use toolyard::server::rewrite::tool_extras;
 use toolyard::server::tasks::{TaskStore, TaskSupport};
 use toolyard::tools::{FunctionTool, Tool};
 use toolyard::workbench::{CallContext, StaticWorkbench, ToolSpec, Workbench, WorkbenchError};
@@ -105,10 +103,9 @@ struct AskingBench;
 #[async_trait]
 impl Workbench for AskingBench {
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
-        let schema = json!({"type": "object"}).as_object().cloned().unwrap();
-        let mut spec = ToolSpec::new(rmcp::model::Tool::new("ask", "asks the user", schema));
-        spec.extra = TaskSupport::Optional.extra();
-        Ok(vec![spec])
+        let schema = json!({"type": "object"});
+        let support = Some(TaskSupport::Optional);
+        Ok(vec![task_spec("ask", "asks the user", schema, support)])
     }
 
     async fn call_tool(
@@ -147,10 +144,9 @@ struct ReportingBench(Arc<Gates>);
 #[async_trait]
 impl Workbench for ReportingBench {
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
-        let schema = json!({"type": "object"}).as_object().cloned().unwrap();
-        let mut spec = ToolSpec::new(rmcp::model::Tool::new("report", "reports", schema));
-        spec.extra = TaskSupport::Optional.extra();
-        Ok(vec![spec])
+        let schema = json!({"type": "object"});
+        let support = Some(TaskSupport::Optional);
+        Ok(vec![task_spec("report", "reports", schema, support)])
     }
 
     async fn call_tool(
@@ -198,65 +194,18 @@ async fn app() -> App {
     .with_extra("must_task", TaskSupport::Required.extra())
     .with_extra("no_task", TaskSupport::Forbidden.extra());
     let shutdown = CancellationToken::new();
-    let settings = GatewaySettings {
-        prefix: PrefixMode::Never,
-        ..GatewaySettings::default()
-    };
     let members = vec![
-        Member {
-            name: "bench".into(),
-            workbench: Arc::new(bench),
-            filter: Default::default(),
-        },
-        Member {
-            name: "asking".into(),
-            workbench: Arc::new(AskingBench),
-            filter: Default::default(),
-        },
-        Member {
-            name: "reporting".into(),
-            workbench: Arc::new(ReportingBench(Arc::clone(&gates))),
-            filter: Default::default(),
-        },
+        member("bench", Arc::new(bench)),
+        member("asking", Arc::new(AskingBench)),
+        member("reporting", Arc::new(ReportingBench(Arc::clone(&gates)))),
     ];
-    let gateway = Gateway::new(settings, members, shutdown.clone());
-    let server = GatewayServer::new(Arc::clone(&gateway) as Arc<dyn Workbench>, "toolyard");
-    let tasks = server.task_store();
-    let app = router(
-        server,
-        Arc::new(Vec::new),
-        HttpConfig {
-            shutdown: shutdown.clone(),
-            rewrite: Some(tool_extras(gateway.tool_extras_table())),
-            ..HttpConfig::default()
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
-            .await;
-    });
+    let Served { url: base, tasks } = serve_gateway(members, shutdown.clone()).await;
     App {
         base,
         gates,
         tasks,
         shutdown,
     }
-}
-
-/// The JSON-RPC message answering request `id` in a JSON or SSE body.
-fn response_for(text: &str, id: i64) -> Value {
-    if let Ok(v) = serde_json::from_str::<Value>(text) {
-        return v;
-    }
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .find(|m| m["id"] == id)
-        .unwrap_or_else(|| panic!("no response to {id} in {text}"))
 }
 
 fn http() -> reqwest::Client {
