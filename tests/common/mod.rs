@@ -221,7 +221,7 @@ timeout_secs = 30
         python = python().display(),
         py_server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/fastmcp_upstream.py"),
     );
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, text).expect("write servers.toml");
     path
 }
 
@@ -286,4 +286,14 @@ where
     );
     let last = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(last).unwrap_or_else(|e| panic!("bad report {last}: {e}\n{stderr}"))
+}
+
+/// The tool names a Python client report lists under `tools`.
+pub fn report_tools(report: &serde_json::Value) -> Vec<&str> {
+    report["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect()
 }

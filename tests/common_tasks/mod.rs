@@ -54,8 +54,10 @@ pub async fn serve_gateway(members: Vec<Member>, shutdown: CancellationToken) ->
             ..HttpConfig::default()
         },
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("local addr"));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
@@ -74,7 +76,7 @@ pub fn task_spec(
     let mut spec = ToolSpec::new(Tool::new(
         name.to_string(),
         description.to_string(),
-        schema.as_object().cloned().unwrap(),
+        schema.as_object().cloned().expect("an object schema"),
     ));
     if let Some(support) = support {
         spec.extra = support.extra();
