@@ -72,6 +72,23 @@ where
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `toolyard run` of the shipped workbench `file` on `task`, with the test servers.toml
+/// (upstreams and the scripted model): the run result it prints.
+async fn run_shipped(file: &str, task: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let config = workbench_support::write_config(dir.path(), "");
+    let file = workbench_support::shipped_workbenches().join(file);
+    run_json([
+        OsStr::new("run"),
+        file.as_os_str(),
+        OsStr::new("--config"),
+        config.as_os_str(),
+        OsStr::new("--task"),
+        OsStr::new(task),
+    ])
+    .await
+}
+
 /// The `source` of every message of a run result, in order.
 fn sources(result: &Value) -> Vec<&str> {
     result["messages"]
@@ -207,18 +224,7 @@ async fn a_bad_file_is_a_clear_error() {
 /// named in servers.toml (`[models.scripted]`): `toolyard run` starts what it needs.
 #[tokio::test]
 async fn a_workbench_file_runs_with_its_models_and_upstream_tools() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = workbench_support::write_config(dir.path(), "");
-    let file = workbench_support::shipped_workbenches().join("research_team.json");
-    let result = run_json([
-        OsStr::new("run"),
-        file.as_os_str(),
-        OsStr::new("--config"),
-        config.as_os_str(),
-        OsStr::new("--task"),
-        OsStr::new("What is MCP?"),
-    ])
-    .await;
+    let result = run_shipped("research_team.json", "What is MCP?").await;
     let messages = result["messages"].as_array().unwrap();
     let executed = messages
         .iter()
@@ -236,18 +242,7 @@ async fn a_workbench_file_runs_with_its_models_and_upstream_tools() {
 /// summarizer that joins them; the graph ends the run.
 #[tokio::test]
 async fn the_shipped_review_graph_runs_to_completion() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = workbench_support::write_config(dir.path(), "");
-    let file = workbench_support::shipped_workbenches().join("review_graph.toml");
-    let result = run_json([
-        OsStr::new("run"),
-        file.as_os_str(),
-        OsStr::new("--config"),
-        config.as_os_str(),
-        OsStr::new("--task"),
-        OsStr::new("Describe toolyard"),
-    ])
-    .await;
+    let result = run_shipped("review_graph.toml", "Describe toolyard").await;
     let who = sources(&result);
     assert_eq!(who.len(), 5, "{result}");
     assert_eq!((who[0], who[1], who[4]), ("user", "drafter", "summarizer"));

@@ -55,6 +55,17 @@ fn builder(server: &ScriptedServer, names: &[&str]) -> DiGraphBuilder {
         .fold(DiGraphBuilder::new(), |b, n| b.add_node(agent(server, n)))
 }
 
+/// A chain `agents[0] → agents[1] → …` on a fresh server where each agent (name, reply)
+/// answers with its one reply.
+async fn chain(agents: &[(&str, &str)]) -> (ScriptedServer, DiGraphBuilder) {
+    let server = scripted(agents.iter().map(|(n, t)| says(n, &[*t])).collect()).await;
+    let names: Vec<&str> = agents.iter().map(|(n, _)| *n).collect();
+    let b = names
+        .windows(2)
+        .fold(builder(&server, &names), |b, w| b.add_edge(w[0], w[1]));
+    (server, b)
+}
+
 fn flow(b: &DiGraphBuilder) -> toolyard::teams::GroupChatBuilder {
     GroupChat::graph(b.participants(), b.build().unwrap())
 }
@@ -113,15 +124,7 @@ async fn run_expect(
 
 #[tokio::test]
 async fn sequential_chain_runs_in_order_and_completes() {
-    let server = scripted(vec![
-        says("a", &["A"]),
-        says("b", &["B"]),
-        says("c", &["C"]),
-    ])
-    .await;
-    let b = builder(&server, &["a", "b", "c"])
-        .add_edge("a", "b")
-        .add_edge("b", "c");
+    let (_server, b) = chain(&[("a", "A"), ("b", "B"), ("c", "C")]).await;
     let team = flow(&b).build().unwrap();
     run_expect(
         &team,
@@ -370,17 +373,7 @@ async fn loop_runs_until_the_exit_condition() {
 
 #[tokio::test]
 async fn max_turns_stops_mid_graph_and_resume_continues() {
-    let server = scripted(
-        ["a", "b", "c", "d"]
-            .iter()
-            .map(|n| says(n, &[&n.to_uppercase()]))
-            .collect(),
-    )
-    .await;
-    let b = builder(&server, &["a", "b", "c", "d"])
-        .add_edge("a", "b")
-        .add_edge("b", "c")
-        .add_edge("c", "d");
+    let (_server, b) = chain(&[("a", "A"), ("b", "B"), ("c", "C"), ("d", "D")]).await;
     let team = flow(&b).max_turns(2).build().unwrap();
     run_expect(
         &team,
@@ -395,15 +388,7 @@ async fn max_turns_stops_mid_graph_and_resume_continues() {
 
 #[tokio::test]
 async fn termination_mid_graph_keeps_the_place_and_completion_wins_at_the_end() {
-    let server = scripted(vec![
-        says("a", &["A"]),
-        says("b", &["B STOP"]),
-        says("c", &["C STOP"]),
-    ])
-    .await;
-    let b = builder(&server, &["a", "b", "c"])
-        .add_edge("a", "b")
-        .add_edge("b", "c");
+    let (_server, b) = chain(&[("a", "A"), ("b", "B STOP"), ("c", "C STOP")]).await;
     let team = flow(&b)
         .termination(TextMentionTermination::new("STOP"))
         .build()
@@ -421,15 +406,7 @@ async fn termination_mid_graph_keeps_the_place_and_completion_wins_at_the_end() 
 
 #[tokio::test]
 async fn reset_starts_the_graph_over() {
-    let server = scripted(vec![
-        says("a", &["A"]),
-        says("b", &["B"]),
-        says("c", &["C"]),
-    ])
-    .await;
-    let b = builder(&server, &["a", "b", "c"])
-        .add_edge("a", "b")
-        .add_edge("b", "c");
+    let (_server, b) = chain(&[("a", "A"), ("b", "B"), ("c", "C")]).await;
     let team = flow(&b).max_turns(1).build().unwrap();
     assert_eq!(
         sources(&go(&team, "go".into()).await.messages),
