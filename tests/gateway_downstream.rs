@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     ChildGuard, example_bin, free_port, healthz, marked_processes, npm_bin, python, python_report,
-    spawn_until_healthy,
+    report_tools, spawn_until_healthy,
 };
 use serde_json::Value;
 
@@ -90,12 +90,7 @@ fn text(report: &Value, key: &str) -> String {
 
 /// What every transport and era must give.
 fn assert_core(report: &Value) {
-    let tools: Vec<&str> = report["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let tools = report_tools(report);
     for expected in [
         "demo__echo",
         "demo__add",
