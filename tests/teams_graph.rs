@@ -66,6 +66,15 @@ async fn chain(agents: &[(&str, &str)]) -> (ScriptedServer, DiGraphBuilder) {
     (server, b)
 }
 
+/// writer → critic, then back to writer on "REVISE" or on to publisher on "APPROVE".
+fn review_loop(server: &ScriptedServer) -> DiGraphBuilder {
+    builder(server, &["writer", "critic", "publisher"])
+        .add_edge("writer", "critic")
+        .add_edge_if("critic", "writer", "REVISE")
+        .add_edge_if("critic", "publisher", "APPROVE")
+        .set_entry_point("writer")
+}
+
 fn flow(b: &DiGraphBuilder) -> toolyard::teams::GroupChatBuilder {
     GroupChat::graph(b.participants(), b.build().unwrap())
 }
@@ -347,11 +356,7 @@ async fn loop_runs_until_the_exit_condition() {
         says("publisher", &["published"]),
     ])
     .await;
-    let b = builder(&server, &["writer", "critic", "publisher"])
-        .add_edge("writer", "critic")
-        .add_edge_if("critic", "writer", "REVISE")
-        .add_edge_if("critic", "publisher", "APPROVE")
-        .set_entry_point("writer");
+    let b = review_loop(&server);
     let team = flow(&b).max_turns(20).build().unwrap();
     run_expect(
         &team,
@@ -573,11 +578,7 @@ async fn component_config_round_trip() {
         says("publisher", &["published"]),
     ])
     .await;
-    let b = builder(&server, &["writer", "critic", "publisher"])
-        .add_edge("writer", "critic")
-        .add_edge_if("critic", "writer", "REVISE")
-        .add_edge_if("critic", "publisher", "APPROVE")
-        .set_entry_point("writer");
+    let b = review_loop(&server);
     let original = flow(&b).max_turns(9).build().unwrap();
     let dumped = original.dump_component().unwrap();
     let v = serde_json::to_value(&dumped).unwrap();
