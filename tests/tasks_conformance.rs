@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common_tasks::{member, serve_gateway, task_spec};
+use common_tasks::{ask_string, member, serve_gateway, task_spec};
 use rmcp::ErrorData;
 use rmcp::model::{
     CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitationSchema,
@@ -145,23 +145,7 @@ impl Workbench for Fixtures {
                 Ok(text(format!("{} {}", answers["first"], answers["second"])))
             }
             "test_tool_with_task" => {
-                let params = ElicitRequestParams::FormElicitationParams {
-                    meta: None,
-                    message: "What is your name?".into(),
-                    requested_schema: ElicitationSchema::builder()
-                        .required_string("user_name")
-                        .build()
-                        .unwrap(),
-                };
-                let answer = ctx
-                    .observer
-                    .elicit(params)
-                    .await
-                    .map_err(|e| WorkbenchError::Unsupported(e.message.to_string()))?;
-                let user = answer
-                    .content
-                    .and_then(|c| c.get("user_name").cloned())
-                    .unwrap_or(Value::Null);
+                let user = ask_string(&ctx, "What is your name?", "user_name").await?;
                 Ok(text(format!("Hello, {}!", user.as_str().unwrap_or("?"))))
             }
             other => Err(WorkbenchError::UnknownTool { name: other.into() }),

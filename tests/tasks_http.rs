@@ -13,10 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use common_tasks::{Served, member, response_for, serve_gateway, task_spec};
-use rmcp::model::{
-    CallToolResult, ContentBlock, ElicitRequestParams, ElicitationSchema, JsonObject,
-};
+use common_tasks::{Served, ask_string, member, response_for, serve_gateway, task_spec};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -97,64 +95,35 @@ fn slow_tool(name: &str, gates: Arc<Gates>) -> Arc<dyn Tool> {
     Arc::new(tool)
 }
 
-/// A workbench whose one tool asks the caller a question (elicitation) and returns the answer.
-struct AskingBench;
+/// A workbench whose tools need the caller: `ask` asks a question (elicitation) and returns
+/// the answer; `report` reports progress, then waits for gate `report`.
+struct CallerBench(Arc<Gates>);
 
 #[async_trait]
-impl Workbench for AskingBench {
+impl Workbench for CallerBench {
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
-        let schema = json!({"type": "object"});
-        let support = Some(TaskSupport::Optional);
-        Ok(vec![task_spec("ask", "asks the user", schema, support)])
-    }
-
-    async fn call_tool(
-        &self,
-        _name: &str,
-        _arguments: Option<JsonObject>,
-        ctx: CallContext,
-    ) -> Result<CallToolResult, WorkbenchError> {
-        let schema = ElicitationSchema::builder()
-            .required_string("color")
-            .build()
-            .unwrap();
-        let params = ElicitRequestParams::FormElicitationParams {
-            meta: None,
-            message: "favourite colour?".into(),
-            requested_schema: schema,
+        let spec = |name, description| {
+            let support = Some(TaskSupport::Optional);
+            task_spec(name, description, json!({"type": "object"}), support)
         };
-        let answer = ctx
-            .observer
-            .elicit(params)
-            .await
-            .map_err(|e| WorkbenchError::Unsupported(e.message.to_string()))?;
-        let color = answer
-            .content
-            .and_then(|c| c.get("color").cloned())
-            .unwrap_or(Value::Null);
-        Ok(CallToolResult::success(vec![ContentBlock::text(format!(
-            "color {color}"
-        ))]))
-    }
-}
-
-/// A workbench whose one tool reports progress, then waits for gate `report`.
-struct ReportingBench(Arc<Gates>);
-
-#[async_trait]
-impl Workbench for ReportingBench {
-    async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
-        let schema = json!({"type": "object"});
-        let support = Some(TaskSupport::Optional);
-        Ok(vec![task_spec("report", "reports", schema, support)])
+        Ok(vec![
+            spec("ask", "asks the user"),
+            spec("report", "reports"),
+        ])
     }
 
     async fn call_tool(
         &self,
-        _name: &str,
+        name: &str,
         _arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
+        if name == "ask" {
+            let color = ask_string(&ctx, "favourite colour?", "color").await?;
+            return Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+                "color {color}"
+            ))]));
+        }
         ctx.observer
             .progress(1.0, Some(2.0), Some("halfway".into()))
             .await;
@@ -196,8 +165,7 @@ async fn app() -> App {
     let shutdown = CancellationToken::new();
     let members = vec![
         member("bench", Arc::new(bench)),
-        member("asking", Arc::new(AskingBench)),
-        member("reporting", Arc::new(ReportingBench(Arc::clone(&gates)))),
+        member("caller", Arc::new(CallerBench(Arc::clone(&gates)))),
     ];
     let Served { url: base, tasks } = serve_gateway(members, shutdown.clone()).await;
     App {

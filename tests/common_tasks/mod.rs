@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use rmcp::model::Tool;
+use rmcp::model::{ElicitRequestParams, ElicitationSchema, Tool};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use toolyard::config::{GatewaySettings, PrefixMode};
@@ -16,7 +16,7 @@ use toolyard::server::GatewayServer;
 use toolyard::server::http::{HttpConfig, router};
 use toolyard::server::rewrite::tool_extras;
 use toolyard::server::tasks::{TaskStore, TaskSupport};
-use toolyard::workbench::{ToolSpec, Workbench};
+use toolyard::workbench::{CallContext, ToolSpec, Workbench, WorkbenchError};
 
 /// A gateway served over streamable HTTP.
 pub struct Served {
@@ -82,6 +82,32 @@ pub fn task_spec(
         spec.extra = support.extra();
     }
     spec
+}
+
+/// Asks the caller `message` with a form of one required string `field` (elicitation, or an
+/// `input_required` round) and returns the answer's `field` (null when declined).
+pub async fn ask_string(
+    ctx: &CallContext,
+    message: &str,
+    field: &str,
+) -> Result<Value, WorkbenchError> {
+    let params = ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message: message.into(),
+        requested_schema: ElicitationSchema::builder()
+            .required_string(field)
+            .build()
+            .expect("a valid schema"),
+    };
+    let answer = ctx
+        .observer
+        .elicit(params)
+        .await
+        .map_err(|e| WorkbenchError::Unsupported(e.message.to_string()))?;
+    Ok(answer
+        .content
+        .and_then(|c| c.get(field).cloned())
+        .unwrap_or(Value::Null))
 }
 
 /// The JSON-RPC message answering request `id` in a JSON or SSE body.
