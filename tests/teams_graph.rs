@@ -27,19 +27,6 @@ async fn scripted(rules: Vec<Value>) -> ScriptedServer {
     server_with(Script::from_json(&script).unwrap()).await
 }
 
-fn says(name: &str, texts: &[&str]) -> Value {
-    let steps: Vec<Value> = texts
-        .iter()
-        .map(|t| json!({"kind": "text", "text": t}))
-        .collect();
-    json!({"when": {"system_contains": format!("agent {name}.")}, "steps": steps})
-}
-
-fn says_slowly(name: &str, text: &str, delay_ms: u64) -> Value {
-    json!({"when": {"system_contains": format!("agent {name}.")},
-           "steps": [{"kind": "text", "text": text, "delay_ms": delay_ms}]})
-}
-
 fn agent(server: &ScriptedServer, name: &str) -> Arc<dyn ChatAgent> {
     Arc::new(
         AssistantAgent::builder(name, client(server))
@@ -58,7 +45,7 @@ fn builder(server: &ScriptedServer, names: &[&str]) -> DiGraphBuilder {
 /// A chain `agents[0] → agents[1] → …` on a fresh server where each agent (name, reply)
 /// answers with its one reply.
 async fn chain(agents: &[(&str, &str)]) -> (ScriptedServer, DiGraphBuilder) {
-    let server = scripted(agents.iter().map(|(n, t)| says(n, &[*t])).collect()).await;
+    let server = scripted(agents.iter().map(|(n, t)| agent_steps(n, &[*t])).collect()).await;
     let names: Vec<&str> = agents.iter().map(|(n, _)| *n).collect();
     let b = names
         .windows(2)
@@ -156,9 +143,16 @@ async fn sequential_chain_runs_in_order_and_completes() {
 async fn fan_out_runs_all_branches_concurrently_then_joins() {
     // Each branch's model answer is held back; all four requests being in flight together
     // means every branch had asked before any branch got its answer.
-    let mut rules = vec![says("root", &["ROOT"]), says("join", &["JOINED"])];
+    let mut rules = vec![
+        agent_steps("root", &["ROOT"]),
+        agent_steps("join", &["JOINED"]),
+    ];
     for i in 1..=4 {
-        rules.push(says_slowly(&format!("b{i}"), &format!("BRANCH-{i}"), 3000));
+        rules.push(agent_says_after(
+            &format!("b{i}"),
+            &format!("BRANCH-{i}"),
+            3000,
+        ));
     }
     let server = scripted(rules).await;
     let mut b = builder(&server, &["root", "b1", "b2", "b3", "b4", "join"]);
@@ -206,7 +200,7 @@ async fn join_run(activation: Activation, sizes: &[usize]) -> Vec<Vec<String>> {
     let server = scripted(
         ["a", "b", "c", "c2", "d"]
             .iter()
-            .map(|n| says(n, &[&n.to_uppercase()]))
+            .map(|n| agent_steps(n, &[&n.to_uppercase()]))
             .collect(),
     )
     .await;
@@ -254,11 +248,11 @@ async fn any_activation_runs_on_the_first_parent() {
 #[tokio::test]
 async fn activation_groups_separate_entry_from_loop_back() {
     let rules = vec![
-        says("a", &["A"]),
-        says("b", &["loop", "exit"]),
-        says("c1", &["C1"]),
-        says("c2", &["C2"]),
-        says("e", &["E"]),
+        agent_steps("a", &["A"]),
+        agent_steps("b", &["loop", "exit"]),
+        agent_steps("c1", &["C1"]),
+        agent_steps("c2", &["C2"]),
+        agent_steps("e", &["E"]),
     ];
     let build = |server: &ScriptedServer, grouped: bool| {
         let back = |e: DiGraphEdge| {
@@ -301,9 +295,9 @@ async fn activation_groups_separate_entry_from_loop_back() {
 #[tokio::test]
 async fn string_conditions_pick_a_branch() {
     let server = scripted(vec![
-        says("judge", &["the answer is no", "yes indeed"]),
-        says("yes", &["Y"]),
-        says("no", &["N"]),
+        agent_steps("judge", &["the answer is no", "yes indeed"]),
+        agent_steps("yes", &["Y"]),
+        agent_steps("no", &["N"]),
     ])
     .await;
     let b = builder(&server, &["judge", "yes", "no"])
@@ -323,9 +317,9 @@ async fn string_conditions_pick_a_branch() {
 #[tokio::test]
 async fn predicate_conditions_pick_a_branch() {
     let server = scripted(vec![
-        says("count", &["7", "12"]),
-        says("small", &["S"]),
-        says("big", &["B"]),
+        agent_steps("count", &["7", "12"]),
+        agent_steps("small", &["S"]),
+        agent_steps("big", &["B"]),
     ])
     .await;
     let number = |m: &toolyard::messages::ChatMessage| m.to_text().trim().parse::<i64>().ok();
@@ -351,9 +345,9 @@ async fn predicate_conditions_pick_a_branch() {
 #[tokio::test]
 async fn loop_runs_until_the_exit_condition() {
     let server = scripted(vec![
-        says("writer", &["draft 1", "draft 2", "draft 3"]),
-        says("critic", &["REVISE", "REVISE", "APPROVE"]),
-        says("publisher", &["published"]),
+        agent_steps("writer", &["draft 1", "draft 2", "draft 3"]),
+        agent_steps("critic", &["REVISE", "REVISE", "APPROVE"]),
+        agent_steps("publisher", &["published"]),
     ])
     .await;
     let b = review_loop(&server);
@@ -428,9 +422,9 @@ async fn reset_starts_the_graph_over() {
 #[tokio::test]
 async fn save_load_continue() {
     let rules = vec![
-        says("writer", &["draft"]),
-        says("critic", &["REVISE", "APPROVE"]),
-        says("publisher", &["published"]),
+        agent_steps("writer", &["draft"]),
+        agent_steps("critic", &["REVISE", "APPROVE"]),
+        agent_steps("publisher", &["published"]),
     ];
     let graph = |server: &ScriptedServer| {
         builder(server, &["writer", "critic", "publisher"])
@@ -453,9 +447,9 @@ async fn save_load_continue() {
 
     // A fresh team (fresh agents, a fresh server whose critic now approves) continues.
     let server = scripted(vec![
-        says("writer", &["draft"]),
-        says("critic", &["APPROVE"]),
-        says("publisher", &["published"]),
+        agent_steps("writer", &["draft"]),
+        agent_steps("critic", &["APPROVE"]),
+        agent_steps("publisher", &["published"]),
     ])
     .await;
     let second = flow(&graph(&server)).max_turns(3).build().unwrap();
@@ -573,9 +567,9 @@ async fn validation_errors_name_the_problem() {
 #[tokio::test]
 async fn component_config_round_trip() {
     let server = scripted(vec![
-        says("writer", &["draft"]),
-        says("critic", &["REVISE", "APPROVE"]),
-        says("publisher", &["published"]),
+        agent_steps("writer", &["draft"]),
+        agent_steps("critic", &["REVISE", "APPROVE"]),
+        agent_steps("publisher", &["published"]),
     ])
     .await;
     let b = review_loop(&server);
@@ -630,9 +624,9 @@ async fn message_filter_agent_hands_on_only_the_chosen_messages() {
     assert_eq!(kept, ["u1", "b2", "b3", "c1", "c2"]);
 
     let server = scripted(vec![
-        says("a", &["ALPHA-TEXT"]),
-        says("b", &["BRAVO-TEXT"]),
-        says("c", &["CHARLIE"]),
+        agent_steps("a", &["ALPHA-TEXT"]),
+        agent_steps("b", &["BRAVO-TEXT"]),
+        agent_steps("c", &["CHARLIE"]),
     ])
     .await;
     let c: Arc<dyn ChatAgent> = Arc::new(MessageFilterAgent::new(
@@ -680,7 +674,12 @@ async fn a_cancelled_turn_runs_again_on_resume() {
     let slow_then_fast = json!({"when": {"system_contains": "agent b."}, "steps": [
         {"kind": "text", "text": "B-slow", "delay_ms": 30000},
         {"kind": "text", "text": "B"}]});
-    let server = scripted(vec![says("a", &["A"]), slow_then_fast, says("c", &["C"])]).await;
+    let server = scripted(vec![
+        agent_steps("a", &["A"]),
+        slow_then_fast,
+        agent_steps("c", &["C"]),
+    ])
+    .await;
     let b = builder(&server, &["a", "b", "c"])
         .add_edge("a", "b")
         .add_edge("b", "c");
@@ -706,10 +705,10 @@ async fn concurrent_answers_are_recorded_as_they_arrive() {
     // As AutoGen's manager does: the slow branch (listed first) is recorded after the fast one,
     // in the result, in the saved thread and in what the join is given.
     let server = scripted(vec![
-        says("root", &["ROOT"]),
-        says_slowly("slow", "SLOW", 1000),
-        says("fast", &["FAST"]),
-        says("join", &["J"]),
+        agent_steps("root", &["ROOT"]),
+        agent_says_after("slow", "SLOW", 1000),
+        agent_steps("fast", &["FAST"]),
+        agent_steps("join", &["J"]),
     ])
     .await;
     let b = builder(&server, &["root", "slow", "fast", "join"])

@@ -17,19 +17,6 @@ use toolyard::teams::GroupChat;
 /// The AutoGen script that dumped the GraphFlow fixtures and runs them.
 const TOOL: &str = "graph_autogen.py";
 
-fn agent_says(name: &str, text: &str, delay_ms: u64) -> Value {
-    json!({"when": {"system_contains": format!("agent {name}.")},
-           "steps": [{"kind": "text", "text": text, "delay_ms": delay_ms}]})
-}
-
-fn agent_steps(name: &str, texts: &[&str]) -> Value {
-    let steps: Vec<Value> = texts
-        .iter()
-        .map(|t| json!({"kind": "text", "text": t}))
-        .collect();
-    json!({"when": {"system_contains": format!("agent {name}.")}, "steps": steps})
-}
-
 fn script(rules: Vec<Value>) -> Value {
     json!({"rules": rules, "when_done": "cycle"})
 }
@@ -93,8 +80,8 @@ async fn review_loop_with_fan_out_join_and_filter_matches_autogen() {
     // records critic1 first, as we do (in selection order).
     let script = script(vec![
         agent_steps("writer", &["draft"]),
-        agent_says("critic1", "c1 fine", 0),
-        agent_says("critic2", "c2 fine", 400),
+        agent_says_after("critic1", "c1 fine", 0),
+        agent_says_after("critic2", "c2 fine", 400),
         agent_steps("editor", &["REVISE it", "APPROVE it"]),
         agent_steps("publisher", &["published"]),
     ]);
@@ -125,8 +112,8 @@ async fn review_loop_with_fan_out_join_and_filter_matches_autogen() {
 async fn any_join_matches_autogen() {
     let script = script(vec![
         agent_steps("start", &["S"]),
-        agent_says("fast", "F", 0),
-        agent_says("slow", "SL", 400),
+        agent_says_after("fast", "F", 0),
+        agent_says_after("slow", "SL", 400),
         agent_steps("merge", &["M"]),
     ]);
     let (run, _) = same_as_autogen("graph_any", &script).await;
@@ -139,8 +126,8 @@ async fn activation_groups_and_max_turns_mid_loop_match_autogen() {
     let script = script(vec![
         agent_steps("a", &["A"]),
         agent_steps("b", &["loop"]),
-        agent_says("c1", "C1", 0),
-        agent_says("c2", "C2", 400),
+        agent_says_after("c1", "C1", 0),
+        agent_says_after("c2", "C2", 400),
         agent_steps("e", &["E"]),
     ]);
     let (run, state) = same_as_autogen("graph_groups", &script).await;
@@ -165,8 +152,8 @@ fn script_with_exit() -> Value {
     script(vec![
         agent_steps("a", &["A"]),
         agent_steps("b", &["exit"]),
-        agent_says("c1", "C1", 0),
-        agent_says("c2", "C2", 400),
+        agent_says_after("c1", "C1", 0),
+        agent_says_after("c2", "C2", 400),
         agent_steps("e", &["E"]),
     ])
 }
