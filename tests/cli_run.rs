@@ -6,8 +6,9 @@ mod common;
 mod common_agents;
 mod workbench_support;
 
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common_agents::*;
@@ -41,6 +42,63 @@ fn team_file(dir: &Path, url: &str, toml: bool) -> std::path::PathBuf {
     }
 }
 
+/// Runs `toolyard` with `args` off the async runtime and asserts that it succeeded.
+async fn run_ok<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = tokio::task::spawn_blocking(move || toolyard().args(args).output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// [`run_ok`] with `--json`: the run result it prints.
+async fn run_json<I, S>(args: I) -> Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = run_ok(args.into_iter().chain([OsString::from("--json")])).await;
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `toolyard run` of the shipped workbench `file` on `task`, with the test servers.toml
+/// (upstreams and the scripted model): the run result it prints.
+async fn run_shipped(file: &str, task: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let config = workbench_support::write_config(dir.path(), "");
+    let file = workbench_support::shipped_workbenches().join(file);
+    run_json([
+        OsStr::new("run"),
+        file.as_os_str(),
+        OsStr::new("--config"),
+        config.as_os_str(),
+        OsStr::new("--task"),
+        OsStr::new(task),
+    ])
+    .await
+}
+
+/// The `source` of every message of a run result, in order.
+fn sources(result: &Value) -> Vec<&str> {
+    result["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["source"].as_str().unwrap())
+        .collect()
+}
+
 async fn scripted(bob: Value) -> ScriptedServer {
     let script = json!({"rules": [
         {"when": {"system_contains": "agent alice."}, "reply": {"kind": "text", "text": "alice here"}},
@@ -54,20 +112,8 @@ async fn console_view_shows_speakers_in_order_and_a_summary() {
     let server = scripted(json!({"kind": "text", "text": "bob says TERMINATE"})).await;
     let dir = tempfile::tempdir().unwrap();
     let file = team_file(dir.path(), &server.openai_base_url(), false);
-    let out = tokio::task::spawn_blocking(move || {
-        toolyard()
-            .args(["run", file.to_str().unwrap(), "--task", "write a haiku"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run_ok(["run", file.to_str().unwrap(), "--task", "write a haiku"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let alice = stdout.find("alice (TextMessage)").expect(&stdout);
     let bob = stdout.find("bob (TextMessage)").expect(&stdout);
     assert!(alice < bob, "{stdout}");
@@ -88,61 +134,15 @@ async fn json_output_and_state_resume_from_a_toml_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = team_file(dir.path(), &server.openai_base_url(), true);
     let state = dir.path().join("state.json");
-    let run = |args: Vec<String>| {
-        let out = toolyard().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()
-    };
-    let f = file.to_str().unwrap().to_string();
-    let s = state.to_str().unwrap().to_string();
-    let (a1, a2) = (f.clone(), s.clone());
-    let first = tokio::task::spawn_blocking(move || {
-        run(vec![
-            "run".into(),
-            a1,
-            "--task".into(),
-            "go".into(),
-            "--json".into(),
-            "--state".into(),
-            a2,
-        ])
-    })
-    .await
-    .unwrap();
-    let who: Vec<&str> = first["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["source"].as_str().unwrap())
-        .collect();
-    assert_eq!(who, ["user", "alice", "bob", "alice", "bob"]);
+    let (f, s) = (file.to_str().unwrap(), state.to_str().unwrap());
+    let first = run_json(["run", f, "--task", "go", "--state", s]).await;
+    assert_eq!(sources(&first), ["user", "alice", "bob", "alice", "bob"]);
     assert_eq!(first["stop_reason"], "Text 'TERMINATE' mentioned");
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert_eq!(saved["type"], "TeamState");
     // No task: the saved conversation resumes and the next speaker is alice again.
-    let (a1, a2) = (f.clone(), s.clone());
-    let second = tokio::task::spawn_blocking(move || {
-        run(vec![
-            "run".into(),
-            a1,
-            "--json".into(),
-            "--state".into(),
-            a2,
-        ])
-    })
-    .await
-    .unwrap();
-    let who: Vec<&str> = second["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["source"].as_str().unwrap())
-        .collect();
-    assert_eq!(who[0], "alice");
+    let second = run_json(["run", f, "--state", s]).await;
+    assert_eq!(sources(&second)[0], "alice");
     // The resumed run's first model request carries the whole earlier conversation.
     let resumed = server
         .requests()
@@ -224,27 +224,7 @@ async fn a_bad_file_is_a_clear_error() {
 /// named in servers.toml (`[models.scripted]`): `toolyard run` starts what it needs.
 #[tokio::test]
 async fn a_workbench_file_runs_with_its_models_and_upstream_tools() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = workbench_support::write_config(dir.path(), "");
-    let file = workbench_support::shipped_workbenches().join("research_team.json");
-    let out = tokio::task::spawn_blocking(move || {
-        toolyard()
-            .args(["run"])
-            .arg(&file)
-            .arg("--config")
-            .arg(&config)
-            .args(["--task", "What is MCP?", "--json"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = run_shipped("research_team.json", "What is MCP?").await;
     let messages = result["messages"].as_array().unwrap();
     let executed = messages
         .iter()
@@ -262,33 +242,8 @@ async fn a_workbench_file_runs_with_its_models_and_upstream_tools() {
 /// summarizer that joins them; the graph ends the run.
 #[tokio::test]
 async fn the_shipped_review_graph_runs_to_completion() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = workbench_support::write_config(dir.path(), "");
-    let file = workbench_support::shipped_workbenches().join("review_graph.toml");
-    let out = tokio::task::spawn_blocking(move || {
-        toolyard()
-            .args(["run"])
-            .arg(&file)
-            .arg("--config")
-            .arg(&config)
-            .args(["--task", "Describe toolyard", "--json"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let who: Vec<&str> = result["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["source"].as_str().unwrap())
-        .collect();
+    let result = run_shipped("review_graph.toml", "Describe toolyard").await;
+    let who = sources(&result);
     assert_eq!(who.len(), 5, "{result}");
     assert_eq!((who[0], who[1], who[4]), ("user", "drafter", "summarizer"));
     let mut checkers = vec![who[2], who[3]];

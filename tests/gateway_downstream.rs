@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    ChildGuard, example_bin, free_port, marked_processes, npm_bin, python, wait_for_port,
+    ChildGuard, example_bin, free_port, healthz, marked_processes, npm_bin, python, python_report,
+    report_tools, spawn_until_healthy,
 };
 use serde_json::Value;
 
@@ -63,28 +64,14 @@ fn serve() -> Served {
 /// Start `toolyard serve --config config` on a free port; wait until `/healthz` says ready.
 fn serve_with(config: &Path) -> Served {
     let port = free_port();
-    let guard = ChildGuard::spawn(
+    let (guard, base) = spawn_until_healthy(
         Command::new(toolyard())
             .args(["serve", "--config"])
             .arg(config)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null()),
+        port,
     );
-    let addr = format!("127.0.0.1:{port}").parse().expect("addr");
-    wait_for_port(addr, Duration::from_secs(30));
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let health = healthz(&base);
-        if health["status"] == "ok" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "upstreams never became ready: {health}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
     Served {
         guard,
         base,
@@ -92,44 +79,9 @@ fn serve_with(config: &Path) -> Served {
     }
 }
 
-fn healthz(base: &str) -> Value {
-    let body = reqwest::blocking_get(&format!("{base}/healthz"));
-    serde_json::from_str(&body).unwrap_or(Value::Null)
-}
-
-mod reqwest {
-    //! A tiny blocking GET for health polling (the tests' async client lives in other files).
-    pub fn blocking_get(url: &str) -> String {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            match ::reqwest::get(url).await {
-                Ok(r) => r.text().await.unwrap_or_default(),
-                Err(_) => String::new(),
-            }
-        })
-    }
-}
-
 /// Run the Python client scenario; returns its JSON report.
 fn python_client(args: &[&str]) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/gateway_client.py");
-    let output = Command::new(python())
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("run python client");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "python client failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
-        output.status
-    );
-    let last = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("bad report {last}: {e}\n{stderr}"))
+    python_report("gateway_client.py", args)
 }
 
 fn text(report: &Value, key: &str) -> String {
@@ -138,12 +90,7 @@ fn text(report: &Value, key: &str) -> String {
 
 /// What every transport and era must give.
 fn assert_core(report: &Value) {
-    let tools: Vec<&str> = report["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let tools = report_tools(report);
     for expected in [
         "demo__echo",
         "demo__add",

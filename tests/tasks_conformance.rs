@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod common_tasks;
 
 use std::path::Path;
 use std::process::Command;
@@ -11,18 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use common_tasks::{ask_string, member, serve_gateway, task_spec};
 use rmcp::ErrorData;
 use rmcp::model::{
     CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitationSchema,
-    InputRequest, InputRequests, JsonObject, Tool,
+    InputRequest, InputRequests, JsonObject,
 };
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use toolyard::config::{GatewaySettings, PrefixMode};
-use toolyard::gateway::{Gateway, Member};
-use toolyard::server::GatewayServer;
-use toolyard::server::http::{HttpConfig, router};
-use toolyard::server::rewrite::tool_extras;
 use toolyard::server::tasks::TaskSupport;
 use toolyard::workbench::{CallContext, ToolSpec, Workbench, WorkbenchError};
 
@@ -38,15 +35,12 @@ struct Fixtures;
 
 fn spec(name: &str, support: Option<TaskSupport>, properties: Value) -> ToolSpec {
     let schema = json!({"type": "object", "properties": properties});
-    let mut spec = ToolSpec::new(Tool::new(
-        name.to_string(),
-        format!("conformance fixture {name}"),
-        schema.as_object().cloned().unwrap(),
-    ));
-    if let Some(support) = support {
-        spec.extra = support.extra();
-    }
-    spec
+    task_spec(
+        name,
+        &format!("conformance fixture {name}"),
+        schema,
+        support,
+    )
 }
 
 /// One form elicitation per key, asked at once.
@@ -151,23 +145,7 @@ impl Workbench for Fixtures {
                 Ok(text(format!("{} {}", answers["first"], answers["second"])))
             }
             "test_tool_with_task" => {
-                let params = ElicitRequestParams::FormElicitationParams {
-                    meta: None,
-                    message: "What is your name?".into(),
-                    requested_schema: ElicitationSchema::builder()
-                        .required_string("user_name")
-                        .build()
-                        .unwrap(),
-                };
-                let answer = ctx
-                    .observer
-                    .elicit(params)
-                    .await
-                    .map_err(|e| WorkbenchError::Unsupported(e.message.to_string()))?;
-                let user = answer
-                    .content
-                    .and_then(|c| c.get("user_name").cloned())
-                    .unwrap_or(Value::Null);
+                let user = ask_string(&ctx, "What is your name?", "user_name").await?;
                 Ok(text(format!("Hello, {}!", user.as_str().unwrap_or("?"))))
             }
             other => Err(WorkbenchError::UnknownTool { name: other.into() }),
@@ -176,34 +154,8 @@ impl Workbench for Fixtures {
 }
 
 async fn serve(shutdown: CancellationToken) -> String {
-    let settings = GatewaySettings {
-        prefix: PrefixMode::Never,
-        ..GatewaySettings::default()
-    };
-    let members = vec![Member {
-        name: "fixtures".into(),
-        workbench: Arc::new(Fixtures),
-        filter: Default::default(),
-    }];
-    let gateway = Gateway::new(settings, members, shutdown.clone());
-    let server = GatewayServer::new(Arc::clone(&gateway) as Arc<dyn Workbench>, "toolyard");
-    let app = router(
-        server,
-        Arc::new(Vec::new),
-        HttpConfig {
-            shutdown: shutdown.clone(),
-            rewrite: Some(tool_extras(gateway.tool_extras_table())),
-            ..HttpConfig::default()
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
-            .await;
-    });
-    url
+    let members = vec![member("fixtures", Arc::new(Fixtures))];
+    serve_gateway(members, shutdown).await.url
 }
 
 /// The scenario names the suite lists as tasks-extension scenarios.

@@ -5,23 +5,19 @@
 //! in-process tools that wait on a gate the test opens, or on cancellation.
 #![allow(clippy::unwrap_used)]
 
+mod common_tasks;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rmcp::model::{
-    CallToolResult, ContentBlock, ElicitRequestParams, ElicitationSchema, JsonObject,
-};
+use common_tasks::{Served, ask_string, member, response_for, serve_gateway, task_spec};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use toolyard::config::{GatewaySettings, PrefixMode};
-use toolyard::gateway::{Gateway, Member};
-use toolyard::server::GatewayServer;
-use toolyard::server::http::{HttpConfig, router};
-use toolyard::server::rewrite::tool_extras;
 use toolyard::server::tasks::{TaskStore, TaskSupport};
 use toolyard::tools::{FunctionTool, Tool};
 use toolyard::workbench::{CallContext, StaticWorkbench, ToolSpec, Workbench, WorkbenchError};
@@ -99,66 +95,35 @@ fn slow_tool(name: &str, gates: Arc<Gates>) -> Arc<dyn Tool> {
     Arc::new(tool)
 }
 
-/// A workbench whose one tool asks the caller a question (elicitation) and returns the answer.
-struct AskingBench;
+/// A workbench whose tools need the caller: `ask` asks a question (elicitation) and returns
+/// the answer; `report` reports progress, then waits for gate `report`.
+struct CallerBench(Arc<Gates>);
 
 #[async_trait]
-impl Workbench for AskingBench {
+impl Workbench for CallerBench {
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
-        let schema = json!({"type": "object"}).as_object().cloned().unwrap();
-        let mut spec = ToolSpec::new(rmcp::model::Tool::new("ask", "asks the user", schema));
-        spec.extra = TaskSupport::Optional.extra();
-        Ok(vec![spec])
-    }
-
-    async fn call_tool(
-        &self,
-        _name: &str,
-        _arguments: Option<JsonObject>,
-        ctx: CallContext,
-    ) -> Result<CallToolResult, WorkbenchError> {
-        let schema = ElicitationSchema::builder()
-            .required_string("color")
-            .build()
-            .unwrap();
-        let params = ElicitRequestParams::FormElicitationParams {
-            meta: None,
-            message: "favourite colour?".into(),
-            requested_schema: schema,
+        let spec = |name, description| {
+            let support = Some(TaskSupport::Optional);
+            task_spec(name, description, json!({"type": "object"}), support)
         };
-        let answer = ctx
-            .observer
-            .elicit(params)
-            .await
-            .map_err(|e| WorkbenchError::Unsupported(e.message.to_string()))?;
-        let color = answer
-            .content
-            .and_then(|c| c.get("color").cloned())
-            .unwrap_or(Value::Null);
-        Ok(CallToolResult::success(vec![ContentBlock::text(format!(
-            "color {color}"
-        ))]))
-    }
-}
-
-/// A workbench whose one tool reports progress, then waits for gate `report`.
-struct ReportingBench(Arc<Gates>);
-
-#[async_trait]
-impl Workbench for ReportingBench {
-    async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
-        let schema = json!({"type": "object"}).as_object().cloned().unwrap();
-        let mut spec = ToolSpec::new(rmcp::model::Tool::new("report", "reports", schema));
-        spec.extra = TaskSupport::Optional.extra();
-        Ok(vec![spec])
+        Ok(vec![
+            spec("ask", "asks the user"),
+            spec("report", "reports"),
+        ])
     }
 
     async fn call_tool(
         &self,
-        _name: &str,
+        name: &str,
         _arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
+        if name == "ask" {
+            let color = ask_string(&ctx, "favourite colour?", "color").await?;
+            return Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+                "color {color}"
+            ))]));
+        }
         ctx.observer
             .progress(1.0, Some(2.0), Some("halfway".into()))
             .await;
@@ -198,65 +163,17 @@ async fn app() -> App {
     .with_extra("must_task", TaskSupport::Required.extra())
     .with_extra("no_task", TaskSupport::Forbidden.extra());
     let shutdown = CancellationToken::new();
-    let settings = GatewaySettings {
-        prefix: PrefixMode::Never,
-        ..GatewaySettings::default()
-    };
     let members = vec![
-        Member {
-            name: "bench".into(),
-            workbench: Arc::new(bench),
-            filter: Default::default(),
-        },
-        Member {
-            name: "asking".into(),
-            workbench: Arc::new(AskingBench),
-            filter: Default::default(),
-        },
-        Member {
-            name: "reporting".into(),
-            workbench: Arc::new(ReportingBench(Arc::clone(&gates))),
-            filter: Default::default(),
-        },
+        member("bench", Arc::new(bench)),
+        member("caller", Arc::new(CallerBench(Arc::clone(&gates)))),
     ];
-    let gateway = Gateway::new(settings, members, shutdown.clone());
-    let server = GatewayServer::new(Arc::clone(&gateway) as Arc<dyn Workbench>, "toolyard");
-    let tasks = server.task_store();
-    let app = router(
-        server,
-        Arc::new(Vec::new),
-        HttpConfig {
-            shutdown: shutdown.clone(),
-            rewrite: Some(tool_extras(gateway.tool_extras_table())),
-            ..HttpConfig::default()
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
-            .await;
-    });
+    let Served { url: base, tasks } = serve_gateway(members, shutdown.clone()).await;
     App {
         base,
         gates,
         tasks,
         shutdown,
     }
-}
-
-/// The JSON-RPC message answering request `id` in a JSON or SSE body.
-fn response_for(text: &str, id: i64) -> Value {
-    if let Ok(v) = serde_json::from_str::<Value>(text) {
-        return v;
-    }
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .find(|m| m["id"] == id)
-        .unwrap_or_else(|| panic!("no response to {id} in {text}"))
 }
 
 fn http() -> reqwest::Client {

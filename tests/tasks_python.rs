@@ -4,32 +4,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ChildGuard, free_port, python, wait_for_port};
+use common::{ChildGuard, free_port, python, wait_for_port, write_fastmcp_tasks_config};
 use serde_json::Value;
-
-fn write_config(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("servers.toml");
-    let text = format!(
-        r#"
-[gateway]
-prefix = "never"
-
-[servers.py]
-command = "{python}"
-args = ["{py_server}", "stdio"]
-protocol = "2025-11-25"
-timeout_secs = 30
-"#,
-        python = python().display(),
-        py_server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/fastmcp_upstream.py"),
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn healthy(base: &str) -> bool {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -50,7 +29,7 @@ fn healthy(base: &str) -> bool {
 #[test]
 fn python_sdk_client_runs_a_legacy_task() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path());
+    let config = write_fastmcp_tasks_config(dir.path());
     let port = free_port();
     let _serve = ChildGuard::spawn(
         Command::new(env!("CARGO_BIN_EXE_toolyard"))

@@ -11,30 +11,10 @@ use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{ChildGuard, python};
+use common::{ChildGuard, write_fastmcp_tasks_config};
 use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn write_config(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("servers.toml");
-    let text = format!(
-        r#"
-[gateway]
-prefix = "never"
-
-[servers.py]
-command = "{python}"
-args = ["{py_server}", "stdio"]
-protocol = "2025-11-25"
-timeout_secs = 30
-"#,
-        python = python().display(),
-        py_server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/fastmcp_upstream.py"),
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// A line-oriented JSON-RPC client on the child's stdin/stdout.
 struct Client {
@@ -102,7 +82,7 @@ impl Client {
 #[test]
 fn legacy_task_over_stdio_for_an_upstream_tool() {
     let dir = tempfile::tempdir().unwrap();
-    let mut client = Client::start(&write_config(dir.path()));
+    let mut client = Client::start(&write_fastmcp_tasks_config(dir.path()));
     let init = client.request(
         "initialize",
         json!({"protocolVersion": "2025-11-25", "capabilities": {},

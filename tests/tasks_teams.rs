@@ -4,26 +4,23 @@
 #![allow(clippy::unwrap_used)]
 
 mod common_agents;
+mod common_tasks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use common_agents::{client, server_with};
+use common_tasks::{member, response_for, serve_gateway};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent};
-use toolyard::config::{GatewaySettings, PrefixMode};
-use toolyard::gateway::{Gateway, Member};
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::server::GatewayServer;
-use toolyard::server::http::{HttpConfig, router};
-use toolyard::server::rewrite::tool_extras;
 use toolyard::server::tasks::TaskSupport;
 use toolyard::teams::GroupChat;
 use toolyard::termination::MaxMessageTermination;
 use toolyard::tools::{FunctionTool, TeamTool, Tool};
-use toolyard::workbench::{StaticWorkbench, Workbench};
+use toolyard::workbench::StaticWorkbench;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -60,34 +57,9 @@ fn crew_tool(server: Arc<ScriptedServer>) -> Arc<dyn Tool> {
 async fn serve(server: Arc<ScriptedServer>, shutdown: CancellationToken) -> String {
     let bench = StaticWorkbench::new(vec![crew_tool(server)])
         .with_extra("crew", TaskSupport::Optional.extra());
-    let settings = GatewaySettings {
-        prefix: PrefixMode::Never,
-        ..GatewaySettings::default()
-    };
-    let members = vec![Member {
-        name: "teams".into(),
-        workbench: Arc::new(bench),
-        filter: Default::default(),
-    }];
-    let gateway = Gateway::new(settings, members, shutdown.clone());
-    let handler = GatewayServer::new(Arc::clone(&gateway) as Arc<dyn Workbench>, "toolyard");
-    let app = router(
-        handler,
-        Arc::new(Vec::new),
-        HttpConfig {
-            shutdown: shutdown.clone(),
-            rewrite: Some(tool_extras(gateway.tool_extras_table())),
-            ..HttpConfig::default()
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
-            .await;
-    });
-    url
+    serve_gateway(vec![member("teams", Arc::new(bench))], shutdown)
+        .await
+        .url
 }
 
 /// A sessionless 2026-07-28 request from a client that declares the tasks extension.
@@ -121,15 +93,7 @@ async fn request(url: &str, method: &str, mut params: Value) -> Value {
         .text()
         .await
         .unwrap();
-    serde_json::from_str::<Value>(&text)
-        .ok()
-        .or_else(|| {
-            text.lines()
-                .filter_map(|l| l.strip_prefix("data:"))
-                .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-                .find(|m| m["id"] == id)
-        })
-        .unwrap_or_else(|| panic!("no response in {text}"))
+    response_for(&text, id)
 }
 
 async fn finished(url: &str, task: &str) -> Value {

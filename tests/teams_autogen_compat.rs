@@ -20,32 +20,6 @@ fn agent_says(name: &str, reply: Value) -> Value {
     json!({"when": {"system_contains": format!("agent {name}.")}, "steps": [reply]})
 }
 
-/// AutoGen's run of the fixture on a fresh server with `script`.
-async fn autogen_run_fixture(name: &str, script: &Value) -> Value {
-    autogen_run(TOOL, &fixture_path(name), script).await.0
-}
-
-/// Runs the fixture in AutoGen and here, then our dump of it in AutoGen: all three must agree.
-/// Returns our run and AutoGen's `TeamState` after its run.
-async fn same_as_autogen(name: &str, script: Value) -> (Value, Value) {
-    let mut theirs = autogen_run_fixture(name, &script).await;
-    let state = theirs.as_object_mut().unwrap().remove("state").unwrap();
-    let (mut ours, _) = toolyard_run(name, &script).await;
-    ours.as_object_mut().unwrap().remove("state");
-    assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
-    let (_, dumped) = dump_of_fixture(name);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(format!("{name}.json"));
-    std::fs::write(&path, dumped.to_string()).unwrap();
-    let (mut from_our_dump, _) = autogen_run(TOOL, path.to_str().unwrap(), &script).await;
-    from_our_dump.as_object_mut().unwrap().remove("state");
-    assert_eq!(
-        from_our_dump, theirs,
-        "AutoGen on our dump (left) vs on its own (right)"
-    );
-    (ours, state)
-}
-
 /// Loads the fixture pointed at a fresh server, then AutoGen's saved state into it; checks our
 /// state has the same keys as AutoGen's.
 async fn continue_from_autogen_state(
@@ -53,10 +27,7 @@ async fn continue_from_autogen_state(
     script: &Value,
     state: &Value,
 ) -> (ScriptedServer, GroupChat) {
-    let server = server_json(script).await;
-    let team = load_fixture(name, &server);
-    team.load_state(state).await.unwrap();
-    let ours = team.save_state().await.unwrap();
+    let (server, team, ours) = fixture_with_state(name, script, state).await;
     let keys = |v: &Value| {
         let mut k: Vec<String> = v["agent_states"]
             .as_object()
@@ -87,7 +58,7 @@ async fn round_robin_fixture_matches_autogen() {
         agent_says("alice", text("a")),
         agent_says("bob", json!({"kind": "stop_after", "turns": 2, "text": "b"})),
     ], "when_done": "cycle"});
-    let (run, state) = same_as_autogen("round_robin", script.clone()).await;
+    let (run, state) = agrees_with_autogen(TOOL, "round_robin", &script).await;
     assert_eq!(sources(&run).len(), 5);
     assert_eq!(run["stop_reason"], "Text 'TERMINATE' mentioned");
     // AutoGen's saved TeamState loads here and the conversation continues with alice.
@@ -112,7 +83,7 @@ async fn selector_fixture_matches_autogen() {
         agent_says("bob", text("b")),
         agent_says("carol", text("c")),
     ], "when_done": "cycle"});
-    let (run, _) = same_as_autogen("selector", script).await;
+    let (run, _) = agrees_with_autogen(TOOL, "selector", &script).await;
     assert_eq!(
         sources(&run),
         [
@@ -131,7 +102,7 @@ async fn swarm_fixture_matches_autogen() {
         agent_says("alice", json!({"kind": "handoff", "target": "bob"})),
         agent_says("bob", json!({"kind": "handoff", "target": "user"})),
     ], "when_done": "cycle"});
-    let (run, state) = same_as_autogen("swarm", script.clone()).await;
+    let (run, state) = agrees_with_autogen(TOOL, "swarm", &script).await;
     assert_eq!(run["stop_reason"], "Handoff to user from bob detected.");
     assert!(sources(&run).contains(&"bob:HandoffMessage".to_string()));
     // From AutoGen's state after the handoff to user: resume with a handoff back to bob.

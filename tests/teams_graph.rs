@@ -27,19 +27,6 @@ async fn scripted(rules: Vec<Value>) -> ScriptedServer {
     server_with(Script::from_json(&script).unwrap()).await
 }
 
-fn says(name: &str, texts: &[&str]) -> Value {
-    let steps: Vec<Value> = texts
-        .iter()
-        .map(|t| json!({"kind": "text", "text": t}))
-        .collect();
-    json!({"when": {"system_contains": format!("agent {name}.")}, "steps": steps})
-}
-
-fn says_slowly(name: &str, text: &str, delay_ms: u64) -> Value {
-    json!({"when": {"system_contains": format!("agent {name}.")},
-           "steps": [{"kind": "text", "text": text, "delay_ms": delay_ms}]})
-}
-
 fn agent(server: &ScriptedServer, name: &str) -> Arc<dyn ChatAgent> {
     Arc::new(
         AssistantAgent::builder(name, client(server))
@@ -53,6 +40,26 @@ fn builder(server: &ScriptedServer, names: &[&str]) -> DiGraphBuilder {
     names
         .iter()
         .fold(DiGraphBuilder::new(), |b, n| b.add_node(agent(server, n)))
+}
+
+/// A chain `agents[0] → agents[1] → …` on a fresh server where each agent (name, reply)
+/// answers with its one reply.
+async fn chain(agents: &[(&str, &str)]) -> (ScriptedServer, DiGraphBuilder) {
+    let server = scripted(agents.iter().map(|(n, t)| agent_steps(n, &[*t])).collect()).await;
+    let names: Vec<&str> = agents.iter().map(|(n, _)| *n).collect();
+    let b = names
+        .windows(2)
+        .fold(builder(&server, &names), |b, w| b.add_edge(w[0], w[1]));
+    (server, b)
+}
+
+/// writer → critic, then back to writer on "REVISE" or on to publisher on "APPROVE".
+fn review_loop(server: &ScriptedServer) -> DiGraphBuilder {
+    builder(server, &["writer", "critic", "publisher"])
+        .add_edge("writer", "critic")
+        .add_edge_if("critic", "writer", "REVISE")
+        .add_edge_if("critic", "publisher", "APPROVE")
+        .set_entry_point("writer")
 }
 
 fn flow(b: &DiGraphBuilder) -> toolyard::teams::GroupChatBuilder {
@@ -98,34 +105,54 @@ async fn go(team: &GroupChat, task: Task) -> toolyard::messages::TaskResult {
     team.run(task, CancellationToken::new()).await.unwrap()
 }
 
+/// Runs `team` on `task` and checks who spoke, in order, and why the run stopped.
+async fn run_expect(
+    team: &GroupChat,
+    task: impl Into<Task>,
+    who: &[&str],
+    stop: Option<&str>,
+) -> toolyard::messages::TaskResult {
+    let r = go(team, task.into()).await;
+    assert_eq!(sources(&r.messages), who);
+    assert_eq!(r.stop_reason.as_deref(), stop);
+    r
+}
+
 #[tokio::test]
 async fn sequential_chain_runs_in_order_and_completes() {
-    let server = scripted(vec![
-        says("a", &["A"]),
-        says("b", &["B"]),
-        says("c", &["C"]),
-    ])
-    .await;
-    let b = builder(&server, &["a", "b", "c"])
-        .add_edge("a", "b")
-        .add_edge("b", "c");
+    let (_server, b) = chain(&[("a", "A"), ("b", "B"), ("c", "C")]).await;
     let team = flow(&b).build().unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a", "b", "c"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(
+        &team,
+        "go",
+        &["user", "a", "b", "c"],
+        Some(DIGRAPH_STOP_MESSAGE),
+    )
+    .await;
     // A completed graph starts over from its start node on the next task.
-    let r = go(&team, "again".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a", "b", "c"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(
+        &team,
+        "again",
+        &["user", "a", "b", "c"],
+        Some(DIGRAPH_STOP_MESSAGE),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn fan_out_runs_all_branches_concurrently_then_joins() {
     // Each branch's model answer is held back; all four requests being in flight together
     // means every branch had asked before any branch got its answer.
-    let mut rules = vec![says("root", &["ROOT"]), says("join", &["JOINED"])];
+    let mut rules = vec![
+        agent_steps("root", &["ROOT"]),
+        agent_steps("join", &["JOINED"]),
+    ];
     for i in 1..=4 {
-        rules.push(says_slowly(&format!("b{i}"), &format!("BRANCH-{i}"), 3000));
+        rules.push(agent_says_after(
+            &format!("b{i}"),
+            &format!("BRANCH-{i}"),
+            3000,
+        ));
     }
     let server = scripted(rules).await;
     let mut b = builder(&server, &["root", "b1", "b2", "b3", "b4", "join"]);
@@ -173,7 +200,7 @@ async fn join_run(activation: Activation, sizes: &[usize]) -> Vec<Vec<String>> {
     let server = scripted(
         ["a", "b", "c", "c2", "d"]
             .iter()
-            .map(|n| says(n, &[&n.to_uppercase()]))
+            .map(|n| agent_steps(n, &[&n.to_uppercase()]))
             .collect(),
     )
     .await;
@@ -221,11 +248,11 @@ async fn any_activation_runs_on_the_first_parent() {
 #[tokio::test]
 async fn activation_groups_separate_entry_from_loop_back() {
     let rules = vec![
-        says("a", &["A"]),
-        says("b", &["loop", "exit"]),
-        says("c1", &["C1"]),
-        says("c2", &["C2"]),
-        says("e", &["E"]),
+        agent_steps("a", &["A"]),
+        agent_steps("b", &["loop", "exit"]),
+        agent_steps("c1", &["C1"]),
+        agent_steps("c2", &["C2"]),
+        agent_steps("e", &["E"]),
     ];
     let build = |server: &ScriptedServer, grouped: bool| {
         let back = |e: DiGraphEdge| {
@@ -262,17 +289,15 @@ async fn activation_groups_separate_entry_from_loop_back() {
     // Without groups, b's three parents form one `all` group: a alone never activates b.
     let server = scripted(rules).await;
     let team = flow(&build(&server, false)).max_turns(10).build().unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(&team, "go", &["user", "a"], Some(DIGRAPH_STOP_MESSAGE)).await;
 }
 
 #[tokio::test]
 async fn string_conditions_pick_a_branch() {
     let server = scripted(vec![
-        says("judge", &["the answer is no", "yes indeed"]),
-        says("yes", &["Y"]),
-        says("no", &["N"]),
+        agent_steps("judge", &["the answer is no", "yes indeed"]),
+        agent_steps("yes", &["Y"]),
+        agent_steps("no", &["N"]),
     ])
     .await;
     let b = builder(&server, &["judge", "yes", "no"])
@@ -292,9 +317,9 @@ async fn string_conditions_pick_a_branch() {
 #[tokio::test]
 async fn predicate_conditions_pick_a_branch() {
     let server = scripted(vec![
-        says("count", &["7", "12"]),
-        says("small", &["S"]),
-        says("big", &["B"]),
+        agent_steps("count", &["7", "12"]),
+        agent_steps("small", &["S"]),
+        agent_steps("big", &["B"]),
     ])
     .await;
     let number = |m: &toolyard::messages::ChatMessage| m.to_text().trim().parse::<i64>().ok();
@@ -320,21 +345,17 @@ async fn predicate_conditions_pick_a_branch() {
 #[tokio::test]
 async fn loop_runs_until_the_exit_condition() {
     let server = scripted(vec![
-        says("writer", &["draft 1", "draft 2", "draft 3"]),
-        says("critic", &["REVISE", "REVISE", "APPROVE"]),
-        says("publisher", &["published"]),
+        agent_steps("writer", &["draft 1", "draft 2", "draft 3"]),
+        agent_steps("critic", &["REVISE", "REVISE", "APPROVE"]),
+        agent_steps("publisher", &["published"]),
     ])
     .await;
-    let b = builder(&server, &["writer", "critic", "publisher"])
-        .add_edge("writer", "critic")
-        .add_edge_if("critic", "writer", "REVISE")
-        .add_edge_if("critic", "publisher", "APPROVE")
-        .set_entry_point("writer");
+    let b = review_loop(&server);
     let team = flow(&b).max_turns(20).build().unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(
-        sources(&r.messages),
-        [
+    run_expect(
+        &team,
+        "go",
+        &[
             "user",
             "writer",
             "critic",
@@ -342,73 +363,49 @@ async fn loop_runs_until_the_exit_condition() {
             "critic",
             "writer",
             "critic",
-            "publisher"
-        ]
-    );
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+            "publisher",
+        ],
+        Some(DIGRAPH_STOP_MESSAGE),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn max_turns_stops_mid_graph_and_resume_continues() {
-    let server = scripted(
-        ["a", "b", "c", "d"]
-            .iter()
-            .map(|n| says(n, &[&n.to_uppercase()]))
-            .collect(),
+    let (_server, b) = chain(&[("a", "A"), ("b", "B"), ("c", "C"), ("d", "D")]).await;
+    let team = flow(&b).max_turns(2).build().unwrap();
+    run_expect(
+        &team,
+        "go",
+        &["user", "a", "b"],
+        Some("Maximum number of turns 2 reached."),
     )
     .await;
-    let b = builder(&server, &["a", "b", "c", "d"])
-        .add_edge("a", "b")
-        .add_edge("b", "c")
-        .add_edge("c", "d");
-    let team = flow(&b).max_turns(2).build().unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a", "b"]);
-    assert_eq!(
-        r.stop_reason.as_deref(),
-        Some("Maximum number of turns 2 reached.")
-    );
     // The graph's own completion comes before the turn limit (AutoGen checks it first).
-    let r = go(&team, Task::None).await;
-    assert_eq!(sources(&r.messages), ["c", "d"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(&team, Task::None, &["c", "d"], Some(DIGRAPH_STOP_MESSAGE)).await;
 }
 
 #[tokio::test]
 async fn termination_mid_graph_keeps_the_place_and_completion_wins_at_the_end() {
-    let server = scripted(vec![
-        says("a", &["A"]),
-        says("b", &["B STOP"]),
-        says("c", &["C STOP"]),
-    ])
-    .await;
-    let b = builder(&server, &["a", "b", "c"])
-        .add_edge("a", "b")
-        .add_edge("b", "c");
+    let (_server, b) = chain(&[("a", "A"), ("b", "B STOP"), ("c", "C STOP")]).await;
     let team = flow(&b)
         .termination(TextMentionTermination::new("STOP"))
         .build()
         .unwrap();
-    let r = go(&team, "go".into()).await;
-    assert_eq!(sources(&r.messages), ["user", "a", "b"]);
-    assert_eq!(r.stop_reason.as_deref(), Some("Text 'STOP' mentioned"));
+    run_expect(
+        &team,
+        "go",
+        &["user", "a", "b"],
+        Some("Text 'STOP' mentioned"),
+    )
+    .await;
     // c is still ready; its STOP arrives as the graph completes, and completion is reported.
-    let r = go(&team, Task::None).await;
-    assert_eq!(sources(&r.messages), ["c"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(&team, Task::None, &["c"], Some(DIGRAPH_STOP_MESSAGE)).await;
 }
 
 #[tokio::test]
 async fn reset_starts_the_graph_over() {
-    let server = scripted(vec![
-        says("a", &["A"]),
-        says("b", &["B"]),
-        says("c", &["C"]),
-    ])
-    .await;
-    let b = builder(&server, &["a", "b", "c"])
-        .add_edge("a", "b")
-        .add_edge("b", "c");
+    let (_server, b) = chain(&[("a", "A"), ("b", "B"), ("c", "C")]).await;
     let team = flow(&b).max_turns(1).build().unwrap();
     assert_eq!(
         sources(&go(&team, "go".into()).await.messages),
@@ -425,9 +422,9 @@ async fn reset_starts_the_graph_over() {
 #[tokio::test]
 async fn save_load_continue() {
     let rules = vec![
-        says("writer", &["draft"]),
-        says("critic", &["REVISE", "APPROVE"]),
-        says("publisher", &["published"]),
+        agent_steps("writer", &["draft"]),
+        agent_steps("critic", &["REVISE", "APPROVE"]),
+        agent_steps("publisher", &["published"]),
     ];
     let graph = |server: &ScriptedServer| {
         builder(server, &["writer", "critic", "publisher"])
@@ -450,9 +447,9 @@ async fn save_load_continue() {
 
     // A fresh team (fresh agents, a fresh server whose critic now approves) continues.
     let server = scripted(vec![
-        says("writer", &["draft"]),
-        says("critic", &["APPROVE"]),
-        says("publisher", &["published"]),
+        agent_steps("writer", &["draft"]),
+        agent_steps("critic", &["APPROVE"]),
+        agent_steps("publisher", &["published"]),
     ])
     .await;
     let second = flow(&graph(&server)).max_turns(3).build().unwrap();
@@ -570,16 +567,12 @@ async fn validation_errors_name_the_problem() {
 #[tokio::test]
 async fn component_config_round_trip() {
     let server = scripted(vec![
-        says("writer", &["draft"]),
-        says("critic", &["REVISE", "APPROVE"]),
-        says("publisher", &["published"]),
+        agent_steps("writer", &["draft"]),
+        agent_steps("critic", &["REVISE", "APPROVE"]),
+        agent_steps("publisher", &["published"]),
     ])
     .await;
-    let b = builder(&server, &["writer", "critic", "publisher"])
-        .add_edge("writer", "critic")
-        .add_edge_if("critic", "writer", "REVISE")
-        .add_edge_if("critic", "publisher", "APPROVE")
-        .set_entry_point("writer");
+    let b = review_loop(&server);
     let original = flow(&b).max_turns(9).build().unwrap();
     let dumped = original.dump_component().unwrap();
     let v = serde_json::to_value(&dumped).unwrap();
@@ -631,9 +624,9 @@ async fn message_filter_agent_hands_on_only_the_chosen_messages() {
     assert_eq!(kept, ["u1", "b2", "b3", "c1", "c2"]);
 
     let server = scripted(vec![
-        says("a", &["ALPHA-TEXT"]),
-        says("b", &["BRAVO-TEXT"]),
-        says("c", &["CHARLIE"]),
+        agent_steps("a", &["ALPHA-TEXT"]),
+        agent_steps("b", &["BRAVO-TEXT"]),
+        agent_steps("c", &["CHARLIE"]),
     ])
     .await;
     let c: Arc<dyn ChatAgent> = Arc::new(MessageFilterAgent::new(
@@ -681,7 +674,12 @@ async fn a_cancelled_turn_runs_again_on_resume() {
     let slow_then_fast = json!({"when": {"system_contains": "agent b."}, "steps": [
         {"kind": "text", "text": "B-slow", "delay_ms": 30000},
         {"kind": "text", "text": "B"}]});
-    let server = scripted(vec![says("a", &["A"]), slow_then_fast, says("c", &["C"])]).await;
+    let server = scripted(vec![
+        agent_steps("a", &["A"]),
+        slow_then_fast,
+        agent_steps("c", &["C"]),
+    ])
+    .await;
     let b = builder(&server, &["a", "b", "c"])
         .add_edge("a", "b")
         .add_edge("b", "c");
@@ -699,9 +697,7 @@ async fn a_cancelled_turn_runs_again_on_resume() {
     // The interrupted node is still to run: in the saved state and on resume.
     let state = team.save_state().await.unwrap();
     assert_eq!(state["agent_states"]["GraphManager"]["ready"], json!(["b"]));
-    let r = go(&team, Task::None).await;
-    assert_eq!(sources(&r.messages), ["b", "c"]);
-    assert_eq!(r.stop_reason.as_deref(), Some(DIGRAPH_STOP_MESSAGE));
+    run_expect(&team, Task::None, &["b", "c"], Some(DIGRAPH_STOP_MESSAGE)).await;
 }
 
 #[tokio::test]
@@ -709,10 +705,10 @@ async fn concurrent_answers_are_recorded_as_they_arrive() {
     // As AutoGen's manager does: the slow branch (listed first) is recorded after the fast one,
     // in the result, in the saved thread and in what the join is given.
     let server = scripted(vec![
-        says("root", &["ROOT"]),
-        says_slowly("slow", "SLOW", 1000),
-        says("fast", &["FAST"]),
-        says("join", &["J"]),
+        agent_steps("root", &["ROOT"]),
+        agent_says_after("slow", "SLOW", 1000),
+        agent_steps("fast", &["FAST"]),
+        agent_steps("join", &["J"]),
     ])
     .await;
     let b = builder(&server, &["root", "slow", "fast", "join"])

@@ -5,163 +5,41 @@
 #![allow(clippy::unwrap_used)]
 
 mod common_agents;
+mod common_teams;
 
 use common_agents::*;
+use common_teams::*;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
-use toolyard::agents::{LoadOptions, Task};
-use toolyard::component::from_json;
-use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::teams::{GroupChat, load_team};
+use toolyard::agents::Task;
+use toolyard::models::scripted::ScriptedServer;
+use toolyard::teams::GroupChat;
 
-fn fixture_path(name: &str) -> String {
-    format!(
-        "{}/tests/fixtures/teams/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
-async fn start(script: &Value) -> ScriptedServer {
-    server_with(Script::from_json(&script.to_string()).unwrap()).await
-}
-
-fn agent_says(name: &str, text: &str, delay_ms: u64) -> Value {
-    json!({"when": {"system_contains": format!("agent {name}.")},
-           "steps": [{"kind": "text", "text": text, "delay_ms": delay_ms}]})
-}
-
-fn agent_steps(name: &str, texts: &[&str]) -> Value {
-    let steps: Vec<Value> = texts
-        .iter()
-        .map(|t| json!({"kind": "text", "text": t}))
-        .collect();
-    json!({"when": {"system_contains": format!("agent {name}.")}, "steps": steps})
-}
+/// The AutoGen script that dumped the GraphFlow fixtures and runs them.
+const TOOL: &str = "graph_autogen.py";
 
 fn script(rules: Vec<Value>) -> Value {
     json!({"rules": rules, "when_done": "cycle"})
 }
 
-/// Replaces every `base_url` in a config.
-fn point_at(value: &Value, url: &str) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = if k == "base_url" {
-                        json!(url)
-                    } else {
-                        point_at(v, url)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| point_at(v, url)).collect()),
-        other => other.clone(),
-    }
-}
-
-/// AutoGen's run of a team JSON file on a fresh server with `script`.
-async fn autogen_run(path: &str, script: &Value) -> Value {
-    autogen(&["run", path], script).await
-}
-
-/// AutoGen's `graph_autogen.py` with `args` (the server URL appended) on a fresh server.
+/// AutoGen's `graph_autogen.py` with `args` (the server URL after the first two) on a fresh
+/// server.
 async fn autogen(args: &[&str], script: &Value) -> Value {
-    let server = start(script).await;
-    let python = std::env::var("TOOLYARD_AUTOGEN_PYTHON")
-        .unwrap_or_else(|_| "/work/cache/venv-autogen/bin/python".into());
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "AutoGen venv python not found at {python}; set TOOLYARD_AUTOGEN_PYTHON"
-    );
-    let tool = format!(
-        "{}/tests/fixtures/teams/graph_autogen.py",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let out = tokio::process::Command::new(python)
-        .arg(tool)
-        .args(&args[..2])
-        .arg(server.openai_base_url())
-        .args(&args[2..])
-        .env("OPENAI_API_KEY", "sk-test")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "autogen failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// The fixture loaded here, pointed at `server`.
-fn load_fixture(name: &str, server: &ScriptedServer) -> GroupChat {
-    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
-    let config = point_at(
-        &serde_json::from_str(&text).unwrap(),
-        &server.openai_base_url(),
-    );
-    load_team(
-        &from_json(&config.to_string()).unwrap(),
-        &LoadOptions::default(),
-    )
-    .unwrap()
-}
-
-fn summary(result: &toolyard::messages::TaskResult) -> Value {
-    let messages: Vec<Value> = result
-        .messages
+    let server = server_json(script).await;
+    let url = server.openai_base_url();
+    let args: Vec<&str> = args[..2]
         .iter()
-        .map(|m| {
-            let content = serde_json::to_value(m).unwrap()["content"].clone();
-            json!([m.source(), m.type_name(), content])
-        })
+        .copied()
+        .chain([url.as_str()])
+        .chain(args[2..].iter().copied())
         .collect();
-    json!({"messages": messages, "stop_reason": result.stop_reason})
+    autogen_script(TOOL, &args).await
 }
 
-/// Runs the fixture in AutoGen and here, then our dump of it in AutoGen: all three must agree.
-/// Returns our run and AutoGen's `TeamState` after its run.
+/// [`agrees_with_autogen`] for a GraphFlow fixture; our dump also keeps AutoGen's graph as it is.
 async fn same_as_autogen(name: &str, script: &Value) -> (Value, Value) {
-    let mut theirs = autogen_run(&fixture_path(name), script).await;
-    let state = theirs.as_object_mut().unwrap().remove("state").unwrap();
-    let server = start(script).await;
-    let team = load_fixture(name, &server);
-    let ours = summary(
-        &team
-            .run("go".into(), CancellationToken::new())
-            .await
-            .unwrap(),
-    );
-    assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
-
-    // Our dump: same provider and config keys as AutoGen's, and AutoGen runs it the same way.
-    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
-    let original: Value = serde_json::from_str(&text).unwrap();
-    let team = load_team(&from_json(&text).unwrap(), &LoadOptions::default()).unwrap();
-    let dumped = serde_json::to_value(team.dump_component().unwrap()).unwrap();
-    assert_eq!(dumped["provider"], original["provider"]);
-    let keys = |v: &Value| {
-        let mut k: Vec<String> = v["config"].as_object().unwrap().keys().cloned().collect();
-        k.sort();
-        k
-    };
-    assert_eq!(keys(&dumped), keys(&original));
+    let (original, dumped) = dump_of_fixture(name);
     assert_eq!(dumped["config"]["graph"], original["config"]["graph"]);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(format!("{name}.json"));
-    std::fs::write(&path, dumped.to_string()).unwrap();
-    let mut from_our_dump = autogen_run(path.to_str().unwrap(), script).await;
-    from_our_dump.as_object_mut().unwrap().remove("state");
-    assert_eq!(
-        from_our_dump, theirs,
-        "AutoGen on our dump (left) vs on its own (right)"
-    );
-    (ours, state)
+    agrees_with_autogen(TOOL, name, script).await
 }
 
 /// Loads AutoGen's state into a fresh load of the fixture; our state then has AutoGen's keys
@@ -171,10 +49,7 @@ async fn load_autogen_state(
     script: &Value,
     state: &Value,
 ) -> (ScriptedServer, GroupChat) {
-    let server = start(script).await;
-    let team = load_fixture(name, &server);
-    team.load_state(state).await.unwrap();
-    let ours = team.save_state().await.unwrap();
+    let (server, team, ours) = fixture_with_state(name, script, state).await;
     let theirs = &state["agent_states"]["GraphManager"];
     let mine = &ours["agent_states"]["GraphManager"];
     for key in theirs.as_object().unwrap().keys() {
@@ -205,8 +80,8 @@ async fn review_loop_with_fan_out_join_and_filter_matches_autogen() {
     // records critic1 first, as we do (in selection order).
     let script = script(vec![
         agent_steps("writer", &["draft"]),
-        agent_says("critic1", "c1 fine", 0),
-        agent_says("critic2", "c2 fine", 400),
+        agent_says_after("critic1", "c1 fine", 0),
+        agent_says_after("critic2", "c2 fine", 400),
         agent_steps("editor", &["REVISE it", "APPROVE it"]),
         agent_steps("publisher", &["published"]),
     ]);
@@ -229,10 +104,7 @@ async fn review_loop_with_fan_out_join_and_filter_matches_autogen() {
     assert_eq!(run["stop_reason"], "Digraph execution is complete");
     // From AutoGen's state (graph complete, back at the start) a new task runs it again.
     let (_server, team) = load_autogen_state("graph_review", &script, &state).await;
-    let r = team
-        .run("again".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, "again").await;
     assert_eq!(summary(&r)["messages"].as_array().unwrap().len(), 10);
 }
 
@@ -240,8 +112,8 @@ async fn review_loop_with_fan_out_join_and_filter_matches_autogen() {
 async fn any_join_matches_autogen() {
     let script = script(vec![
         agent_steps("start", &["S"]),
-        agent_says("fast", "F", 0),
-        agent_says("slow", "SL", 400),
+        agent_says_after("fast", "F", 0),
+        agent_says_after("slow", "SL", 400),
         agent_steps("merge", &["M"]),
     ]);
     let (run, _) = same_as_autogen("graph_any", &script).await;
@@ -254,8 +126,8 @@ async fn activation_groups_and_max_turns_mid_loop_match_autogen() {
     let script = script(vec![
         agent_steps("a", &["A"]),
         agent_steps("b", &["loop"]),
-        agent_says("c1", "C1", 0),
-        agent_says("c2", "C2", 400),
+        agent_says_after("c1", "C1", 0),
+        agent_says_after("c2", "C2", 400),
         agent_steps("e", &["E"]),
     ]);
     let (run, state) = same_as_autogen("graph_groups", &script).await;
@@ -267,10 +139,7 @@ async fn activation_groups_and_max_turns_mid_loop_match_autogen() {
     // AutoGen's mid-loop state loads here; with b now saying "exit" the graph finishes.
     let exits = script_with_exit();
     let (_server, team) = load_autogen_state("graph_groups", &exits, &state).await;
-    let r = team
-        .run(Task::None, CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, Task::None).await;
     assert_eq!(sources(&summary(&r)), ["c1", "c2", "b", "e"]);
     assert_eq!(
         r.stop_reason.as_deref(),
@@ -283,8 +152,8 @@ fn script_with_exit() -> Value {
     script(vec![
         agent_steps("a", &["A"]),
         agent_steps("b", &["exit"]),
-        agent_says("c1", "C1", 0),
-        agent_says("c2", "C2", 400),
+        agent_says_after("c1", "C1", 0),
+        agent_says_after("c2", "C2", 400),
         agent_steps("e", &["E"]),
     ])
 }
@@ -300,12 +169,9 @@ async fn autogen_continues_from_our_state_as_we_do() {
         agent_steps("c2", &["C2"]),
         agent_steps("e", &["E"]),
     ]);
-    let server = start(&looping).await;
+    let server = server_json(&looping).await;
     let team = load_fixture("graph_groups", &server);
-    let r = team
-        .run("go".into(), CancellationToken::new())
-        .await
-        .unwrap();
+    let r = run_team(&team, "go").await;
     assert_eq!(
         r.stop_reason.as_deref(),
         Some("Maximum number of turns 10 reached.")
@@ -326,15 +192,10 @@ async fn autogen_continues_from_our_state_as_we_do() {
     )
     .await;
     theirs.as_object_mut().unwrap().remove("state");
-    let server = start(&exits).await;
+    let server = server_json(&exits).await;
     let team = load_fixture("graph_groups", &server);
     team.load_state(&state).await.unwrap();
-    let ours = summary(
-        &team
-            .run(Task::None, CancellationToken::new())
-            .await
-            .unwrap(),
-    );
+    let ours = summary(&run_team(&team, Task::None).await);
     assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
     assert_eq!(sources(&ours), ["c1", "c2", "b", "e"]);
 }

@@ -8,7 +8,7 @@ mod workbench_support;
 use std::path::Path;
 use std::process::Command;
 
-use workbench_support::{shipped_workbenches, toolyard, write_config};
+use workbench_support::{shipped_workbenches, toolyard, workbench_dir, write_config};
 
 fn check(config: &Path, workbenches: &Path) -> (bool, String) {
     let output = Command::new(toolyard())
@@ -22,8 +22,16 @@ fn check(config: &Path, workbenches: &Path) -> (bool, String) {
     (output.status.success(), stdout)
 }
 
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).expect("write");
+/// An AssistantAgent workbench file: `name` on the model `model`, with the tools `workbench`.
+fn assistant(name: &str, model: &str, workbench: &[&str]) -> String {
+    let mut text = format!(
+        "provider = \"AssistantAgent\"\n[config]\nname = \"{name}\"\nmodel_client = \"{model}\"\n"
+    );
+    if !workbench.is_empty() {
+        let list: Vec<String> = workbench.iter().map(|w| format!("\"{w}\"")).collect();
+        text.push_str(&format!("workbench = [{}]\n", list.join(", ")));
+    }
+    text
 }
 
 #[test]
@@ -44,49 +52,33 @@ fn the_shipped_workbenches_and_their_real_model_variants_pass() {
 fn each_error_names_its_file_and_field() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), "");
-    let wb = dir.path().join("wb");
-    std::fs::create_dir(&wb).expect("mkdir");
-    write(
-        &wb,
-        "unknown_model.toml",
-        "provider = \"AssistantAgent\"\n[config]\nname = \"a1\"\nmodel_client = \"gpt-nine\"\n",
-    );
-    write(
-        &wb,
-        "unknown_server.toml",
-        "provider = \"AssistantAgent\"\n[config]\nname = \"a2\"\nmodel_client = \"scripted\"\n\
-         workbench = [\"everything\", \"nowhere\", \"fs__no_such_tool\"]\n",
-    );
-    write(
-        &wb,
-        "bad_component.json",
-        r#"{"provider": "autogen_agentchat.teams.RoundRobinGroupChat", "component_type": "team",
+    let wb = workbench_dir(
+        dir.path(),
+        &[
+            ("unknown_model.toml", &assistant("a1", "gpt-nine", &[])),
+            (
+                "unknown_server.toml",
+                &assistant(
+                    "a2",
+                    "scripted",
+                    &["everything", "nowhere", "fs__no_such_tool"],
+                ),
+            ),
+            (
+                "bad_component.json",
+                r#"{"provider": "autogen_agentchat.teams.RoundRobinGroupChat", "component_type": "team",
             "config": {"name": "bad_team", "participants": [
               {"provider": "autogen_agentchat.agents.AssistantAgnt", "component_type": "agent",
                "config": {"name": "x", "model_client": "scripted"}}]}}"#,
-    );
-    write(
-        &wb,
-        "no_provider.json",
-        r#"{"config": {"name": "nothing"}}"#,
-    );
-    write(
-        &wb,
-        "cycle_a.toml",
-        "provider = \"AssistantAgent\"\n[config]\nname = \"ping\"\nmodel_client = \"scripted\"\n\
-         workbench = [\"pong\"]\n",
-    );
-    write(
-        &wb,
-        "cycle_b.toml",
-        "provider = \"AssistantAgent\"\n[config]\nname = \"pong\"\nmodel_client = \"scripted\"\n\
-         workbench = [\"ping\"]\n",
-    );
-    write(
-        &wb,
-        "good.toml",
-        "provider = \"AssistantAgent\"\n[config]\nname = \"fine\"\nmodel_client = \"scripted\"\n\
-         workbench = [\"everything__echo\", \"fs\"]\n",
+            ),
+            ("no_provider.json", r#"{"config": {"name": "nothing"}}"#),
+            ("cycle_a.toml", &assistant("ping", "scripted", &["pong"])),
+            ("cycle_b.toml", &assistant("pong", "scripted", &["ping"])),
+            (
+                "good.toml",
+                &assistant("fine", "scripted", &["everything__echo", "fs"]),
+            ),
+        ],
     );
     let (ok, out) = check(&config, &wb);
     assert!(!ok, "check must fail: {out}");

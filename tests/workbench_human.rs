@@ -8,62 +8,37 @@ mod common;
 mod workbench_support;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::python;
+use common::python_report;
 use serde_json::Value;
-use workbench_support::{serve_http, write_config};
-
-fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-}
+use workbench_support::{ask_human_team, serve_http, workbench_dir, write_config};
 
 /// A folder with `ask_human` (the user proxy answers once) and `sampled` (an assistant on the
 /// caller's model).
 fn workbenches(dir: &Path) -> std::path::PathBuf {
-    let wb = dir.join("wb");
-    std::fs::create_dir(&wb).unwrap();
-    write(
-        &wb.join("ask.toml"),
-        r#"provider = "RoundRobinGroupChat"
-[config]
-name = "ask_human"
-[[config.participants]]
-provider = "autogen_agentchat.agents.UserProxyAgent"
-config = { name = "human" }
-[config.termination_condition]
-provider = "MaxMessageTermination"
-config = { max_messages = 2 }
-"#,
-    );
-    write(
-        &wb.join("sampled.toml"),
-        r#"provider = "autogen_agentchat.agents.AssistantAgent"
+    workbench_dir(
+        dir,
+        &[
+            ("ask.toml", &ask_human_team(2)),
+            (
+                "sampled.toml",
+                r#"provider = "autogen_agentchat.agents.AssistantAgent"
 [config]
 name = "sampled"
 description = "An assistant on the calling client's model."
 system_message = "You are a helpful sampled assistant."
 model_client = "client_model"
 "#,
-    );
-    wb
+            ),
+        ],
+    )
 }
 
 fn human_client(url: &str, calls: &str, extra: &[&str]) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/human_client.py");
-    let out = Command::new(python())
-        .arg(script)
-        .arg(url)
-        .args(["--calls", calls])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let args = [url, "--calls", calls]
+        .into_iter()
+        .chain(extra.iter().copied());
+    python_report("human_client.py", args)
 }
 
 const SAMPLING_MODEL: &str = r#"

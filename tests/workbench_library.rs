@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rmcp::model::LoggingMessageNotificationParam;
+use rmcp::model::{CallToolResult, LoggingMessageNotificationParam};
 use serde_json::{Value, json};
 use toolyard::models::{ChatCompletionClient, ReplayClient, ReplayEntry};
 use toolyard::workbench::{CallContext, CallObserver, Workbench};
@@ -19,6 +19,25 @@ use toolyard::workbenches::{ClientFactory, Kind, ModelTable, RunEnv, WorkbenchFi
 
 fn fixture(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write");
+}
+
+/// Calls the workbench tool `name` on `task`: a tool result (an error result included), not a
+/// protocol error.
+async fn call(
+    set: &WorkbenchSet,
+    name: &str,
+    task: impl Into<Value>,
+    ctx: CallContext,
+) -> CallToolResult {
+    let task: Value = task.into();
+    let args = json!({ "task": task });
+    set.call_tool(name, args.as_object().cloned(), ctx)
+        .await
+        .expect("a tool result, not a protocol error")
 }
 
 #[test]
@@ -111,8 +130,9 @@ impl CallObserver for Recorder {
 #[tokio::test]
 async fn every_call_builds_a_fresh_team_and_model_from_its_context() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("duo.toml"),
+    write(
+        dir.path(),
+        "duo.toml",
         r#"provider = "RoundRobinGroupChat"
 [config]
 name = "duo"
@@ -130,8 +150,7 @@ model_client = "replayed"
 provider = "MaxMessageTermination"
 config = { max_messages = 3 }
 "#,
-    )
-    .expect("write");
+    );
     let mut models = ModelTable::default();
     let factory = Arc::new(Replays {
         built: AtomicUsize::new(0),
@@ -147,11 +166,7 @@ config = { max_messages = 3 }
             observer: recorder.clone(),
             ..CallContext::default()
         };
-        let args = json!({"task": format!("task {run}")});
-        let result = set
-            .call_tool("duo", args.as_object().cloned(), ctx)
-            .await
-            .expect("call");
+        let result = call(&set, "duo", format!("task {run}"), ctx).await;
         assert_eq!(result.is_error, Some(false), "{result:?}");
         let structured = result.structured_content.expect("structured");
         let contents: Vec<&str> = structured["messages"]
@@ -200,17 +215,13 @@ config = { max_messages = 3 }
 #[tokio::test]
 async fn an_unknown_model_is_a_clear_error_result() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("lost.toml"),
+    write(
+        dir.path(),
+        "lost.toml",
         "provider = \"AssistantAgent\"\n[config]\nname = \"lost\"\nmodel_client = \"nope\"\n",
-    )
-    .expect("write");
+    );
     let set = WorkbenchSet::load(dir.path(), Arc::new(ModelTable::default()));
-    let args = json!({"task": "x"});
-    let result = set
-        .call_tool("lost", args.as_object().cloned(), CallContext::default())
-        .await
-        .expect("a tool error, not a protocol error");
+    let result = call(&set, "lost", "x", CallContext::default()).await;
     assert_eq!(result.is_error, Some(true));
     let text = format!("{:?}", result.content);
     assert!(
@@ -222,8 +233,9 @@ async fn an_unknown_model_is_a_clear_error_result() {
 #[tokio::test]
 async fn a_user_proxy_gets_the_input_function_made_for_its_call() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("ask.toml"),
+    write(
+        dir.path(),
+        "ask.toml",
         r#"provider = "RoundRobinGroupChat"
 [config]
 name = "ask"
@@ -234,8 +246,7 @@ config = { name = "human" }
 provider = "MaxMessageTermination"
 config = { max_messages = 2 }
 "#,
-    )
-    .expect("write");
+    );
     let input: toolyard::workbenches::InputFactory = Arc::new(|env: &RunEnv| {
         let cancelled = env.ctx.cancel.is_cancelled();
         toolyard::agents::prompt_input(Arc::new(move |prompt: String, _cancel| {
@@ -243,11 +254,7 @@ config = { max_messages = 2 }
         }))
     });
     let set = WorkbenchSet::load_with_input(dir.path(), Arc::new(ModelTable::default()), input);
-    let args = json!({"task": "hello"});
-    let result = set
-        .call_tool("ask", args.as_object().cloned(), CallContext::default())
-        .await
-        .expect("call");
+    let result = call(&set, "ask", "hello", CallContext::default()).await;
     assert_eq!(result.is_error, Some(false), "{result:?}");
     let text = format!("{:?}", result.content);
     assert!(
@@ -269,21 +276,21 @@ fn the_repository_servers_toml_models_parse() {
 async fn team_tools_in_a_cycle_are_not_served() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (file, name, calls) in [("a.toml", "ping", "pong"), ("b.toml", "pong", "ping")] {
-        std::fs::write(
-            dir.path().join(file),
-            format!(
+        write(
+            dir.path(),
+            file,
+            &format!(
                 "provider = \"AssistantAgent\"\n[config]\nname = \"{name}\"\nmodel_client = \"m\"\n\
                  workbench = [\"{calls}\"]\n"
             ),
-        )
-        .expect("write");
+        );
     }
-    std::fs::write(
-        dir.path().join("c.toml"),
+    write(
+        dir.path(),
+        "c.toml",
         "provider = \"AssistantAgent\"\n[config]\nname = \"caller\"\nmodel_client = \"m\"\n\
          workbench = [\"ping\"]\n",
-    )
-    .expect("write");
+    );
     let set = WorkbenchSet::load(dir.path(), Arc::new(ModelTable::default()));
     let names: Vec<String> = set
         .list_tools()

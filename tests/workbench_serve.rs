@@ -10,9 +10,12 @@ mod workbench_support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::python;
+use common::{python, python_report, report_tools};
 use serde_json::Value;
-use workbench_support::{client, serve_http, shipped_workbenches, stdio_target, write_config};
+use workbench_support::{
+    ask_human_team, client, progress_messages, run_tool, serve_http, shipped_workbenches,
+    stdio_target, workbench_dir, write_config,
+};
 
 const RESEARCH: &[&str] = &[
     "--scenario",
@@ -25,12 +28,7 @@ const RESEARCH: &[&str] = &[
 
 /// What a research_team run must show on every transport.
 fn assert_research_run(report: &Value) {
-    let tools: Vec<&str> = report["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let tools = report_tools(report);
     for t in [
         "research_team",
         "triage",
@@ -166,15 +164,9 @@ fn two_concurrent_runs_of_one_tool_do_not_see_each_others_messages() {
 fn extra_inputs_and_a_swarm_with_return_value_as_last_message() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), "");
-    let report = client(
-        &[
-            "--scenario",
-            "run",
-            "--tool",
-            "triage",
-            "--args",
-            r#"{"task": "my invoice is wrong", "customer": "Ada"}"#,
-        ],
+    let report = run_tool(
+        "triage",
+        r#"{"task": "my invoice is wrong", "customer": "Ada"}"#,
         "stdio",
         &stdio_target(&config, &shipped_workbenches()),
     );
@@ -232,11 +224,12 @@ fn cancelling_a_run_stops_the_team_and_its_upstream_call() {
         script = script.display(),
     );
     let config = write_config(dir.path(), &extra);
-    let wb = dir.path().join("wb");
-    std::fs::create_dir(&wb).expect("mkdir");
-    write(
-        &wb.join("sleeper.toml"),
-        r#"provider = "autogen_agentchat.teams.RoundRobinGroupChat"
+    let wb = workbench_dir(
+        dir.path(),
+        &[
+            (
+                "sleeper.toml",
+                r#"provider = "autogen_agentchat.teams.RoundRobinGroupChat"
 [config]
 name = "sleeper"
 [[config.participants]]
@@ -250,15 +243,17 @@ workbench = ["slowpy"]
 provider = "MaxMessageTermination"
 config = { max_messages = 4 }
 "#,
-    );
-    write(
-        &wb.join("quick.toml"),
-        r#"provider = "AssistantAgent"
+            ),
+            (
+                "quick.toml",
+                r#"provider = "AssistantAgent"
 [config]
 name = "quick"
 model_client = "slow"
 system_message = "You are quick."
 "#,
+            ),
+        ],
     );
     let served = serve_http(&config, &wb);
     let report = client(
@@ -302,30 +297,10 @@ system_message = "You are quick."
 fn a_team_that_needs_human_input_fails_clearly_instead_of_hanging() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), "");
-    let wb = dir.path().join("wb");
-    std::fs::create_dir(&wb).expect("mkdir");
-    write(
-        &wb.join("ask.toml"),
-        r#"provider = "RoundRobinGroupChat"
-[config]
-name = "ask_human"
-[[config.participants]]
-provider = "autogen_agentchat.agents.UserProxyAgent"
-config = { name = "human" }
-[config.termination_condition]
-provider = "MaxMessageTermination"
-config = { max_messages = 3 }
-"#,
-    );
-    let report = client(
-        &[
-            "--scenario",
-            "run",
-            "--tool",
-            "ask_human",
-            "--args",
-            r#"{"task": "hi"}"#,
-        ],
+    let wb = workbench_dir(dir.path(), &[("ask.toml", &ask_human_team(3))]);
+    let report = run_tool(
+        "ask_human",
+        r#"{"task": "hi"}"#,
         "stdio",
         &stdio_target(&config, &wb),
     );
@@ -380,15 +355,9 @@ fn adding_a_workbench_file_sends_list_changed() {
 fn a_selector_team_lets_its_model_pick_critic_then_editor() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), "");
-    let report = client(
-        &[
-            "--scenario",
-            "run",
-            "--tool",
-            "review_panel",
-            "--args",
-            r#"{"task": "draft: toolyard is a gateway"}"#,
-        ],
+    let report = run_tool(
+        "review_panel",
+        r#"{"task": "draft: toolyard is a gateway"}"#,
         "stdio",
         &stdio_target(&config, &shipped_workbenches()),
     );
@@ -397,12 +366,7 @@ fn a_selector_team_lets_its_model_pick_critic_then_editor() {
         result["text"],
         "Edited: added an example, as the critic asked. TERMINATE"
     );
-    let progress: Vec<&str> = report["progress"]
-        .as_array()
-        .expect("progress")
-        .iter()
-        .filter_map(|p| p["message"].as_str())
-        .collect();
+    let progress = progress_messages(&report);
     assert_eq!(progress.len(), 3, "{progress:?}");
     assert!(progress[1].starts_with("critic: Critique:"), "{progress:?}");
     assert!(progress[2].starts_with("editor: Edited:"), "{progress:?}");
@@ -413,23 +377,14 @@ fn a_team_tool_runs_as_a_2025_task_for_the_python_sdk_client() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), "");
     let served = serve_http(&config, &shipped_workbenches());
-    let out = std::process::Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/tasks_client.py"
-        ))
-        .arg(format!("{}/mcp", served.base))
-        .arg("triage")
-        .arg(r#"{"task": "My invoice is wrong", "customer": "ACME"}"#)
-        .output()
-        .expect("run tasks_client.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "no report ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let report = python_report(
+        "tasks_client.py",
+        [
+            format!("{}/mcp", served.base).as_str(),
+            "triage",
+            r#"{"task": "My invoice is wrong", "customer": "ACME"}"#,
+        ],
+    );
     // Workbench tools declare task support; the run becomes a task and completes.
     assert_eq!(report["execution"]["triage"], "optional", "{report}");
     let task = &report["created"]["task"];
@@ -473,21 +428,22 @@ fn a_workbench_agent_calling_another_workbench_tool_streams_its_messages() {
             script.display()
         ),
     );
-    let wb = dir.path().join("wb");
-    std::fs::create_dir(&wb).expect("mkdir");
-    write(
-        &wb.join("inner.toml"),
-        r#"provider = "AssistantAgent"
+    let wb = workbench_dir(
+        dir.path(),
+        &[
+            (
+                "inner.toml",
+                r#"provider = "AssistantAgent"
 [config]
 name = "inner"
 description = "The inner agent."
 model_client = "nested"
 system_message = "You are inner."
 "#,
-    );
-    write(
-        &wb.join("outer.toml"),
-        r#"provider = "AssistantAgent"
+            ),
+            (
+                "outer.toml",
+                r#"provider = "AssistantAgent"
 [config]
 name = "outer"
 description = "The outer agent; it asks the inner one."
@@ -496,17 +452,13 @@ system_message = "You are outer."
 reflect_on_tool_use = true
 workbench = ["inner"]
 "#,
+            ),
+        ],
     );
     let served = serve_http(&config, &wb);
-    let report = client(
-        &[
-            "--scenario",
-            "run",
-            "--tool",
-            "outer",
-            "--args",
-            r#"{"task": "go"}"#,
-        ],
+    let report = run_tool(
+        "outer",
+        r#"{"task": "go"}"#,
         "http",
         &[format!("{}/mcp", served.base)],
     );
@@ -528,11 +480,6 @@ workbench = ["inner"]
         inner_said,
         "the inner run is part of the outer one: {report}"
     );
-    let progress: Vec<&str> = report["progress"]
-        .as_array()
-        .expect("progress")
-        .iter()
-        .filter_map(|p| p["message"].as_str())
-        .collect();
+    let progress = progress_messages(&report);
     assert!(progress.contains(&"inner: inner says hi"), "{progress:?}");
 }

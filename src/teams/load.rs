@@ -2,12 +2,15 @@
 //! `SelectorGroupChat`, `Swarm`, `GraphFlow`, `MagenticOneGroupChat`). Selector and candidate functions and graph edge
 //! predicates are not part of a config, as in AutoGen.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use super::{DiGraph, GroupChat, GroupChatBuilder, Selector};
 use crate::agents::{LoadOptions, load_agent};
 use crate::component::{ComponentError, ComponentModel, parse_config, short_provider};
 use crate::model_context::load_model_context;
+use crate::models::ChatCompletionClient;
 use crate::termination::load_termination;
 
 use super::MagenticOne;
@@ -84,13 +87,7 @@ pub fn load_team(
         }
         "SelectorGroupChat" => {
             let c: SelectorFields = parse_config(model)?;
-            let client =
-                options
-                    .model_client(&c.model_client)
-                    .map_err(|source| ComponentError::Model {
-                        provider: model.provider.clone(),
-                        source,
-                    })?;
+            let client = team_model_client(options, &c.model_client, model)?;
             let mut selector = Selector::new(client)
                 .allow_repeated_speaker(c.allow_repeated_speaker)
                 .model_client_streaming(c.model_client_streaming);
@@ -107,13 +104,7 @@ pub fn load_team(
         }
         "MagenticOneGroupChat" => {
             let c: MagenticFields = parse_config(model)?;
-            let client =
-                options
-                    .model_client(&c.model_client)
-                    .map_err(|source| ComponentError::Model {
-                        provider: model.provider.clone(),
-                        source,
-                    })?;
+            let client = team_model_client(options, &c.model_client, model)?;
             // The orchestrator counts its own rounds; the loop gets no turn limit.
             let mut orchestrator = MagenticOne::new(client).max_turns(common.max_turns.take());
             if let Some(n) = c.max_stalls {
@@ -132,6 +123,20 @@ pub fn load_team(
         }
     };
     finish(builder, common, model)
+}
+
+/// Builds the model client a team config names, the error naming the team's provider.
+fn team_model_client(
+    options: &LoadOptions,
+    client: &ComponentModel,
+    team: &ComponentModel,
+) -> Result<Arc<dyn ChatCompletionClient>, ComponentError> {
+    options
+        .model_client(client)
+        .map_err(|source| ComponentError::Model {
+            provider: team.provider.clone(),
+            source,
+        })
 }
 
 fn finish(

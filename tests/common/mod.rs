@@ -9,7 +9,7 @@
 use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -199,5 +199,101 @@ pub fn marked_processes(marker: &str) -> Vec<u32> {
                 .map(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
                 .unwrap_or(false)
         })
+        .collect()
+}
+
+/// Writes a `servers.toml` into `dir` whose one upstream, `py` (unprefixed, 2025-11-25), is
+/// the Python `mcp` SDK server tests/py/fastmcp_upstream.py over stdio, with task-supporting
+/// tools.
+pub fn write_fastmcp_tasks_config(dir: &Path) -> PathBuf {
+    let path = dir.join("servers.toml");
+    let text = format!(
+        r#"
+[gateway]
+prefix = "never"
+
+[servers.py]
+command = "{python}"
+args = ["{py_server}", "stdio"]
+protocol = "2025-11-25"
+timeout_secs = 30
+"#,
+        python = python().display(),
+        py_server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/fastmcp_upstream.py"),
+    );
+    std::fs::write(&path, text).expect("write servers.toml");
+    path
+}
+
+/// Spawns `serve` (a `toolyard serve` command listening on 127.0.0.1:`port`), waits until
+/// its `/healthz` says every upstream is ready, and returns the guard and `http://127.0.0.1:PORT`.
+pub fn spawn_until_healthy(serve: &mut Command, port: u16) -> (ChildGuard, String) {
+    let guard = ChildGuard::spawn(serve);
+    let addr = format!("127.0.0.1:{port}").parse().expect("addr");
+    wait_for_port(addr, Duration::from_secs(60));
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let health = healthz(&base);
+        if health["status"] == "ok" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "upstreams never became ready: {health}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (guard, base)
+}
+
+/// The JSON a server at `base` answers on `/healthz` (null when it does not answer).
+pub fn healthz(base: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let body = rt.block_on(async {
+        match reqwest::get(format!("{base}/healthz")).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    });
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+}
+
+/// Runs the Python client `script` (under tests/py) with `args`, asserts that it succeeded and
+/// returns the JSON report on the last line of its stdout.
+pub fn python_report<I, S>(script: &str, args: I) -> serde_json::Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(script);
+    let output = Command::new(python())
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "python client failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+        output.status
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("bad report {last}: {e}\n{stderr}"))
+}
+
+/// The tool names a Python client report lists under `tools`.
+pub fn report_tools(report: &serde_json::Value) -> Vec<&str> {
+    report["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
         .collect()
 }

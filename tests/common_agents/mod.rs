@@ -36,6 +36,19 @@ pub fn text(t: &str) -> Value {
     json!({"kind": "text", "text": t})
 }
 
+/// A script rule: the agent `name` (its system message says "agent NAME.") answers with
+/// `texts`, one per request, in turn.
+pub fn agent_steps(name: &str, texts: &[&str]) -> Value {
+    let steps: Vec<Value> = texts.iter().map(|t| text(t)).collect();
+    json!({"when": {"system_contains": format!("agent {name}.")}, "steps": steps})
+}
+
+/// A script rule: the agent `name` answers `text` after `delay_ms` milliseconds.
+pub fn agent_says_after(name: &str, text: &str, delay_ms: u64) -> Value {
+    json!({"when": {"system_contains": format!("agent {name}.")},
+           "steps": [{"kind": "text", "text": text, "delay_ms": delay_ms}]})
+}
+
 /// Runs `team` on `task` to its end; panics on a team error.
 pub async fn run_team(team: &GroupChat, task: impl Into<Task>) -> TaskResult {
     team.run(task.into(), CancellationToken::new())

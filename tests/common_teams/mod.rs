@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 use toolyard::agents::LoadOptions;
 use toolyard::component::from_json;
+use toolyard::messages::TaskResult;
 use toolyard::models::scripted::ScriptedServer;
 use toolyard::teams::{GroupChat, load_team};
 
@@ -73,6 +74,14 @@ pub fn load_fixture(name: &str, server: &ScriptedServer) -> GroupChat {
 /// also the number of model requests.
 pub async fn autogen_run(tool: &str, path: &str, script: &Value) -> (Value, usize) {
     let server = server_json(script).await;
+    let url = server.openai_base_url();
+    let run = autogen_script(tool, &["run", path, &url]).await;
+    (run, server.requests().len())
+}
+
+/// Runs the AutoGen 0.7.5 fixture script `tests/fixtures/teams/<tool>` with `args`; asserts
+/// that it succeeded and returns the JSON it printed.
+pub async fn autogen_script(tool: &str, args: &[&str]) -> Value {
     let python = std::env::var("TOOLYARD_AUTOGEN_PYTHON")
         .unwrap_or_else(|_| "/work/cache/venv-autogen/bin/python".into());
     assert!(
@@ -81,12 +90,8 @@ pub async fn autogen_run(tool: &str, path: &str, script: &Value) -> (Value, usiz
     );
     let tool = format!("{}/tests/fixtures/teams/{tool}", env!("CARGO_MANIFEST_DIR"));
     let out = tokio::process::Command::new(python)
-        .args([
-            tool,
-            "run".into(),
-            path.to_string(),
-            server.openai_base_url(),
-        ])
+        .arg(tool)
+        .args(args)
         // Our dumps leave the API key out (AutoGen's carry it masked).
         .env("OPENAI_API_KEY", "sk-test")
         .kill_on_drop(true)
@@ -98,10 +103,7 @@ pub async fn autogen_run(tool: &str, path: &str, script: &Value) -> (Value, usiz
         "autogen failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (
-        serde_json::from_slice(&out.stdout).expect("AutoGen run json"),
-        server.requests().len(),
-    )
+    serde_json::from_slice(&out.stdout).expect("AutoGen run json")
 }
 
 /// Our run of the fixture `name` (task "go") on a fresh server with `script`, in the shape
@@ -109,7 +111,14 @@ pub async fn autogen_run(tool: &str, path: &str, script: &Value) -> (Value, usiz
 pub async fn toolyard_run(name: &str, script: &Value) -> (Value, usize) {
     let server = server_json(script).await;
     let team = load_fixture(name, &server);
-    let result = run_team(&team, "go").await;
+    let mut run = summary(&run_team(&team, "go").await);
+    run["state"] = team.save_state().await.expect("save state");
+    (run, server.requests().len())
+}
+
+/// A run result as `[source, type, content]` messages and the stop reason, the shape the
+/// AutoGen fixture scripts print.
+pub fn summary(result: &TaskResult) -> Value {
     let messages: Vec<Value> = result
         .messages
         .iter()
@@ -118,11 +127,7 @@ pub async fn toolyard_run(name: &str, script: &Value) -> (Value, usize) {
             json!([m.source(), m.type_name(), content])
         })
         .collect();
-    let state = team.save_state().await.expect("save state");
-    (
-        json!({"messages": messages, "stop_reason": result.stop_reason, "state": state}),
-        server.requests().len(),
-    )
+    json!({"messages": messages, "stop_reason": result.stop_reason})
 }
 
 /// The fixture `name` as AutoGen dumped it and our dump of it loaded; checks the provider,
@@ -150,6 +155,50 @@ pub fn dump_of_fixture(name: &str) -> (Value, Value) {
     };
     assert_eq!(keys(&dumped), keys(&original));
     (original, dumped)
+}
+
+/// Runs the fixture `name` in AutoGen (through the fixture script `tool`) and here, then our
+/// dump of it in AutoGen: all three must agree. Returns our run (without state) and AutoGen's
+/// `TeamState` after its run.
+pub async fn agrees_with_autogen(tool: &str, name: &str, script: &Value) -> (Value, Value) {
+    let (mut theirs, _) = autogen_run(tool, &fixture_path(name), script).await;
+    let state = theirs
+        .as_object_mut()
+        .expect("AutoGen run object")
+        .remove("state")
+        .expect("AutoGen team state");
+    let (mut ours, _) = toolyard_run(name, script).await;
+    ours.as_object_mut().expect("run object").remove("state");
+    assert_eq!(ours, theirs, "toolyard (left) vs AutoGen (right)");
+    let (_, dumped) = dump_of_fixture(name);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("{name}.json"));
+    std::fs::write(&path, dumped.to_string()).expect("write our dump");
+    let (mut from_our_dump, _) =
+        autogen_run(tool, path.to_str().expect("utf-8 path"), script).await;
+    from_our_dump
+        .as_object_mut()
+        .expect("AutoGen run object")
+        .remove("state");
+    assert_eq!(
+        from_our_dump, theirs,
+        "AutoGen on our dump (left) vs on its own (right)"
+    );
+    (ours, state)
+}
+
+/// The fixture `name` pointed at a fresh server with `script`, with AutoGen's saved team
+/// `state` loaded into it; also our state saved right after loading.
+pub async fn fixture_with_state(
+    name: &str,
+    script: &Value,
+    state: &Value,
+) -> (ScriptedServer, GroupChat, Value) {
+    let server = server_json(script).await;
+    let team = load_fixture(name, &server);
+    team.load_state(state).await.expect("load AutoGen's state");
+    let ours = team.save_state().await.expect("save state");
+    (server, team, ours)
 }
 
 /// Each agent state in AutoGen's team state `theirs` has the same keys in ours.

@@ -5,11 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{ChildGuard, free_port, npm_bin, python, wait_for_port};
+use crate::common::{ChildGuard, free_port, npm_bin, python_report, spawn_until_healthy};
 
 /// The toolyard binary.
 pub fn toolyard() -> &'static str {
@@ -68,7 +67,7 @@ pub struct Served {
 /// Starts `toolyard serve --config config --workbenches dir` on a free port; waits for health.
 pub fn serve_http(config: &Path, workbenches: &Path) -> Served {
     let port = free_port();
-    let guard = ChildGuard::spawn(
+    let (guard, base) = spawn_until_healthy(
         Command::new(toolyard())
             .args(["serve", "--config"])
             .arg(config)
@@ -76,34 +75,9 @@ pub fn serve_http(config: &Path, workbenches: &Path) -> Served {
             .arg(workbenches)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null()),
+        port,
     );
-    let addr = format!("127.0.0.1:{port}").parse().expect("addr");
-    wait_for_port(addr, Duration::from_secs(60));
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let health = healthz(&base);
-        if health["status"] == "ok" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "upstreams never ready: {health}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     Served { guard, base }
-}
-
-fn healthz(base: &str) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let body = rt.block_on(async {
-        match reqwest::get(format!("{base}/healthz")).await {
-            Ok(r) => r.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        }
-    });
-    serde_json::from_str(&body).unwrap_or(Value::Null)
 }
 
 /// The stdio command line of `toolyard serve` (for the client's `stdio --` target).
@@ -121,22 +95,56 @@ pub fn stdio_target(config: &Path, workbenches: &Path) -> Vec<String> {
 
 /// Runs tests/py/workbench_client.py with `options`, then `transport -- target...`.
 pub fn client(options: &[&str], transport: &str, target: &[String]) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/workbench_client.py");
-    let output = Command::new(python())
-        .arg(script)
-        .args(options)
-        .arg(transport)
-        .arg("--")
-        .args(target)
-        .output()
-        .expect("run python client");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "python client failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
-        output.status
-    );
-    let last = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("bad report {last}: {e}\n{stderr}"))
+    let args = options
+        .iter()
+        .copied()
+        .chain([transport, "--"])
+        .chain(target.iter().map(String::as_str));
+    python_report("workbench_client.py", args)
+}
+
+/// Runs `tool` with the JSON `args` through the Python workbench client (scenario `run`).
+pub fn run_tool(tool: &str, args: &str, transport: &str, target: &[String]) -> Value {
+    client(
+        &["--scenario", "run", "--tool", tool, "--args", args],
+        transport,
+        target,
+    )
+}
+
+/// The progress messages of a client report, in order.
+pub fn progress_messages(report: &Value) -> Vec<&str> {
+    report["progress"]
+        .as_array()
+        .expect("progress")
+        .iter()
+        .filter_map(|p| p["message"].as_str())
+        .collect()
+}
+
+/// Creates the folder `dir/wb` holding `files` (name, text) and returns it.
+pub fn workbench_dir(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let wb = dir.join("wb");
+    std::fs::create_dir(&wb).expect("mkdir");
+    for (name, text) in files {
+        std::fs::write(wb.join(name), text).expect("write workbench file");
+    }
+    wb
+}
+
+/// A round-robin team `ask_human` of one UserProxyAgent `human`, stopping after
+/// `max_messages` messages.
+pub fn ask_human_team(max_messages: u32) -> String {
+    format!(
+        r#"provider = "RoundRobinGroupChat"
+[config]
+name = "ask_human"
+[[config.participants]]
+provider = "autogen_agentchat.agents.UserProxyAgent"
+config = {{ name = "human" }}
+[config.termination_condition]
+provider = "MaxMessageTermination"
+config = {{ max_messages = {max_messages} }}
+"#
+    )
 }
