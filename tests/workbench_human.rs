@@ -30,6 +30,23 @@ system_message = "You are a helpful sampled assistant."
 model_client = "client_model"
 "#,
             ),
+            (
+                "som.toml",
+                r#"provider = "autogen_agentchat.agents.SocietyOfMindAgent"
+[config]
+name = "som"
+description = "A society of mind whose inner agent and summary both use the caller's model."
+model_client = "client_model"
+[config.team]
+provider = "RoundRobinGroupChat"
+[[config.team.config.participants]]
+provider = "AssistantAgent"
+config = { name = "inner", system_message = "You are the inner thinker.", model_client = "client_model" }
+[config.team.config.termination_condition]
+provider = "MaxMessageTermination"
+config = { max_messages = 2 }
+"#,
+            ),
         ],
     )
 }
@@ -107,6 +124,20 @@ fn a_sampling_model_runs_the_agent_on_the_clients_model() {
     );
     assert_eq!(sampling["max_tokens"], 321);
     assert_eq!(sampling["hints"][0], "claude-hint");
+    // A SocietyOfMindAgent names the sampling model too: its inner agent and its summary both
+    // run on the client's model (two sampling requests).
+    let som = human_client(&url, r#"[["som", "think"]]"#, &[]);
+    assert_eq!(som["calls"][0]["is_error"], false, "{som}");
+    let prompts: Vec<&str> = som["samplings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["system_prompt"].as_str())
+        .collect();
+    assert_eq!(prompts.len(), 2, "{som}");
+    assert_eq!(prompts[0], "You are the inner thinker.");
+    let text = som["calls"][0]["text"].as_str().unwrap();
+    assert!(text.contains("som: sampled: "), "{som}");
     // A client that declares no sampling gets a clear error, not a hang.
     let refused = human_client(&url, r#"[["sampled", "say hi"]]"#, &["--no-sampling"]);
     let text = refused["calls"][0]["text"].as_str().unwrap_or_default();

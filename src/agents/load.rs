@@ -64,7 +64,7 @@ pub fn load_agent(
                 None => agent,
             }))
         }
-        "CodeExecutorAgent" => Ok(Arc::new(code_executor::config_load(model)?)),
+        "CodeExecutorAgent" => Ok(Arc::new(code_executor::config_load(model, options)?)),
         "SocietyOfMindAgent" => Ok(Arc::new(SocietyOfMindAgent::from_component(
             model, options,
         )?)),

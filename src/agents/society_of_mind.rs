@@ -18,7 +18,6 @@ use crate::component::{
     ComponentError, ComponentModel, component, model_client_config, parse_config,
 };
 use crate::messages::{AgentEvent, AgentMessage, ChatMessage, HandoffMessage, MessageMeta};
-use crate::models::load_chat_completion_client;
 use crate::models::{AssistantContent, ChatCompletionClient, CreateRequest, LlmMessage};
 use crate::teams::{GroupChat, TeamError, load_team};
 
@@ -111,12 +110,13 @@ impl SocietyOfMindAgent {
     ) -> Result<Self, ComponentError> {
         let c: Config = parse_config(model)?;
         let team = load_team(&c.team, options)?;
-        let client = load_chat_completion_client(&c.model_client).map_err(|source| {
-            ComponentError::Model {
-                provider: model.provider.clone(),
-                source,
-            }
-        })?;
+        let client =
+            options
+                .model_client(&c.model_client)
+                .map_err(|source| ComponentError::Model {
+                    provider: model.provider.clone(),
+                    source,
+                })?;
         let mut agent = Self::new(c.name, Arc::new(team), client);
         if let Some(d) = c.description {
             agent = agent.description(d);

@@ -4,12 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::CodeExecutorAgent;
+use crate::agents::LoadOptions;
 use crate::code_executors::component::load_code_executor;
 use crate::component::{
     ComponentError, ComponentModel, component, model_client_config, parse_config,
 };
 use crate::model_context::load_model_context;
-use crate::models::load_chat_completion_client;
 
 /// AutoGen's provider name.
 pub const PROVIDER: &str = "autogen_agentchat.agents.CodeExecutorAgent";
@@ -68,7 +68,10 @@ pub(super) fn dump(agent: &CodeExecutorAgent) -> Result<ComponentModel, Componen
 }
 
 /// Builds the agent from its config (no approval hook: configs cannot carry code).
-pub(crate) fn load(model: &ComponentModel) -> Result<CodeExecutorAgent, ComponentError> {
+pub(crate) fn load(
+    model: &ComponentModel,
+    options: &LoadOptions,
+) -> Result<CodeExecutorAgent, ComponentError> {
     let c: Config = parse_config(model)?;
     let bad = |reason: String| ComponentError::BadConfig {
         provider: model.provider.clone(),
@@ -87,10 +90,12 @@ pub(crate) fn load(model: &ComponentModel) -> Result<CodeExecutorAgent, Componen
         builder = builder.supported_languages(langs);
     }
     if let Some(mc) = &c.model_client {
-        let client = load_chat_completion_client(mc).map_err(|source| ComponentError::Model {
-            provider: model.provider.clone(),
-            source,
-        })?;
+        let client = options
+            .model_client(mc)
+            .map_err(|source| ComponentError::Model {
+                provider: model.provider.clone(),
+                source,
+            })?;
         builder = builder.model_client(client);
     }
     if let Some(ctx) = &c.model_context {
