@@ -507,10 +507,10 @@ impl Workbench for Gateway {
         self.members[member].workbench.complete(params).await
     }
 
-    fn cached_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+    fn cached_tool(&self, name: &str) -> Option<ToolSpec> {
         let tables = self.tables.read().ok()?.clone()?;
         let index = *tables.tool_index.get(name)?;
-        Some(tables.tools[index].spec.tool.clone())
+        Some(tables.tools[index].spec.clone())
     }
 
     fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {

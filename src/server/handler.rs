@@ -185,7 +185,7 @@ impl ServerHandler for GatewayServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.workbench.cached_tool(name)
+        self.workbench.cached_tool(name).map(|spec| spec.tool)
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {

@@ -180,9 +180,10 @@ pub trait Workbench: Send + Sync {
         Ok(CompleteResult::default())
     }
 
-    /// The served definition of one tool, if it is known without waiting (used for checks that
-    /// must run synchronously, such as validating `Mcp-Param` headers against the schema).
-    fn cached_tool(&self, _name: &str) -> Option<Tool> {
+    /// The served definition of one tool (extras included), if it is known without waiting:
+    /// used on every call where listing all tools would be wasteful (task support) or impossible
+    /// (validating `Mcp-Param` headers synchronously).
+    fn cached_tool(&self, _name: &str) -> Option<ToolSpec> {
         None
     }
 
