@@ -232,23 +232,19 @@ impl Console {
     }
 
     fn summary(&mut self, result: &TaskResult, started: Instant) {
-        let (prompt, completion) = result
-            .messages
-            .iter()
-            .filter_map(AgentMessage::models_usage)
-            .fold((0, 0), |(p, c), u| {
-                (p + u.prompt_tokens, c + u.completion_tokens)
-            });
+        let usage = result.usage();
         let bold = Style::new().bold();
         self.out(&format!(
             "{bold}---------- Summary ----------{bold:#}\n\
              Number of messages: {}\n\
              Finish reason: {}\n\
-             Total prompt tokens: {prompt}\n\
-             Total completion tokens: {completion}\n\
+             Total prompt tokens: {}\n\
+             Total completion tokens: {}\n\
              Duration: {:.2} seconds\n",
             result.messages.len(),
             result.stop_reason.as_deref().unwrap_or("-"),
+            usage.prompt_tokens,
+            usage.completion_tokens,
             started.elapsed().as_secs_f64()
         ));
     }

@@ -94,3 +94,37 @@ pub struct TaskResult {
     #[serde(default)]
     pub stop_reason: Option<String>,
 }
+
+impl TaskResult {
+    /// The result as AutoGen's `TaskRunnerTool.return_value_as_string` writes it: the last
+    /// message's model text (`None` when the last message is not a chat message), or
+    /// `source: text` of every chat message not from `user`, joined by a blank line.
+    pub fn runner_text(&self, last_only: bool) -> Option<String> {
+        if last_only {
+            return self
+                .messages
+                .last()
+                .and_then(AgentMessage::as_chat)
+                .map(ChatMessage::to_model_text);
+        }
+        let parts: Vec<String> = self
+            .messages
+            .iter()
+            .filter_map(AgentMessage::as_chat)
+            .filter(|m| m.source() != "user")
+            .map(|m| format!("{}: {}", m.source(), m.to_model_text()))
+            .collect();
+        Some(parts.join("\n\n"))
+    }
+
+    /// The model tokens its messages report, summed.
+    pub fn usage(&self) -> RequestUsage {
+        self.messages
+            .iter()
+            .filter_map(AgentMessage::models_usage)
+            .fold(RequestUsage::default(), |total, u| RequestUsage {
+                prompt_tokens: total.prompt_tokens + u.prompt_tokens,
+                completion_tokens: total.completion_tokens + u.completion_tokens,
+            })
+    }
+}

@@ -4,6 +4,7 @@
 
 mod agent_tool;
 mod function;
+mod task_runner;
 mod team_tool;
 
 use async_trait::async_trait;
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use agent_tool::{AGENT_TOOL_PROVIDER, AgentTool};
 pub use function::{FunctionTool, ToolFn};
+pub use task_runner::{TaskRunner, TaskRunnerTool};
 pub use team_tool::{TEAM_TOOL_PROVIDER, TeamTool};
 
 use crate::component::{ComponentError, ComponentModel};

@@ -293,32 +293,12 @@ async fn report(tool: &str, message: &AgentMessage, count: u64, ctx: &CallContex
 
 /// The tool result: AutoGen's `TaskRunnerTool` text plus the structured result.
 fn answer(file: &WorkbenchFile, result: &TaskResult) -> CallToolResult {
-    let text = if file.return_value_as_last_message {
-        match result.messages.last().and_then(AgentMessage::as_chat) {
-            Some(m) => m.to_model_text(),
-            None => {
-                return CallToolResult::error(vec![ContentBlock::text(
-                    "The last message is not a BaseChatMessage.",
-                )]);
-            }
-        }
-    } else {
-        result
-            .messages
-            .iter()
-            .filter_map(AgentMessage::as_chat)
-            .filter(|m| m.source() != "user")
-            .map(|m| format!("{}: {}", m.source(), m.to_model_text()))
-            .collect::<Vec<_>>()
-            .join("\n\n")
+    let Some(text) = result.runner_text(file.return_value_as_last_message) else {
+        return CallToolResult::error(vec![ContentBlock::text(
+            "The last message is not a BaseChatMessage.",
+        )]);
     };
-    let (prompt, completion) = result
-        .messages
-        .iter()
-        .filter_map(AgentMessage::models_usage)
-        .fold((0, 0), |(p, c), u| {
-            (p + u.prompt_tokens, c + u.completion_tokens)
-        });
+    let usage = result.usage();
     let messages: Vec<Value> = result
         .messages
         .iter()
@@ -328,7 +308,7 @@ fn answer(file: &WorkbenchFile, result: &TaskResult) -> CallToolResult {
     out.structured_content = Some(json!({
         "messages": messages,
         "stop_reason": result.stop_reason,
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion},
+        "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens},
     }));
     out
 }
