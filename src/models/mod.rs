@@ -20,6 +20,7 @@ pub mod scripted;
 pub(crate) mod sse;
 pub mod tokens;
 pub mod types;
+pub(crate) mod wire_client;
 
 pub use anthropic::{AnthropicClient, AnthropicConfig};
 pub use azure::{AzureOpenAiClient, AzureOpenAiConfig};

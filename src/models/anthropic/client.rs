@@ -1,28 +1,24 @@
 //! The Anthropic Messages API client.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tokio_util::sync::CancellationToken;
 
 use super::streaming::AnthropicAssembler;
 use super::wire::{build_body, parse_response};
-use crate::models::client::{ChatCompletionClient, ChatStream, UsageTracker};
 use crate::models::component::{ANTHROPIC_PROVIDER, ComponentModel};
 use crate::models::error::ModelError;
-use crate::models::http::{Exchange, HttpCore, api_key_from};
+use crate::models::http::{HttpCore, api_key_from};
 use crate::models::model_info::{ModelInfo, resolve_model_info};
-use crate::models::output::{output_from_response_format, validate_output};
-use crate::models::request::{CreateRequest, OutputFormat, ToolSchema, check_capabilities};
+use crate::models::output::output_from_response_format;
+use crate::models::request::{CreateRequest, OutputFormat};
 use crate::models::retry::RetryPolicy;
-use crate::models::sse::spawn_stream;
-use crate::models::tokens::count_tokens;
-use crate::models::types::{CreateResult, LlmMessage, RequestUsage};
+use crate::models::sse::SseAssembler;
+use crate::models::types::CreateResult;
+use crate::models::wire_client::{HttpChatClient, Parts, WireFormat, chat_client_via};
 
 /// Default Anthropic API base URL.
 pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -113,32 +109,63 @@ impl AnthropicConfig {
     }
 }
 
-struct Inner {
-    core: HttpCore,
+/// The Anthropic Messages wire format.
+pub(crate) struct AnthropicWire {
     url: String,
     key: String,
     config: AnthropicConfig,
-    model_info: ModelInfo,
     create_args: Map<String, Value>,
-    default_output: OutputFormat,
-    usage: UsageTracker,
-    component: ComponentModel,
+}
+
+impl WireFormat for AnthropicWire {
+    const CLIENT: &'static str = "AnthropicClient";
+    const JSON_EMULATED: bool = true;
+
+    fn provider(&self) -> &'static str {
+        "anthropic"
+    }
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn body(
+        &self,
+        model: &str,
+        request: &CreateRequest,
+        output: &OutputFormat,
+        stream: bool,
+    ) -> Value {
+        build_body(model, request, output, &self.create_args, stream)
+    }
+
+    fn request(&self, client: &reqwest::Client, body: Bytes) -> reqwest::RequestBuilder {
+        let mut rb = client
+            .post(&self.url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header("x-api-key", &self.key)
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .body(body);
+        for (k, v) in self.config.default_headers.iter().flatten() {
+            rb = rb.header(k, v);
+        }
+        rb
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<CreateResult, ModelError> {
+        parse_response("anthropic", body)
+    }
+
+    fn assembler(&self) -> Box<dyn SseAssembler> {
+        Box::new(AnthropicAssembler::new("anthropic"))
+    }
 }
 
 /// An Anthropic Messages API client.
 #[derive(Clone)]
-pub struct AnthropicClient {
-    inner: Arc<Inner>,
-}
+pub struct AnthropicClient(HttpChatClient<AnthropicWire>);
 
-impl std::fmt::Debug for AnthropicClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnthropicClient")
-            .field("url", &self.inner.url)
-            .field("model", &self.inner.config.model)
-            .finish()
-    }
-}
+chat_client_via!(AnthropicClient);
 
 impl AnthropicClient {
     /// Builds a client; the key comes from the config or `ANTHROPIC_API_KEY`.
@@ -158,150 +185,20 @@ impl AnthropicClient {
             .as_ref()
             .map(output_from_response_format)
             .unwrap_or_default();
-        Ok(Self {
-            inner: Arc::new(Inner {
-                core: HttpCore::new("anthropic", retry, Some(timeout))?,
+        let component =
+            ComponentModel::model(ANTHROPIC_PROVIDER, "AnthropicChatCompletionClient", &config)?;
+        Ok(Self(HttpChatClient::from_parts(Parts {
+            core: HttpCore::new("anthropic", retry, Some(timeout))?,
+            model: config.model.clone(),
+            model_info,
+            default_output,
+            component,
+            wire: AnthropicWire {
                 url: format!("{}/v1/messages", base.trim_end_matches('/')),
                 key,
-                model_info,
                 create_args: config.create_args(),
-                default_output,
-                usage: UsageTracker::default(),
-                component: ComponentModel::model(
-                    ANTHROPIC_PROVIDER,
-                    "AnthropicChatCompletionClient",
-                    &config,
-                )?,
                 config,
-            }),
-        })
-    }
-}
-
-impl Inner {
-    fn output_of(&self, request: &CreateRequest) -> OutputFormat {
-        match request.output {
-            OutputFormat::Text => self.default_output.clone(),
-            ref other => other.clone(),
-        }
-    }
-
-    fn body(
-        &self,
-        request: &CreateRequest,
-        output: &OutputFormat,
-        stream: bool,
-    ) -> Result<Bytes, ModelError> {
-        let body = build_body(
-            &self.config.model,
-            request,
-            output,
-            &self.create_args,
-            stream,
-        );
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|e| ModelError::Config {
-                reason: format!("request body does not serialise: {e}"),
-            })
-    }
-
-    fn request(&self, client: &reqwest::Client, body: Bytes) -> reqwest::RequestBuilder {
-        let mut rb = client
-            .post(&self.url)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header("x-api-key", &self.key)
-            .header("anthropic-version", ANTHROPIC_VERSION)
-            .body(body);
-        for (k, v) in self.config.default_headers.iter().flatten() {
-            rb = rb.header(k, v);
-        }
-        rb
-    }
-
-    fn finish(
-        &self,
-        output: &OutputFormat,
-        result: CreateResult,
-    ) -> Result<CreateResult, ModelError> {
-        self.usage.record(&result);
-        validate_output("anthropic", output, &result)?;
-        Ok(result)
-    }
-}
-
-#[async_trait]
-impl ChatCompletionClient for AnthropicClient {
-    async fn create(
-        &self,
-        request: CreateRequest,
-        cancel: CancellationToken,
-    ) -> Result<CreateResult, ModelError> {
-        let inner = &self.inner;
-        check_capabilities(
-            "anthropic",
-            &inner.config.model,
-            &inner.model_info,
-            &request,
-            true,
-        )?;
-        let output = inner.output_of(&request);
-        let body = inner.body(&request, &output, false)?;
-        let exchange = inner
-            .core
-            .send(|c| inner.request(c, body.clone()), false, &cancel)
-            .await?;
-        let Exchange::Body(bytes) = exchange else {
-            return Err(inner.core.invalid("unexpected streamed response"));
-        };
-        let result = parse_response("anthropic", &bytes)?;
-        inner.finish(&output, result)
-    }
-
-    fn create_stream(&self, request: CreateRequest, cancel: CancellationToken) -> ChatStream {
-        let inner = self.inner.clone();
-        if let Err(e) = check_capabilities(
-            "anthropic",
-            &inner.config.model,
-            &inner.model_info,
-            &request,
-            true,
-        ) {
-            return Box::pin(futures::stream::once(async move { Err(e) }));
-        }
-        let output = inner.output_of(&request);
-        let body = match inner.body(&request, &output, true) {
-            Ok(b) => b,
-            Err(e) => return Box::pin(futures::stream::once(async move { Err(e) })),
-        };
-        let for_request = inner.clone();
-        let for_finish = inner.clone();
-        spawn_stream(
-            inner.core.clone(),
-            move |c| for_request.request(c, body.clone()),
-            Box::new(AnthropicAssembler::new("anthropic")),
-            Box::new(move |result| for_finish.finish(&output, result)),
-            cancel,
-        )
-    }
-
-    fn actual_usage(&self) -> RequestUsage {
-        self.inner.usage.actual()
-    }
-
-    fn total_usage(&self) -> RequestUsage {
-        self.inner.usage.total()
-    }
-
-    fn count_tokens(&self, messages: &[LlmMessage], tools: &[ToolSchema]) -> u64 {
-        count_tokens(&self.inner.config.model, messages, tools)
-    }
-
-    fn model_info(&self) -> ModelInfo {
-        self.inner.model_info.clone()
-    }
-
-    fn dump_component(&self) -> Option<ComponentModel> {
-        Some(self.inner.component.clone())
+            },
+        })))
     }
 }

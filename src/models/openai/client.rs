@@ -1,28 +1,24 @@
 //! The OpenAI-compatible chat-completions client (also the engine behind the Azure client).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tokio_util::sync::CancellationToken;
 
 use super::completion::{MessageOptions, build_body, parse_response};
 use super::streaming::OpenAiAssembler;
-use crate::models::client::{ChatCompletionClient, ChatStream, UsageTracker};
 use crate::models::component::{ComponentModel, OPENAI_PROVIDER};
 use crate::models::error::ModelError;
-use crate::models::http::{Exchange, HttpCore, api_key_from};
+use crate::models::http::{HttpCore, api_key_from};
 use crate::models::model_info::{ModelInfo, resolve_model_info};
-use crate::models::output::{output_from_response_format, validate_output};
-use crate::models::request::{CreateRequest, OutputFormat, ToolSchema, check_capabilities};
+use crate::models::output::output_from_response_format;
+use crate::models::request::{CreateRequest, OutputFormat};
 use crate::models::retry::RetryPolicy;
-use crate::models::sse::spawn_stream;
-use crate::models::tokens::count_tokens;
-use crate::models::types::{CreateResult, LlmMessage, RequestUsage};
+use crate::models::sse::SseAssembler;
+use crate::models::types::CreateResult;
+use crate::models::wire_client::{HttpChatClient, Parts, WireFormat, chat_client_via};
 
 /// Default OpenAI API base URL.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -154,30 +150,72 @@ pub(crate) struct Endpoint {
     pub component: ComponentModel,
 }
 
-struct Inner {
-    core: HttpCore,
+/// The OpenAI chat-completions wire format (also Azure's).
+pub(crate) struct OpenAiWire {
     endpoint: Endpoint,
     config: OpenAiConfig,
-    model_info: ModelInfo,
     create_args: Map<String, Value>,
-    default_output: OutputFormat,
-    usage: UsageTracker,
+}
+
+impl WireFormat for OpenAiWire {
+    const CLIENT: &'static str = "OpenAiClient";
+    const JSON_EMULATED: bool = false;
+
+    fn provider(&self) -> &'static str {
+        self.endpoint.provider
+    }
+
+    fn url(&self) -> &str {
+        &self.endpoint.url
+    }
+
+    fn body(
+        &self,
+        model: &str,
+        request: &CreateRequest,
+        _output: &OutputFormat,
+        stream: bool,
+    ) -> Value {
+        let options = MessageOptions {
+            include_name: self.config.include_name_in_message.unwrap_or(true),
+            add_name_prefixes: self.config.add_name_prefixes.unwrap_or(false),
+        };
+        build_body(model, request, &self.create_args, options, stream)
+    }
+
+    fn request(&self, client: &reqwest::Client, body: Bytes) -> reqwest::RequestBuilder {
+        let mut rb = client
+            .post(&self.endpoint.url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        rb = match &self.endpoint.auth {
+            Auth::None => rb,
+            Auth::Bearer(token) => rb.bearer_auth(token),
+            Auth::Header(name, key) => rb.header(*name, key),
+        };
+        if let Some(org) = &self.config.organization {
+            rb = rb.header("OpenAI-Organization", org);
+        }
+        for (k, v) in self.config.default_headers.iter().flatten() {
+            rb = rb.header(k, v);
+        }
+        rb
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<CreateResult, ModelError> {
+        parse_response(self.endpoint.provider, body)
+    }
+
+    fn assembler(&self) -> Box<dyn SseAssembler> {
+        Box::new(OpenAiAssembler::new(self.endpoint.provider))
+    }
 }
 
 /// An OpenAI chat-completions client; works with any compatible `base_url`.
 #[derive(Clone)]
-pub struct OpenAiClient {
-    inner: Arc<Inner>,
-}
+pub struct OpenAiClient(HttpChatClient<OpenAiWire>);
 
-impl std::fmt::Debug for OpenAiClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiClient")
-            .field("url", &self.inner.endpoint.url)
-            .field("model", &self.inner.config.model)
-            .finish()
-    }
-}
+chat_client_via!(OpenAiClient);
 
 impl OpenAiClient {
     /// Builds a client; the key comes from the config or `OPENAI_API_KEY`.
@@ -222,157 +260,22 @@ impl OpenAiClient {
             .as_ref()
             .map(output_from_response_format)
             .unwrap_or_default();
-        Ok(Self {
-            inner: Arc::new(Inner {
-                core,
+        Ok(Self(HttpChatClient::from_parts(Parts {
+            core,
+            model: config.model.clone(),
+            model_info,
+            default_output,
+            component: endpoint.component.clone(),
+            wire: OpenAiWire {
                 endpoint,
                 config,
-                model_info,
                 create_args,
-                default_output,
-                usage: UsageTracker::default(),
-            }),
-        })
+            },
+        })))
     }
 
     /// The chat-completions URL requests go to.
     pub fn url(&self) -> &str {
-        &self.inner.endpoint.url
-    }
-}
-
-impl Inner {
-    fn message_options(&self) -> MessageOptions {
-        MessageOptions {
-            include_name: self.config.include_name_in_message.unwrap_or(true),
-            add_name_prefixes: self.config.add_name_prefixes.unwrap_or(false),
-        }
-    }
-
-    fn output_of(&self, request: &CreateRequest) -> OutputFormat {
-        match request.output {
-            OutputFormat::Text => self.default_output.clone(),
-            ref other => other.clone(),
-        }
-    }
-
-    fn body(&self, request: &CreateRequest, stream: bool) -> Result<Bytes, ModelError> {
-        let body = build_body(
-            &self.config.model,
-            request,
-            &self.create_args,
-            self.message_options(),
-            stream,
-        );
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|e| ModelError::Config {
-                reason: format!("request body does not serialise: {e}"),
-            })
-    }
-
-    fn request(&self, client: &reqwest::Client, body: Bytes) -> reqwest::RequestBuilder {
-        let mut rb = client
-            .post(&self.endpoint.url)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        rb = match &self.endpoint.auth {
-            Auth::None => rb,
-            Auth::Bearer(token) => rb.bearer_auth(token),
-            Auth::Header(name, key) => rb.header(*name, key),
-        };
-        if let Some(org) = &self.config.organization {
-            rb = rb.header("OpenAI-Organization", org);
-        }
-        for (k, v) in self.config.default_headers.iter().flatten() {
-            rb = rb.header(k, v);
-        }
-        rb
-    }
-
-    fn finish(
-        &self,
-        output: &OutputFormat,
-        result: CreateResult,
-    ) -> Result<CreateResult, ModelError> {
-        self.usage.record(&result);
-        validate_output(self.endpoint.provider, output, &result)?;
-        Ok(result)
-    }
-}
-
-#[async_trait]
-impl ChatCompletionClient for OpenAiClient {
-    async fn create(
-        &self,
-        request: CreateRequest,
-        cancel: CancellationToken,
-    ) -> Result<CreateResult, ModelError> {
-        let inner = &self.inner;
-        check_capabilities(
-            inner.endpoint.provider,
-            &inner.config.model,
-            &inner.model_info,
-            &request,
-            false,
-        )?;
-        let output = inner.output_of(&request);
-        let body = inner.body(&request, false)?;
-        let exchange = inner
-            .core
-            .send(|c| inner.request(c, body.clone()), false, &cancel)
-            .await?;
-        let Exchange::Body(bytes) = exchange else {
-            return Err(inner.core.invalid("unexpected streamed response"));
-        };
-        let result = parse_response(inner.endpoint.provider, &bytes)?;
-        inner.finish(&output, result)
-    }
-
-    fn create_stream(&self, request: CreateRequest, cancel: CancellationToken) -> ChatStream {
-        let inner = self.inner.clone();
-        if let Err(e) = check_capabilities(
-            inner.endpoint.provider,
-            &inner.config.model,
-            &inner.model_info,
-            &request,
-            false,
-        ) {
-            return Box::pin(futures::stream::once(async move { Err(e) }));
-        }
-        let output = inner.output_of(&request);
-        let body = match inner.body(&request, true) {
-            Ok(b) => b,
-            Err(e) => return Box::pin(futures::stream::once(async move { Err(e) })),
-        };
-        let for_request = inner.clone();
-        let for_finish = inner.clone();
-        spawn_stream(
-            inner.core.clone(),
-            move |c| for_request.request(c, body.clone()),
-            Box::new(OpenAiAssembler::new(inner.endpoint.provider)),
-            Box::new(move |result| for_finish.finish(&output, result)),
-            cancel,
-        )
-    }
-
-    fn actual_usage(&self) -> RequestUsage {
-        self.inner.usage.actual()
-    }
-
-    fn total_usage(&self) -> RequestUsage {
-        self.inner.usage.total()
-    }
-
-    fn count_tokens(&self, messages: &[LlmMessage], tools: &[ToolSchema]) -> u64 {
-        count_tokens(&self.inner.config.model, messages, tools)
-    }
-
-    fn model_info(&self) -> ModelInfo {
-        self.inner.model_info.clone()
-    }
-
-    fn dump_component(&self) -> Option<ComponentModel> {
-        Some(self.inner.endpoint.component.clone())
+        self.0.wire().url()
     }
 }
