@@ -93,6 +93,35 @@ pub enum ProtocolPreference {
     Discover,
 }
 
+/// Whether downstream callers share one upstream session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionMode {
+    /// One upstream session for every caller (requests it sends outside of a request stream
+    /// cannot be attributed and are refused).
+    #[default]
+    Shared,
+    /// One upstream session (for stdio: one child process) per downstream caller.
+    PerCaller,
+}
+
+/// Limits of `session = "per_caller"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerSessions {
+    /// At most this many caller sessions at once; a caller beyond it gets a clear error.
+    pub max: usize,
+    /// A caller session with no call for this long is closed (and its child stopped).
+    pub idle: Duration,
+}
+
+impl Default for CallerSessions {
+    fn default() -> Self {
+        Self {
+            max: 32,
+            idle: Duration::from_secs(300),
+        }
+    }
+}
+
 /// How to reach one upstream server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportConfig {
@@ -173,6 +202,10 @@ pub struct ServerConfig {
     pub tools: ToolFilter,
     /// Protocol era to speak.
     pub protocol: ProtocolPreference,
+    /// Shared upstream session, or one per downstream caller.
+    pub session: SessionMode,
+    /// Limits of per-caller sessions.
+    pub caller_sessions: CallerSessions,
 }
 
 /// A parsed and validated `servers.toml`.
@@ -243,6 +276,9 @@ const SERVER_KEYS: &[&str] = &[
     "startup_timeout_secs",
     "tools",
     "protocol",
+    "session",
+    "max_callers",
+    "caller_idle_secs",
 ];
 
 impl Parser<'_> {
@@ -468,11 +504,45 @@ impl Parser<'_> {
                 ));
             }
         };
+        let session = match field::<String>(get("session"), "session", &err)?.as_deref() {
+            None | Some("shared") => SessionMode::Shared,
+            Some("per_caller") => SessionMode::PerCaller,
+            Some(other) => {
+                return Err(err(
+                    "session",
+                    format!("`{other}` is not one of shared, per_caller"),
+                ));
+            }
+        };
+        let defaults = CallerSessions::default();
+        let max: Option<i64> = field(get("max_callers"), "max_callers", &err)?;
+        let caller_sessions = CallerSessions {
+            max: match max {
+                None => defaults.max,
+                Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+                Some(n) => {
+                    return Err(err("max_callers", format!("must be at least 1, got {n}")));
+                }
+            },
+            idle: secs("caller_idle_secs", defaults.idle)?,
+        };
+        if session == SessionMode::Shared {
+            for key in ["max_callers", "caller_idle_secs"] {
+                if table.contains_key(key) {
+                    return Err(err(
+                        key,
+                        "only applies with session = \"per_caller\"".into(),
+                    ));
+                }
+            }
+        }
         Ok(ServerConfig {
             tools: self.tools(get("tools"), &err)?,
             timeout: secs("timeout_secs", DEFAULT_TIMEOUT)?,
             startup_timeout: secs("startup_timeout_secs", DEFAULT_STARTUP_TIMEOUT)?,
             protocol,
+            session,
+            caller_sessions,
             transport,
             name,
         })

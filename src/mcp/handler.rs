@@ -1,21 +1,32 @@
-//! `UpstreamHandler`: our client-side rmcp handler. Routes an upstream's notifications and
-//! requests (progress, logging, list changes, sampling, elicitation) to the calls that caused them.
+//! `UpstreamHandler`: our client-side rmcp handler for one upstream session. It routes the
+//! upstream's notifications and requests (progress, logging, sampling, elicitation, roots) to
+//! the one call they belong to — by progress token, or by the request whose HTTP response
+//! stream carried them — and to nobody when that cannot be known for certain.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rmcp::model::{
     ClientCapabilities, ClientConfig, CreateMessageRequest, CreateMessageRequestParams,
     CreateMessageResult, ElicitRequest, ElicitRequestParams, ElicitResult, Implementation,
     InputRequest, InputRequests, ListRootsRequest, ListRootsResult,
-    LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
-    ResourceUpdatedNotificationParam,
+    LoggingMessageNotificationParam, NotificationMetaObject, ProgressNotificationParam,
+    ProgressToken, RequestId, ResourceUpdatedNotificationParam,
 };
-use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::service::{InboundStreamOrigin, NotificationContext, RequestContext};
 use rmcp::{ClientHandler, ErrorData, RoleClient};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::workbench::CallObserver;
+
+/// The `_meta` key our HTTP client puts on a notification that arrived on the response stream
+/// of one of our requests: the id of that request (see [`super::http_client`]).
+pub const RELATED_REQUEST_META: &str = "dev.toolyard/relatedRequestId";
+
+/// How long a message that names a call waits for that call's route to be registered (the
+/// upstream may answer before the sending task has registered what it sent).
+const REGISTER_GRACE: Duration = Duration::from_millis(250);
 
 /// A list an upstream told us changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,17 +41,41 @@ pub enum UpstreamNotice {
     ResourceUpdated(String),
 }
 
+/// Whom an upstream session serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// Every caller: a message that names no call goes to nobody.
+    Shared,
+    /// One caller (`session = "per_caller"`): a message that names no call goes to that
+    /// caller's most recent call, since every call on the session is theirs.
+    Dedicated,
+}
+
+/// What an upstream message says about the call it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attribution {
+    /// It arrived on the response stream of this upstream request.
+    Request(RequestId),
+    /// It carries this progress token.
+    Token(ProgressToken),
+    /// It names no call (stdio, legacy SSE, or an HTTP stream not tied to a request).
+    Unknown,
+}
+
 struct Route {
     id: u64,
+    request: RequestId,
     token: ProgressToken,
     observer: Arc<dyn CallObserver>,
 }
 
-/// The in-flight calls on one upstream, so that its progress and requests reach their caller.
-#[derive(Default)]
+/// The in-flight calls on one upstream session, so that its progress and requests reach their
+/// caller and no one else.
 pub struct Routes {
     next: AtomicU64,
     calls: Mutex<Vec<Route>>,
+    registered: watch::Sender<u64>,
+    ownership: Ownership,
 }
 
 /// Removes a call's route when the call ends.
@@ -58,9 +93,26 @@ impl Drop for RouteGuard {
 }
 
 impl Routes {
-    /// Register an in-flight call whose upstream progress token is `token`.
+    /// An empty table for a session with this ownership.
+    pub fn new(ownership: Ownership) -> Self {
+        Self {
+            next: AtomicU64::new(0),
+            calls: Mutex::new(Vec::new()),
+            registered: watch::channel(0).0,
+            ownership,
+        }
+    }
+
+    /// Whom the session serves.
+    pub fn ownership(&self) -> Ownership {
+        self.ownership
+    }
+
+    /// Register an in-flight call: the upstream request `request`, whose progress token is
+    /// `token`, made for the caller behind `observer`.
     pub fn register(
         self: &Arc<Self>,
+        request: RequestId,
         token: ProgressToken,
         observer: Arc<dyn CallObserver>,
     ) -> RouteGuard {
@@ -68,53 +120,105 @@ impl Routes {
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(Route {
                 id,
+                request,
                 token,
                 observer,
             });
         }
+        self.registered.send_modify(|n| *n += 1);
         RouteGuard {
             routes: Arc::clone(self),
             id,
         }
     }
 
-    fn by_token(&self, token: &ProgressToken) -> Option<Arc<dyn CallObserver>> {
-        let calls = self.calls.lock().ok()?;
-        calls
-            .iter()
-            .find(|r| &r.token == token)
-            .map(|r| Arc::clone(&r.observer))
+    /// How many calls are in flight.
+    pub fn in_flight(&self) -> usize {
+        self.calls.lock().map(|c| c.len()).unwrap_or_default()
     }
 
-    /// The most recently started call still in flight. MCP puts no call id on server→client
-    /// requests over stdio, so sampling, elicitation and logging go to the newest caller.
-    fn latest(&self) -> Option<Arc<dyn CallObserver>> {
+    fn lookup(&self, attribution: &Attribution) -> Option<Arc<dyn CallObserver>> {
         let calls = self.calls.lock().ok()?;
-        calls.last().map(|r| Arc::clone(&r.observer))
+        let found = match attribution {
+            Attribution::Request(id) => calls.iter().find(|r| &r.request == id),
+            Attribution::Token(token) => calls.iter().find(|r| &r.token == token),
+            Attribution::Unknown => match self.ownership {
+                Ownership::Dedicated => calls.last(),
+                Ownership::Shared => None,
+            },
+        };
+        found.map(|r| Arc::clone(&r.observer))
     }
+
+    /// The observer of the call a message belongs to, or `None` when no call can be named for
+    /// certain. A message that names a call not registered yet waits briefly for it.
+    pub async fn find(&self, attribution: &Attribution) -> Option<Arc<dyn CallObserver>> {
+        let mut changes = self.registered.subscribe();
+        if let Some(found) = self.lookup(attribution) {
+            return Some(found);
+        }
+        if *attribution == Attribution::Unknown {
+            return None;
+        }
+        let deadline = tokio::time::Instant::now() + REGISTER_GRACE;
+        loop {
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {
+                    if let Some(found) = self.lookup(attribution) {
+                        return Some(found);
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Where a server→client request came from: the response stream of one of our requests
+/// (streamable HTTP marks it), or nothing we can tell.
+pub fn request_attribution(context: &RequestContext<RoleClient>) -> Attribution {
+    match context.extensions.get::<InboundStreamOrigin>() {
+        Some(InboundStreamOrigin::OutboundRequest(id)) => Attribution::Request(id.clone()),
+        _ => Attribution::Unknown,
+    }
+}
+
+/// Where a notification came from: our HTTP client's related-request mark, if any.
+pub fn notification_attribution(meta: &NotificationMetaObject) -> Attribution {
+    meta.get(RELATED_REQUEST_META)
+        .and_then(|v| serde_json::from_value::<RequestId>(v.clone()).ok())
+        .map_or(Attribution::Unknown, Attribution::Request)
+}
+
+/// The client capabilities a shared upstream session declares: sampling and elicitation (an
+/// HTTP upstream's requests can be attributed to their call; a stdio one's are refused with a
+/// pointer to `per_caller`), never roots (servers ask for them outside any call).
+pub fn shared_capabilities() -> ClientCapabilities {
+    let mut capabilities = ClientCapabilities::default();
+    capabilities.sampling = Some(Default::default());
+    capabilities.elicitation = Some(Default::default());
+    capabilities
 }
 
 /// Our rmcp client handler for one upstream connection.
 #[derive(Clone)]
 pub struct UpstreamHandler {
-    /// The upstream's name (for logs).
+    /// The upstream's name (for logs and errors).
     pub server: Arc<str>,
     /// In-flight calls.
     pub routes: Arc<Routes>,
     /// Where list-change notices go.
     pub notices: mpsc::UnboundedSender<UpstreamNotice>,
+    /// What this session tells the upstream it can answer.
+    pub capabilities: ClientCapabilities,
 }
 
 impl ClientHandler for UpstreamHandler {
     fn get_info(&self) -> ClientConfig {
-        let mut capabilities = ClientCapabilities::default();
-        capabilities.sampling = Some(Default::default());
-        capabilities.elicitation = Some(Default::default());
-        capabilities.roots = Some(Default::default());
         let mut info = Implementation::default();
         info.name = "toolyard".into();
         info.version = env!("CARGO_PKG_VERSION").into();
-        ClientConfig::new(capabilities, info)
+        ClientConfig::new(self.capabilities.clone(), info)
     }
 
     async fn on_progress(
@@ -122,7 +226,8 @@ impl ClientHandler for UpstreamHandler {
         params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        if let Some(observer) = self.routes.by_token(&params.progress_token) {
+        let attribution = Attribution::Token(params.progress_token.clone());
+        if let Some(observer) = self.routes.find(&attribution).await {
             observer
                 .progress(params.progress, params.total, params.message)
                 .await;
@@ -132,16 +237,17 @@ impl ClientHandler for UpstreamHandler {
     async fn on_logging_message(
         &self,
         params: LoggingMessageNotificationParam,
-        _context: NotificationContext<RoleClient>,
+        context: NotificationContext<RoleClient>,
     ) {
-        match self.routes.latest() {
+        let attribution = notification_attribution(&context.meta);
+        match self.routes.find(&attribution).await {
             Some(observer) => observer.log(params).await,
             None => tracing::info!(
                 target: "toolyard::upstream::log",
                 server = %self.server,
                 level = ?params.level,
                 data = %params.data,
-                "upstream log message"
+                "upstream log message (not tied to a call)"
             ),
         }
     }
@@ -199,19 +305,23 @@ impl ClientHandler for UpstreamHandler {
 }
 
 impl UpstreamHandler {
-    /// Relay one server→client request to the newest caller; the upstream's own cancellation
-    /// of its request (`notifications/cancelled`) withdraws it from the caller too.
+    /// Relay one server→client request to the caller of the call it belongs to; the upstream's
+    /// own cancellation of its request (`notifications/cancelled`) withdraws it from the caller
+    /// too. A request that cannot be attributed for certain is refused, never guessed.
     async fn ask_caller<T: serde::de::DeserializeOwned>(
         &self,
         request: InputRequest,
         what: &str,
         context: &RequestContext<RoleClient>,
     ) -> Result<T, ErrorData> {
-        let Some(observer) = self.routes.latest() else {
-            return Err(ErrorData::invalid_request(
-                format!("{}: {what} requested outside of any call", self.server),
-                None,
-            ));
+        let attribution = request_attribution(context);
+        let Some(observer) = self.routes.find(&attribution).await else {
+            tracing::warn!(
+                server = %self.server,
+                request = what,
+                "upstream asked the client outside of any call it can be attributed to; refused"
+            );
+            return Err(unattributed(&self.server, what, &attribution));
         };
         let mut requests = InputRequests::new();
         requests.insert(what.to_string(), request);
@@ -222,5 +332,76 @@ impl UpstreamHandler {
         serde_json::from_value(answer).map_err(|e| {
             ErrorData::internal_error(format!("the caller's {what} answer: {e}"), None)
         })
+    }
+}
+
+fn unattributed(server: &str, what: &str, attribution: &Attribution) -> ErrorData {
+    let message = match attribution {
+        Attribution::Unknown => format!(
+            "toolyard cannot tell which of its callers this {what} request is for: server \
+             `{server}` shares one session among callers and sent it outside of any request \
+             stream; set `session = \"per_caller\"` for `{server}` in servers.toml"
+        ),
+        _ => format!(
+            "toolyard refused this {what} request: the call it belongs to on server `{server}` \
+             has already ended"
+        ),
+    };
+    ErrorData::invalid_request(message, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workbench::NoObserver;
+
+    fn observer() -> Arc<dyn CallObserver> {
+        Arc::new(NoObserver)
+    }
+
+    fn token(n: i64) -> ProgressToken {
+        ProgressToken(rmcp::model::NumberOrString::Number(n))
+    }
+
+    #[tokio::test]
+    async fn a_shared_session_routes_only_what_names_a_call() {
+        let routes = Arc::new(Routes::new(Ownership::Shared));
+        let a = observer();
+        let _a = routes.register(RequestId::Number(1), token(10), Arc::clone(&a));
+        let _b = routes.register(RequestId::Number(2), token(20), observer());
+        let found = routes
+            .find(&Attribution::Request(RequestId::Number(1)))
+            .await;
+        assert!(found.is_some_and(|f| Arc::ptr_eq(&f, &a)));
+        let found = routes.find(&Attribution::Token(token(10))).await;
+        assert!(found.is_some_and(|f| Arc::ptr_eq(&f, &a)));
+        assert!(routes.find(&Attribution::Unknown).await.is_none());
+        let gone = Attribution::Request(RequestId::Number(3));
+        assert!(routes.find(&gone).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_dedicated_session_gives_unnamed_messages_to_its_latest_call() {
+        let routes = Arc::new(Routes::new(Ownership::Dedicated));
+        let latest = observer();
+        let _a = routes.register(RequestId::Number(1), token(1), observer());
+        let _b = routes.register(RequestId::Number(2), token(2), Arc::clone(&latest));
+        let found = routes.find(&Attribution::Unknown).await;
+        assert!(found.is_some_and(|f| Arc::ptr_eq(&f, &latest)));
+    }
+
+    #[tokio::test]
+    async fn a_message_that_names_a_call_waits_for_its_registration() {
+        let routes = Arc::new(Routes::new(Ownership::Shared));
+        let late = Arc::clone(&routes);
+        let register = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            late.register(RequestId::Number(7), token(7), observer())
+        });
+        let found = routes
+            .find(&Attribution::Request(RequestId::Number(7)))
+            .await;
+        assert!(found.is_some());
+        drop(register.await);
     }
 }

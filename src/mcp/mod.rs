@@ -1,7 +1,10 @@
 //! Upstream MCP clients: transports (stdio, streamable HTTP, legacy SSE), protocol eras,
 //! and [`McpWorkbench`], one supervised upstream server.
 
+mod callers;
 pub mod handler;
+pub mod http_client;
+mod probe;
 pub mod sse_client;
 pub mod stdio;
 pub mod tap;

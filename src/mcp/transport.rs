@@ -9,6 +9,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use url::Url;
 
+use super::http_client::MarkingClient;
 use super::sse_client::{SseClientConfig, SseClientTransport, SseTransportError};
 use super::tap::RawTap;
 
@@ -59,11 +60,25 @@ fn header_map(headers: &BTreeMap<String, String>) -> Result<HeaderMap, ConnectEr
     Ok(map)
 }
 
+/// The process's one reqwest client for upstream HTTP (its connection pool is shared by every
+/// upstream and reconnect; `TCP_NODELAY` is on).
+pub fn http_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .tcp_nodelay(true)
+                .build()
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
 /// rmcp's streamable HTTP client with our headers; an expired session is re-initialized.
 pub fn streamable_http(
     url: &Url,
     headers: &BTreeMap<String, String>,
-) -> Result<StreamableHttpClientTransport<reqwest::Client>, ConnectError> {
+) -> Result<StreamableHttpClientTransport<MarkingClient>, ConnectError> {
     let custom: HashMap<HeaderName, HeaderValue> = header_map(headers)?
         .into_iter()
         .filter_map(|(k, v)| Some((k?, v)))
@@ -71,7 +86,10 @@ pub fn streamable_http(
     let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
         .custom_headers(custom)
         .reinit_on_expired_session(true);
-    Ok(StreamableHttpClientTransport::from_config(config))
+    Ok(StreamableHttpClientTransport::with_client(
+        MarkingClient::new(http_client()),
+        config,
+    ))
 }
 
 /// Our legacy HTTP+SSE client transport.

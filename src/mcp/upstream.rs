@@ -21,11 +21,13 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::handler::{Routes, UpstreamHandler, UpstreamNotice};
+use super::callers::CallerPool;
+use super::handler::{Ownership, Routes, UpstreamHandler, UpstreamNotice, shared_capabilities};
+use super::probe::ProbeGuard;
 use super::stdio::{ChildGuard, StdioCommand};
 use super::tap::ToolExtras;
 use super::transport::{self, ConnectError};
-use crate::config::{ProtocolPreference, ServerConfig, TransportConfig};
+use crate::config::{ProtocolPreference, ServerConfig, SessionMode, TransportConfig};
 use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
 
 /// Health of one upstream, as reported by `/healthz` and `toolyard check`.
@@ -45,6 +47,9 @@ pub struct UpstreamStatus {
     pub error: Option<String>,
     /// How many times the connection was (re)established.
     pub connects: u32,
+    /// With `session = "per_caller"`: how many callers have a session of their own now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_sessions: Option<usize>,
 }
 
 #[derive(Default)]
@@ -61,6 +66,7 @@ struct Inner {
     status: Mutex<UpstreamStatus>,
     lists: Mutex<Lists>,
     routes: Arc<Routes>,
+    capabilities: rmcp::model::ClientCapabilities,
     extras: ToolExtras,
     changes: broadcast::Sender<WorkbenchChange>,
     ready: tokio::sync::watch::Sender<bool>,
@@ -75,6 +81,8 @@ pub struct McpWorkbench {
     inner: Arc<Inner>,
     supervisor: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
     listens: Arc<Mutex<Listens>>,
+    /// With `session = "per_caller"`: the callers' own sessions (this one then only lists).
+    callers: Option<Arc<CallerPool>>,
 }
 
 /// Open `subscriptions/listen` streams by resource URI: (subscriber count, forwarding task).
@@ -83,8 +91,34 @@ type Listens = std::collections::HashMap<String, (usize, tokio::task::JoinHandle
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl McpWorkbench {
-    /// Start supervising the server; the first connection attempt begins at once.
+    /// Start supervising the server; the first connection attempt begins at once. With
+    /// `session = "per_caller"` this session only lists; each caller's calls go to a session
+    /// of its own, started on its first call.
     pub fn start(config: ServerConfig, shutdown: CancellationToken) -> Self {
+        let callers = (config.session == SessionMode::PerCaller)
+            .then(|| CallerPool::start(config.clone(), shutdown.child_token()));
+        let mut workbench =
+            Self::supervised(config, shutdown, Ownership::Shared, shared_capabilities());
+        workbench.callers = callers;
+        workbench
+    }
+
+    /// One caller's own session (see [`CallerPool`]): it declares only the capabilities the
+    /// caller has, and everything it sends belongs to that caller.
+    pub fn start_dedicated(
+        config: ServerConfig,
+        shutdown: CancellationToken,
+        capabilities: rmcp::model::ClientCapabilities,
+    ) -> Self {
+        Self::supervised(config, shutdown, Ownership::Dedicated, capabilities)
+    }
+
+    fn supervised(
+        config: ServerConfig,
+        shutdown: CancellationToken,
+        ownership: Ownership,
+        capabilities: rmcp::model::ClientCapabilities,
+    ) -> Self {
         let (changes, _) = broadcast::channel(64);
         let (ready, _) = tokio::sync::watch::channel(false);
         let (settled, _) = tokio::sync::watch::channel(false);
@@ -96,13 +130,15 @@ impl McpWorkbench {
             tools: 0,
             error: None,
             connects: 0,
+            caller_sessions: None,
         };
         let inner = Arc::new(Inner {
             config,
             peer: RwLock::new(None),
             status: Mutex::new(status),
             lists: Mutex::new(Lists::default()),
-            routes: Arc::new(Routes::default()),
+            routes: Arc::new(Routes::new(ownership)),
+            capabilities,
             extras: ToolExtras::default(),
             changes,
             ready,
@@ -115,6 +151,7 @@ impl McpWorkbench {
             inner,
             supervisor: Arc::new(Mutex::new(Some(task))),
             listens: Arc::default(),
+            callers: None,
         }
     }
 
@@ -130,11 +167,14 @@ impl McpWorkbench {
 
     /// Current health.
     pub fn status(&self) -> UpstreamStatus {
-        self.inner
+        let mut status = self
+            .inner
             .status
             .lock()
             .map(|s| s.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        status.caller_sessions = self.callers.as_ref().map(|c| c.open_sessions());
+        status
     }
 
     /// Wait until the server is connected (or `timeout` passes); returns whether it is.
@@ -154,9 +194,23 @@ impl McpWorkbench {
     /// Wait for the supervisor to finish after the shutdown token was cancelled:
     /// the session is closed and a stdio child's process group is gone.
     pub async fn stopped(&self) {
+        if let Some(callers) = &self.callers {
+            callers.stop().await;
+        }
         let task = self.supervisor.lock().ok().and_then(|mut t| t.take());
         if let Some(task) = task {
             let _ = task.await;
+        }
+    }
+
+    /// The caller's own session when this server has one per caller (held for the call).
+    async fn caller_session(
+        &self,
+        ctx: &CallContext,
+    ) -> Result<Option<super::callers::CallerLease>, WorkbenchError> {
+        match &self.callers {
+            Some(pool) => pool.lease(ctx).await.map(Some),
+            None => Ok(None),
         }
     }
 
@@ -264,10 +318,11 @@ impl McpWorkbench {
             .send_request_with_option(request, options)
             .await
             .map_err(|e| self.map_err(operation, e))?;
-        let _route = self
-            .inner
-            .routes
-            .register(handle.progress_token.clone(), Arc::clone(&ctx.observer));
+        let _route = self.inner.routes.register(
+            handle.id.clone(),
+            handle.progress_token.clone(),
+            Arc::clone(&ctx.observer),
+        );
         let id = handle.id.clone();
         tokio::select! {
             result = handle.await_response() => {
@@ -314,6 +369,9 @@ impl Workbench for McpWorkbench {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
+        if let Some(lease) = self.caller_session(&ctx).await? {
+            return lease.workbench.call_tool(name, arguments, ctx).await;
+        }
         let make = |responses, state| {
             let mut params = CallToolRequestParams::new(name.to_string());
             params.arguments = arguments.clone();
@@ -346,6 +404,9 @@ impl Workbench for McpWorkbench {
         uri: &str,
         ctx: CallContext,
     ) -> Result<ReadResourceResult, WorkbenchError> {
+        if let Some(lease) = self.caller_session(&ctx).await? {
+            return lease.workbench.read_resource(uri, ctx).await;
+        }
         let make = |responses, state| {
             let mut params = ReadResourceRequestParams::new(uri);
             params.input_responses = responses;
@@ -422,6 +483,9 @@ impl Workbench for McpWorkbench {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<GetPromptResult, WorkbenchError> {
+        if let Some(lease) = self.caller_session(&ctx).await? {
+            return lease.workbench.get_prompt(name, arguments, ctx).await;
+        }
         let make = |responses, state| {
             let mut params = GetPromptRequestParams::new(name.to_string());
             params.arguments = arguments.clone();
@@ -507,6 +571,7 @@ async fn connect(
         server: inner.config.name.as_str().into(),
         routes: Arc::clone(&inner.routes),
         notices,
+        capabilities: inner.capabilities.clone(),
     };
     let lifecycle = inner.lifecycle();
     let tap = inner.extras.tap();
@@ -531,23 +596,38 @@ async fn connect(
                             source,
                         }
                     })?;
-                let running = serve_client_with_lifecycle_and_ct(handler, t, lifecycle, session_ct)
-                    .await
-                    .map_err(ConnectError::handshake)?;
+                let running = serve_client_with_lifecycle_and_ct(
+                    handler,
+                    ProbeGuard::new(t),
+                    lifecycle,
+                    session_ct,
+                )
+                .await
+                .map_err(ConnectError::handshake)?;
                 Ok((running, Some(child)))
             }
             TransportConfig::StreamableHttp { url, headers } => {
                 let t = transport::streamable_http(url, headers)?;
-                let running = serve_client_with_lifecycle_and_ct(handler, t, lifecycle, session_ct)
-                    .await
-                    .map_err(ConnectError::handshake)?;
+                let running = serve_client_with_lifecycle_and_ct(
+                    handler,
+                    ProbeGuard::new(t),
+                    lifecycle,
+                    session_ct,
+                )
+                .await
+                .map_err(ConnectError::handshake)?;
                 Ok((running, None))
             }
             TransportConfig::Sse { url, headers } => {
                 let t = transport::sse(url, headers, tap).await?;
-                let running = serve_client_with_lifecycle_and_ct(handler, t, lifecycle, session_ct)
-                    .await
-                    .map_err(ConnectError::handshake)?;
+                let running = serve_client_with_lifecycle_and_ct(
+                    handler,
+                    ProbeGuard::new(t),
+                    lifecycle,
+                    session_ct,
+                )
+                .await
+                .map_err(ConnectError::handshake)?;
                 Ok((running, None))
             }
         }

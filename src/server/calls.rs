@@ -78,6 +78,7 @@ impl GatewayServer {
         CallerInfo {
             capabilities: context.client_capabilities(),
             log_level,
+            session: Some(self.caller_session()),
         }
     }
 

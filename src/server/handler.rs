@@ -35,6 +35,8 @@ pub struct GatewayServer {
 
 #[derive(Default)]
 struct Session {
+    /// Who this session is, for per-caller upstream sessions and routing.
+    caller: crate::workbench::CallerSession,
     level: Mutex<Option<LoggingLevel>>,
     subscriptions: Arc<Mutex<Vec<String>>>,
     notifier: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -94,6 +96,10 @@ impl GatewayServer {
     /// Identifies this session's 2025-era tasks.
     pub(super) fn session_key(&self) -> &str {
         self.session_tasks.key()
+    }
+
+    pub(super) fn caller_session(&self) -> crate::workbench::CallerSession {
+        self.session.caller.clone()
     }
 
     pub(super) fn session_level(&self) -> Option<LoggingLevel> {

@@ -4,6 +4,7 @@
 //! the [`crate::gateway::Gateway`] over many of them, and later in-process tools. Agents call tools
 //! through a workbench; the MCP server faces serve one.
 
+mod caller;
 mod error;
 mod observer;
 mod static_wb;
@@ -18,6 +19,7 @@ use rmcp::model::{
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+pub use caller::{CallerSession, WeakCallerSession};
 pub use error::WorkbenchError;
 pub use observer::{CallObserver, NoObserver, withdrawn};
 pub use static_wb::StaticWorkbench;
@@ -64,6 +66,9 @@ pub struct CallerInfo {
     pub capabilities: Option<ClientCapabilities>,
     /// The least severe log level the caller wants to receive; `None`: no log messages.
     pub log_level: Option<LoggingLevel>,
+    /// Which downstream caller this is: upstream sessions with `session = "per_caller"` are
+    /// keyed on it. `None` for calls made on nobody's behalf (the CLI, a test).
+    pub session: Option<CallerSession>,
 }
 
 /// What a workbench call carries besides its arguments.

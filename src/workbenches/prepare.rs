@@ -103,9 +103,10 @@ pub fn build(
                 views += 1;
                 let key = format!("{VIEW_KEY}{views}");
                 let workbench: Arc<dyn Workbench> = match mode {
-                    Mode::Run { gateway, .. } => {
-                        Arc::new(GatewayView::new((*gateway).clone(), entries.clone()))
-                    }
+                    Mode::Run { gateway, env, .. } => Arc::new(
+                        GatewayView::new((*gateway).clone(), entries.clone())
+                            .for_caller(env.ctx.caller.session.clone()),
+                    ),
                     Mode::Check => Arc::new(crate::workbench::StaticWorkbench::default()),
                 };
                 options.workbenches.insert(key.clone(), workbench);

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use rmcp::model::{CallToolResult, JsonObject};
 
 use crate::gateway::{ExposedTool, Gateway};
-use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchError};
+use crate::workbench::{CallContext, CallerSession, ToolSpec, Workbench, WorkbenchError};
 
 /// The gateway a workbench set serves in, bound once the gateway exists (it holds the set).
 #[derive(Clone, Default)]
@@ -45,12 +45,24 @@ impl GatewayHandle {
 pub struct GatewayView {
     gateway: GatewayHandle,
     entries: Vec<String>,
+    caller: Option<CallerSession>,
 }
 
 impl GatewayView {
     /// A view admitting tools of these servers and these served tool names.
     pub fn new(gateway: GatewayHandle, entries: Vec<String>) -> Self {
-        Self { gateway, entries }
+        Self {
+            gateway,
+            entries,
+            caller: None,
+        }
+    }
+
+    /// The same view for the agents of a run made on a caller's behalf: their tool calls are
+    /// that caller's (its per-caller upstream sessions), whatever context the agent passes.
+    pub fn for_caller(mut self, caller: Option<CallerSession>) -> Self {
+        self.caller = caller;
+        self
     }
 
     /// What the view admits.
@@ -100,7 +112,10 @@ impl Workbench for GatewayView {
         // server still gets its `notifications/cancelled` instead of a silently abandoned call.
         let cancel = ctx.cancel.child_token();
         let guard = cancel.clone().drop_guard();
-        let ctx = CallContext { cancel, ..ctx };
+        let mut ctx = CallContext { cancel, ..ctx };
+        if self.caller.is_some() {
+            ctx.caller.session = self.caller.clone();
+        }
         let name = name.to_string();
         let call = tokio::spawn(async move { gateway.call_tool(&name, arguments, ctx).await });
         let outcome = call.await;

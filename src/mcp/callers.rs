@@ -1,0 +1,228 @@
+//! `CallerPool`: the upstream sessions of a server with `session = "per_caller"` — one per
+//! downstream caller (for stdio, one child process each), started on the caller's first call,
+//! capped, and closed when the caller is gone or has been idle too long.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use rmcp::model::ClientCapabilities;
+use tokio_util::sync::CancellationToken;
+
+use super::upstream::McpWorkbench;
+use crate::config::ServerConfig;
+use crate::workbench::{CallContext, WeakCallerSession, WorkbenchError};
+
+/// The key used for calls made on nobody's behalf (the CLI, library callers).
+const NO_CALLER: &str = "";
+
+struct Entry {
+    owner: Option<WeakCallerSession>,
+    workbench: McpWorkbench,
+    stop: CancellationToken,
+    active: Arc<AtomicUsize>,
+    last_used: Arc<Mutex<Instant>>,
+}
+
+impl Entry {
+    fn idle_for(&self) -> Duration {
+        self.last_used
+            .lock()
+            .map(|t| t.elapsed())
+            .unwrap_or_default()
+    }
+
+    fn reapable(&self, idle: Duration) -> bool {
+        if self.active.load(Ordering::Acquire) > 0 {
+            return false;
+        }
+        let gone = self.owner.as_ref().is_some_and(|o| !o.is_alive());
+        gone || self.idle_for() >= idle
+    }
+}
+
+/// One caller's upstream session, held for the length of a call.
+pub struct CallerLease {
+    /// The caller's own session.
+    pub workbench: McpWorkbench,
+    active: Arc<AtomicUsize>,
+    last_used: Arc<Mutex<Instant>>,
+}
+
+impl Drop for CallerLease {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.last_used.lock() {
+            *t = Instant::now();
+        }
+        self.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The per-caller sessions of one upstream server.
+pub struct CallerPool {
+    config: ServerConfig,
+    shutdown: CancellationToken,
+    sessions: Mutex<HashMap<String, Entry>>,
+    reaper: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// What a caller's own session may ask of it: only what the caller itself declared.
+fn mirrored(caller: Option<&ClientCapabilities>) -> ClientCapabilities {
+    let mut ours = ClientCapabilities::default();
+    if let Some(caller) = caller {
+        ours.sampling = caller.sampling.clone();
+        ours.elicitation = caller.elicitation.clone();
+        ours.roots = caller.roots.clone();
+    }
+    ours
+}
+
+impl CallerPool {
+    /// An empty pool; its reaper runs until `shutdown` is cancelled.
+    pub fn start(config: ServerConfig, shutdown: CancellationToken) -> Arc<Self> {
+        let pool = Arc::new(Self {
+            config,
+            shutdown,
+            sessions: Mutex::new(HashMap::new()),
+            reaper: Mutex::new(None),
+        });
+        let task = tokio::spawn(reap(Arc::downgrade(&pool), pool.shutdown.clone()));
+        if let Ok(mut slot) = pool.reaper.lock() {
+            *slot = Some(task);
+        }
+        pool
+    }
+
+    /// How many caller sessions are open.
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.lock().map(|s| s.len()).unwrap_or_default()
+    }
+
+    fn server(&self) -> &str {
+        &self.config.name
+    }
+
+    /// The session of the caller of `ctx`, started (and waited for, up to the server's start-up
+    /// timeout) on its first call.
+    pub async fn lease(&self, ctx: &CallContext) -> Result<CallerLease, WorkbenchError> {
+        let caller = ctx.caller.session.as_ref();
+        let key = caller.map_or(NO_CALLER, |c| c.key()).to_string();
+        let lease = {
+            let mut sessions = self.sessions.lock().map_err(|_| self.poisoned())?;
+            if !sessions.contains_key(&key) && sessions.len() >= self.config.caller_sessions.max {
+                return Err(WorkbenchError::Unavailable {
+                    server: self.server().into(),
+                    reason: format!(
+                        "it already serves {} callers, its max_callers; try again later",
+                        self.config.caller_sessions.max
+                    ),
+                });
+            }
+            let entry = sessions.entry(key).or_insert_with(|| {
+                tracing::info!(server = %self.config.name, caller = ?caller, "starting a session for a new caller");
+                let stop = self.shutdown.child_token();
+                let capabilities = mirrored(ctx.caller.capabilities.as_ref());
+                Entry {
+                    owner: caller.map(|c| c.downgrade()),
+                    workbench: McpWorkbench::start_dedicated(
+                        self.config.clone(),
+                        stop.clone(),
+                        capabilities,
+                    ),
+                    stop,
+                    active: Arc::default(),
+                    last_used: Arc::new(Mutex::new(Instant::now())),
+                }
+            });
+            entry.active.fetch_add(1, Ordering::AcqRel);
+            CallerLease {
+                workbench: entry.workbench.clone(),
+                active: Arc::clone(&entry.active),
+                last_used: Arc::clone(&entry.last_used),
+            }
+        };
+        let ready = tokio::select! {
+            ready = lease.workbench.wait_ready(self.config.startup_timeout) => ready,
+            _ = ctx.cancel.cancelled() => return Err(WorkbenchError::Cancelled),
+        };
+        if !ready {
+            let status = lease.workbench.status();
+            return Err(WorkbenchError::Unavailable {
+                server: self.server().into(),
+                reason: status
+                    .error
+                    .unwrap_or_else(|| "its session for this caller did not start in time".into()),
+            });
+        }
+        Ok(lease)
+    }
+
+    fn poisoned(&self) -> WorkbenchError {
+        WorkbenchError::Unavailable {
+            server: self.server().into(),
+            reason: "its caller sessions are unavailable".into(),
+        }
+    }
+
+    /// Close the sessions whose caller is gone or idle; returns how many were closed.
+    pub async fn reap_idle(&self) -> usize {
+        let idle = self.config.caller_sessions.idle;
+        let closed: Vec<Entry> = match self.sessions.lock() {
+            Ok(mut sessions) => {
+                let keys: Vec<String> = sessions
+                    .iter()
+                    .filter(|(_, e)| e.reapable(idle))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                keys.iter().filter_map(|k| sessions.remove(k)).collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        let count = closed.len();
+        close(closed).await;
+        count
+    }
+
+    /// Close every caller session and wait until each has stopped (children gone).
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        let task = self.reaper.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        let all: Vec<Entry> = self
+            .sessions
+            .lock()
+            .map(|mut s| s.drain().map(|(_, e)| e).collect())
+            .unwrap_or_default();
+        close(all).await;
+    }
+}
+
+async fn close(entries: Vec<Entry>) {
+    for entry in &entries {
+        entry.stop.cancel();
+    }
+    futures::future::join_all(entries.iter().map(|e| e.workbench.stopped())).await;
+}
+
+/// Every few seconds, close the sessions of callers that are gone or idle.
+async fn reap(pool: Weak<CallerPool>, shutdown: CancellationToken) {
+    let period = match pool.upgrade() {
+        Some(p) => (p.config.caller_sessions.idle / 4)
+            .clamp(Duration::from_millis(200), Duration::from_secs(5)),
+        None => return,
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let Some(pool) = pool.upgrade() else { return };
+        let closed = pool.reap_idle().await;
+        if closed > 0 {
+            tracing::info!(server = %pool.config.name, closed, "closed caller sessions (caller gone or idle)");
+        }
+    }
+}
