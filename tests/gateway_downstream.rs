@@ -32,11 +32,15 @@ timeout_secs = 20
 [servers.everything]
 command = "{everything}"
 timeout_secs = 20
+# It asks the client (sampling, elicitation) outside of any request stream: each caller gets
+# its own session so those questions reach the caller whose call asked them.
+session = "per_caller"
 
 [servers.py]
 command = "{python}"
 args = ["{py_server}", "stdio"]
 protocol = "2025-11-25"
+session = "per_caller"
 "#,
         demo = example_bin("demo_server").display(),
         everything = npm_bin("mcp-server-everything").display(),
@@ -157,8 +161,13 @@ fn python_client_over_stdio() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path());
     let config = config.to_str().expect("utf-8 path");
+    // Lists answer with what is ready; wait for the slower upstreams' tools (list_changed).
     let report = python_client(&[
         "stdio",
+        "--wait-for",
+        "py__slow_report",
+        "--wait-for",
+        "everything__trigger-long-running-operation",
         "--",
         toolyard(),
         "serve",

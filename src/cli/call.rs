@@ -6,9 +6,7 @@ use anyhow::Context;
 use rmcp::model::JsonObject;
 use toolyard::workbench::{CallContext, Workbench};
 
-use super::{
-    ConfigArgs, WorkbenchArgs, init_logging, start_gateway_with_workbenches, wait_for_upstreams,
-};
+use super::{ConfigArgs, WorkbenchArgs, init_logging, start_gateway_with_workbenches};
 
 /// Options of `toolyard call`.
 #[derive(Debug, clap::Args)]
@@ -33,9 +31,8 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     let arguments: JsonObject = serde_json::from_str(&args.args)
         .with_context(|| format!("--args is not a JSON object: {}", args.args))?;
     let folder = args.workbenches.folder()?;
-    let (config, gateway, _shutdown, _set) =
+    let (_config, gateway, _shutdown, _set) =
         start_gateway_with_workbenches(&args.config, folder.as_deref()).await?;
-    wait_for_upstreams(&config, &gateway).await;
     let outcome = gateway
         .call_tool(&args.tool, Some(arguments), CallContext::default())
         .await;

@@ -26,7 +26,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         config.path.display(),
         config.servers.len()
     );
-    wait_for_upstreams(&config, &gateway).await;
+    wait_for_upstreams(&gateway).await;
     let mut failed = false;
     for s in gateway.statuses() {
         let ok = s.state == "ready";

@@ -10,7 +10,6 @@ mod tools;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -151,15 +150,8 @@ pub fn start_gateway(
     Ok((config, gateway, shutdown))
 }
 
-/// Wait for upstreams for one-shot commands: as long as the slowest start-up allows.
-pub async fn wait_for_upstreams(config: &Config, gateway: &Gateway) {
-    let longest = config
-        .servers
-        .iter()
-        .map(|s| s.startup_timeout)
-        .max()
-        .unwrap_or(Duration::ZERO);
-    gateway
-        .wait_ready(longest + Duration::from_millis(500))
-        .await;
+/// Wait until every upstream has connected or failed its first attempt (each bounded by its
+/// start-up timeout), for commands that report on all of them (`check`, `tools`).
+pub async fn wait_for_upstreams(gateway: &Gateway) {
+    gateway.wait_settled().await;
 }

@@ -5,8 +5,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use std::time::Duration;
-
 use anyhow::Context;
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -73,9 +71,6 @@ impl Runner {
     }
 }
 
-/// How long to wait for the upstream servers a file's agents use.
-const UPSTREAM_READY: Duration = Duration::from_secs(120);
-
 /// Loads the agent or team a file declares: a workbench file, or an agent / team / AgentTool /
 /// TeamTool component (AutoGen's JSON, or the same structure in TOML). Model names resolve
 /// through `[models.NAME]` of `config`; `workbench = [...]` lists start the gateway over
@@ -104,10 +99,8 @@ pub async fn load_runner(file: &Path, config: &Path) -> anyhow::Result<Runner> {
     let gateway = match (&config, needs_views) {
         (Some(c), true) => {
             let g = Gateway::from_config(c, CancellationToken::new());
+            // Agents' views wait for the upstreams they name when they first list their tools.
             handle.bind(&g);
-            if !g.wait_ready(UPSTREAM_READY).await {
-                tracing::warn!("not every upstream server is up; their tools are missing");
-            }
             Some(g)
         }
         _ => None,

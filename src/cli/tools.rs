@@ -22,9 +22,9 @@ pub struct ToolsArgs {
 pub async fn run(args: ToolsArgs) -> anyhow::Result<ExitCode> {
     init_logging("warn");
     let folder = args.workbenches.folder()?;
-    let (config, gateway, _shutdown, _set) =
+    let (_config, gateway, _shutdown, _set) =
         start_gateway_with_workbenches(&args.config, folder.as_deref()).await?;
-    wait_for_upstreams(&config, &gateway).await;
+    wait_for_upstreams(&gateway).await;
     let tools = gateway.exposed_tools().await;
     if args.json {
         let all: Vec<_> = tools.iter().map(|t| t.spec.to_json()).collect();

@@ -5,8 +5,9 @@ mod naming;
 mod validate;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rmcp::model::{
@@ -22,6 +23,11 @@ use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, Workbe
 
 pub use naming::Collision;
 pub use validate::{ArgumentProblem, ArgumentValidator};
+
+/// How long after start a list waits for upstreams still making their first connection: a
+/// client listing right after start sees the quick ones; slower ones are announced later with
+/// `list_changed`, and a slow or dead upstream never holds a list up.
+const FIRST_LIST_GRACE: Duration = Duration::from_secs(1);
 
 /// Extra tool-definition fields per served tool name (see [`ToolSpec::extra`]), kept current
 /// as the tool table is rebuilt; the server faces put them back into `tools/list` results.
@@ -75,6 +81,9 @@ pub struct Gateway {
     members: Vec<Member>,
     upstreams: Vec<McpWorkbench>,
     tables: RwLock<Option<Arc<Tables>>>,
+    /// Bumped by every invalidation: tables built from older lists are never stored.
+    generation: AtomicU64,
+    started: Instant,
     extras: ToolExtrasTable,
     changes: broadcast::Sender<WorkbenchChange>,
     shutdown: CancellationToken,
@@ -131,6 +140,8 @@ impl Gateway {
             members,
             upstreams,
             tables: RwLock::new(None),
+            generation: AtomicU64::new(0),
+            started: Instant::now(),
             extras: ToolExtrasTable::default(),
             changes,
             shutdown,
@@ -169,6 +180,31 @@ impl Gateway {
         all.await.into_iter().all(|r| r)
     }
 
+    /// Wait until every upstream's first connection attempt has succeeded or failed (each
+    /// bounded by its start-up timeout): for commands that report on all of them.
+    pub async fn wait_settled(&self) {
+        futures::future::join_all(
+            self.upstreams
+                .iter()
+                .map(|u| u.wait_settled(u.config().startup_timeout)),
+        )
+        .await;
+    }
+
+    /// Wait for the upstreams `wanted` picks that are still making their first connection,
+    /// each up to its start-up timeout (or until `cancel`).
+    pub async fn settle(&self, wanted: impl Fn(&McpWorkbench) -> bool, cancel: &CancellationToken) {
+        let pending = self
+            .upstreams
+            .iter()
+            .filter(|u| !u.is_settled() && wanted(u))
+            .map(|u| u.wait_settled(u.config().startup_timeout));
+        tokio::select! {
+            _ = futures::future::join_all(pending) => {}
+            _ = cancel.cancelled() => {}
+        }
+    }
+
     /// Stop every upstream (their supervisors close sessions and kill child process groups).
     pub async fn shutdown(&self) {
         self.shutdown.cancel();
@@ -187,6 +223,7 @@ impl Gateway {
 
     fn invalidate(&self) {
         if let Ok(mut t) = self.tables.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             *t = None;
         }
     }
@@ -195,22 +232,56 @@ impl Gateway {
         if let Some(t) = self.tables.read().ok().and_then(|t| t.clone()) {
             return t;
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let tables = Arc::new(self.build_tables().await);
-        if let Ok(mut slot) = self.tables.write() {
+        if let Ok(mut slot) = self.tables.write()
+            && self.generation.load(Ordering::Acquire) == generation
+        {
             *slot = Some(Arc::clone(&tables));
         }
         tables
     }
 
+    /// The served tool `name`; when it is unknown while upstreams are still making their first
+    /// connection, waits for them (each up to its start-up timeout) before saying so.
+    async fn resolve_tool(
+        &self,
+        name: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(Arc<Tables>, usize), WorkbenchError> {
+        loop {
+            let tables = self.tables().await;
+            if let Some(&index) = tables.tool_index.get(name) {
+                return Ok((tables, index));
+            }
+            let starting: Vec<&McpWorkbench> =
+                self.upstreams.iter().filter(|u| !u.is_settled()).collect();
+            if starting.is_empty() || cancel.is_cancelled() {
+                return Err(WorkbenchError::UnknownTool { name: name.into() });
+            }
+            let next = futures::future::select_all(
+                starting
+                    .iter()
+                    .map(|u| Box::pin(u.wait_settled(u.config().startup_timeout))),
+            );
+            tokio::select! {
+                _ = next => {}
+                _ = cancel.cancelled() => return Err(WorkbenchError::Cancelled),
+            }
+            self.invalidate();
+        }
+    }
+
     async fn build_tables(&self) -> Tables {
-        // A server still making its first connection is worth waiting for (bounded by its
-        // start-up timeout): a client listing tools right after start should see them all.
-        futures::future::join_all(
-            self.upstreams
-                .iter()
-                .map(|u| u.wait_settled(u.config().startup_timeout)),
-        )
-        .await;
+        let grace = FIRST_LIST_GRACE.saturating_sub(self.started.elapsed());
+        if !grace.is_zero() {
+            futures::future::join_all(
+                self.upstreams
+                    .iter()
+                    .map(|u| u.wait_settled(grace.min(u.config().startup_timeout))),
+            )
+            .await;
+        }
         let mut specs: Vec<Vec<ToolSpec>> = Vec::new();
         let mut prompts: Vec<Vec<Prompt>> = Vec::new();
         for m in &self.members {
@@ -374,12 +445,8 @@ impl Workbench for Gateway {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
-        let tables = self.tables().await;
-        let tool = tables
-            .tool_index
-            .get(name)
-            .map(|&i| &tables.tools[i])
-            .ok_or_else(|| WorkbenchError::UnknownTool { name: name.into() })?;
+        let (tables, index) = self.resolve_tool(name, &ctx.cancel).await?;
+        let tool = &tables.tools[index];
         tool.validator
             .check(arguments.as_ref())
             .map_err(|p| WorkbenchError::InvalidArguments {

@@ -4,9 +4,10 @@
 //! way, in a new process group) so stdout can pass through a [`TapReader`] into rmcp's
 //! `AsyncRwTransport`, which keeps tool fields rmcp's typed structs would drop.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -34,14 +35,34 @@ pub struct StdioCommand {
     pub cwd: Option<PathBuf>,
 }
 
+/// How many of a child's last stderr lines are kept for error reports.
+const STDERR_TAIL: usize = 12;
+
 /// Owns a spawned child and its process group; killing happens on `shutdown` or drop.
 #[derive(Debug)]
 pub struct ChildGuard {
     child: Child,
     pgid: Option<i32>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl ChildGuard {
+    /// If the child has exited (or exits within `wait`): how, and its last stderr lines.
+    pub async fn exit_report(&mut self, wait: Duration) -> Option<(String, Vec<String>)> {
+        let status = tokio::time::timeout(wait, self.child.wait())
+            .await
+            .ok()?
+            .ok()?;
+        // Let the stderr reader take the last lines the child wrote.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let lines = self
+            .stderr
+            .lock()
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default();
+        Some((status.to_string(), lines))
+    }
+
     /// The child's process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
@@ -105,15 +126,31 @@ pub fn spawn(
     let missing = |what: &str| std::io::Error::other(format!("child {what} was not captured"));
     let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
     let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
+    let tail = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL)));
     if let Some(stderr) = child.stderr.take() {
         let server = server.to_string();
+        let tail = Arc::clone(&tail);
+        // Ends when the child's stderr closes (the child and its group are gone).
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 tracing::info!(target: "toolyard::upstream::stderr", server = %server, "{line}");
+                if let Ok(mut tail) = tail.lock() {
+                    if tail.len() == STDERR_TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
             }
         });
     }
     let transport = AsyncRwTransport::new_client(TapReader::new(stdout, tap), stdin);
-    Ok((transport, ChildGuard { child, pgid }))
+    Ok((
+        transport,
+        ChildGuard {
+            child,
+            pgid,
+            stderr: tail,
+        },
+    ))
 }

@@ -30,19 +30,89 @@ pub enum ConnectError {
     #[error("cannot open SSE stream: {0}")]
     Sse(#[from] SseTransportError),
     /// The MCP handshake (initialize or server/discover) failed.
-    #[error("handshake failed: {message}")]
-    Handshake { message: String },
+    #[error("handshake failed: {}", describe_handshake(source))]
+    Handshake {
+        #[source]
+        source: ClientInitializeError,
+    },
+    /// The stdio server exited before finishing its handshake.
+    #[error(
+        "the server exited during its handshake ({status}){}",
+        stderr_tail(stderr)
+    )]
+    Exited {
+        /// How it exited.
+        status: String,
+        /// Its last lines on stderr.
+        stderr: Vec<String>,
+    },
     /// Start-up plus handshake took too long.
     #[error("no handshake within {timeout:?}")]
     StartupTimeout { timeout: Duration },
 }
 
 impl ConnectError {
-    /// Wrap an rmcp handshake error, keeping its whole message.
-    pub fn handshake(e: ClientInitializeError) -> Self {
-        ConnectError::Handshake {
-            message: e.to_string(),
+    /// Wrap an rmcp handshake error.
+    pub fn handshake(source: ClientInitializeError) -> Self {
+        ConnectError::Handshake { source }
+    }
+}
+
+fn stderr_tail(lines: &[String]) -> String {
+    match lines {
+        [] => String::new(),
+        lines => format!("; last lines of its stderr:\n  {}", lines.join("\n  ")),
+    }
+}
+
+/// An rmcp handshake error as a person wants to read it: the cause of a transport failure
+/// (connection refused, DNS, TLS, an HTTP status), both phases of a failed fallback.
+pub fn describe_handshake(error: &ClientInitializeError) -> String {
+    match error {
+        ClientInitializeError::TransportError { error, context } => {
+            format!(
+                "{} (while trying to {context})",
+                cause_chain(error.error.as_ref())
+            )
         }
+        ClientInitializeError::LegacyFallbackFailed { discover, fallback } => format!(
+            "server/discover: {}; initialize: {}",
+            describe_handshake(discover),
+            describe_handshake(fallback)
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// An error and its sources in one line, each cause said once (rmcp's transport type names
+/// and messages repeated down the chain are left out).
+pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        let text = match text.strip_prefix("Transport [") {
+            Some(rest) => rest
+                .split_once("] error: ")
+                .map_or(text.clone(), |(_, m)| m.to_string()),
+            None => text,
+        };
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source().or_else(|| http_client_error(e));
+    }
+    parts.join(": ")
+}
+
+/// rmcp's streamable HTTP client error does not name its reqwest cause as its `source`.
+fn http_client_error<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    use rmcp::transport::streamable_http_client::StreamableHttpError;
+    match error.downcast_ref::<StreamableHttpError<reqwest::Error>>()? {
+        StreamableHttpError::Client(inner) => Some(inner),
+        _ => None,
     }
 }
 

@@ -185,6 +185,11 @@ impl McpWorkbench {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// Whether the first connection attempt has succeeded or failed.
+    pub fn is_settled(&self) -> bool {
+        *self.inner.settled.borrow()
+    }
+
     /// Wait until the first connection attempt has succeeded or failed (bounded by `timeout`).
     pub async fn wait_settled(&self, timeout: Duration) {
         let mut rx = self.inner.settled.subscribe();
@@ -241,7 +246,7 @@ impl McpWorkbench {
             other => WorkbenchError::Connection {
                 server,
                 operation: operation.into(),
-                message: other.to_string(),
+                message: super::transport::cause_chain(&other),
             },
         }
     }
@@ -596,15 +601,22 @@ async fn connect(
                             source,
                         }
                     })?;
-                let running = serve_client_with_lifecycle_and_ct(
+                let mut child = child;
+                let handshake = serve_client_with_lifecycle_and_ct(
                     handler,
                     ProbeGuard::new(t),
                     lifecycle,
                     session_ct,
                 )
-                .await
-                .map_err(ConnectError::handshake)?;
-                Ok((running, Some(child)))
+                .await;
+                match handshake {
+                    Ok(running) => Ok((running, Some(child))),
+                    // A child that died says more (its exit status, its stderr) than the closed pipe.
+                    Err(e) => Err(match child.exit_report(Duration::from_millis(500)).await {
+                        Some((status, stderr)) => ConnectError::Exited { status, stderr },
+                        None => ConnectError::handshake(e),
+                    }),
+                }
             }
             TransportConfig::StreamableHttp { url, headers } => {
                 let t = transport::streamable_http(url, headers)?;

@@ -74,6 +74,16 @@ impl GatewayView {
     pub fn admits(&self, tool: &ExposedTool) -> bool {
         admits(&self.entries, tool)
     }
+
+    /// Whether the view may hold tools of the upstream `server` (named whole, or a tool of it
+    /// named with its prefix): the upstreams worth waiting for before listing.
+    fn mentions(&self, server: &str, separator: &str) -> bool {
+        self.entries.iter().any(|e| {
+            e == server
+                || e.strip_prefix(server)
+                    .is_some_and(|rest| rest.starts_with(separator))
+        })
+    }
 }
 
 /// Whether a served tool is named by `entries` (by server or by served name).
@@ -87,6 +97,15 @@ pub fn admits(entries: &[String], tool: &ExposedTool) -> bool {
 impl Workbench for GatewayView {
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
         let gateway = self.gateway.get()?;
+        // An agent's model sees the tools it is offered at the start of its turn: wait for the
+        // upstreams this view names that are still starting (not for any other).
+        let separator = gateway.settings().separator.clone();
+        gateway
+            .settle(
+                |u| self.mentions(u.name(), &separator),
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await;
         Ok(gateway
             .exposed_tools()
             .await

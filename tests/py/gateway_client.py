@@ -50,9 +50,20 @@ async def on_message(message):
         seen_methods.append(method)
 
 
-async def scenario(client, prefix):
+async def wait_for_tools(client, names):
+    """Lists answer at once with the upstreams that are ready; slower ones are announced with
+    list_changed. Wait (bounded) until the tools the scenario needs are listed."""
+    for _ in range(300):
+        tools = await client.list_tools(cache_mode="refresh")
+        if all(n in [t.name for t in tools.tools] for n in names):
+            return tools
+        await asyncio.sleep(0.1)
+    return tools
+
+
+async def scenario(client, prefix, wait_for):
     report = {"protocol_version": client.protocol_version}
-    tools = await client.list_tools()
+    tools = await wait_for_tools(client, wait_for)
     report["tools"] = sorted(t.name for t in tools.tools)
     report["execution"] = {
         t.name: t.execution.task_support for t in tools.tools if getattr(t, "execution", None) is not None
@@ -131,6 +142,7 @@ async def main():
     parser.add_argument("target", nargs="+")
     parser.add_argument("--mode", default="legacy")
     parser.add_argument("--prefix", default="demo__")
+    parser.add_argument("--wait-for", action="append", default=[])
     args = parser.parse_args()
     if args.transport == "stdio":
         server = StdioServerParameters(command=args.target[0], args=args.target[1:])
@@ -147,7 +159,7 @@ async def main():
         read_timeout_seconds=30,
     )
     async with client:
-        report = await scenario(client, args.prefix)
+        report = await scenario(client, args.prefix, args.wait_for)
     print(json.dumps(report))
 
 
