@@ -19,7 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, GatewaySettings, ToolFilter};
 use crate::mcp::{McpWorkbench, UpstreamStatus};
-use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
+use crate::workbench::{
+    CallContext, CallerInfo, ToolSpec, Workbench, WorkbenchChange, WorkbenchError,
+};
 
 pub use naming::Collision;
 pub use validate::{ArgumentProblem, ArgumentValidator};
@@ -494,22 +496,33 @@ impl Workbench for Gateway {
         self.members[owner].workbench.read_resource(uri, ctx).await
     }
 
-    async fn subscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
-        let owner = self
-            .resource_owner(uri)
-            .await
-            .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
-        self.members[owner].workbench.subscribe_resource(uri).await
-    }
-
-    async fn unsubscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
+    async fn subscribe_resource(
+        &self,
+        uri: &str,
+        caller: &CallerInfo,
+    ) -> Result<(), WorkbenchError> {
         let owner = self
             .resource_owner(uri)
             .await
             .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
         self.members[owner]
             .workbench
-            .unsubscribe_resource(uri)
+            .subscribe_resource(uri, caller)
+            .await
+    }
+
+    async fn unsubscribe_resource(
+        &self,
+        uri: &str,
+        caller: &CallerInfo,
+    ) -> Result<(), WorkbenchError> {
+        let owner = self
+            .resource_owner(uri)
+            .await
+            .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
+        self.members[owner]
+            .workbench
+            .unsubscribe_resource(uri, caller)
             .await
     }
 

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use rmcp::model::ClientCapabilities;
 use tokio_util::sync::CancellationToken;
 
-use super::upstream::McpWorkbench;
-use crate::config::ServerConfig;
+use super::upstream::{McpWorkbench, is_legacy_caller};
+use crate::config::{ProtocolPreference, ServerConfig};
 use crate::workbench::{CallContext, WeakCallerSession, WorkbenchError};
 
 /// The key used for calls made on nobody's behalf (the CLI, library callers).
@@ -123,13 +123,14 @@ impl CallerPool {
                 tracing::info!(server = %self.config.name, caller = ?caller, "starting a session for a new caller");
                 let stop = self.shutdown.child_token();
                 let capabilities = mirrored(ctx.caller.capabilities.as_ref());
+                // A caller's own session speaks the caller's era when the server may choose.
+                let mut config = self.config.clone();
+                if config.protocol == ProtocolPreference::Auto && is_legacy_caller(&ctx.caller) {
+                    config.protocol = ProtocolPreference::Initialize;
+                }
                 Entry {
                     owner: caller.map(|c| c.downgrade()),
-                    workbench: McpWorkbench::start_dedicated(
-                        self.config.clone(),
-                        stop.clone(),
-                        capabilities,
-                    ),
+                    workbench: McpWorkbench::start_dedicated(config, stop.clone(), capabilities),
                     stop,
                     active: Arc::default(),
                     last_used: Arc::new(Mutex::new(Instant::now())),

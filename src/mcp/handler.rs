@@ -1,7 +1,8 @@
-//! `UpstreamHandler`: our client-side rmcp handler for one upstream session. It routes the
-//! upstream's notifications and requests (progress, logging, sampling, elicitation, roots) to
-//! the one call they belong to — by progress token, or by the request whose HTTP response
-//! stream carried them — and to nobody when that cannot be known for certain.
+//! `UpstreamHandler`: our client-side rmcp handler for one upstream session, and `Routes`, the
+//! calls in flight on it. An upstream's requests (sampling, elicitation, roots) and its
+//! progress and log messages (delivered in order by [`super::inbound`]) reach the one call they
+//! belong to — by progress token, or by the request whose HTTP response stream carried them —
+//! and nobody when that cannot be known for certain.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,8 +11,7 @@ use std::time::Duration;
 use rmcp::model::{
     ClientCapabilities, ClientConfig, CreateMessageRequest, CreateMessageRequestParams,
     CreateMessageResult, ElicitRequest, ElicitRequestParams, ElicitResult, Implementation,
-    InputRequest, InputRequests, ListRootsRequest, ListRootsResult,
-    LoggingMessageNotificationParam, NotificationMetaObject, ProgressNotificationParam,
+    InputRequest, InputRequests, ListRootsRequest, ListRootsResult, NotificationMetaObject,
     ProgressToken, RequestId, ResourceUpdatedNotificationParam,
 };
 use rmcp::service::{InboundStreamOrigin, NotificationContext, RequestContext};
@@ -76,7 +76,15 @@ pub struct Routes {
     calls: Mutex<Vec<Route>>,
     registered: watch::Sender<u64>,
     ownership: Ownership,
+    /// Ordered delivery (see [`super::inbound`]): notifications queued so far, the last one
+    /// delivered, and for each response the queue position it arrived at.
+    queued: AtomicU64,
+    delivered: watch::Sender<u64>,
+    responses: Mutex<std::collections::HashMap<RequestId, u64>>,
 }
+
+/// How long a finished call waits for the notifications that arrived before its response.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// Removes a call's route when the call ends.
 pub struct RouteGuard {
@@ -100,7 +108,45 @@ impl Routes {
             calls: Mutex::new(Vec::new()),
             registered: watch::channel(0).0,
             ownership,
+            queued: AtomicU64::new(0),
+            delivered: watch::channel(0).0,
+            responses: Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    /// A notification was queued for ordered delivery: its position (1, 2, ...).
+    pub fn queued(&self) -> u64 {
+        self.queued.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// The notification at `seq` (and every one before it) has been delivered.
+    pub fn delivered(&self, seq: u64) {
+        self.delivered.send_replace(seq);
+    }
+
+    /// The response to `request` arrived: remember how many notifications came before it.
+    pub fn responded(&self, request: &RequestId) {
+        let at = self.queued.load(Ordering::Acquire);
+        let awaited = self
+            .calls
+            .lock()
+            .is_ok_and(|calls| calls.iter().any(|r| &r.request == request));
+        if awaited && let Ok(mut responses) = self.responses.lock() {
+            responses.insert(request.clone(), at);
+        }
+    }
+
+    /// Wait until every notification that arrived before the response to `request` has been
+    /// delivered to its call (bounded: a stuck observer never holds a result back for long).
+    pub async fn drain(&self, request: &RequestId) {
+        let at = self
+            .responses
+            .lock()
+            .ok()
+            .and_then(|mut r| r.remove(request))
+            .unwrap_or(0);
+        let mut delivered = self.delivered.subscribe();
+        let _ = tokio::time::timeout(DRAIN_LIMIT, delivered.wait_for(|d| *d >= at)).await;
     }
 
     /// Whom the session serves.
@@ -219,37 +265,6 @@ impl ClientHandler for UpstreamHandler {
         info.name = "toolyard".into();
         info.version = env!("CARGO_PKG_VERSION").into();
         ClientConfig::new(self.capabilities.clone(), info)
-    }
-
-    async fn on_progress(
-        &self,
-        params: ProgressNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        let attribution = Attribution::Token(params.progress_token.clone());
-        if let Some(observer) = self.routes.find(&attribution).await {
-            observer
-                .progress(params.progress, params.total, params.message)
-                .await;
-        }
-    }
-
-    async fn on_logging_message(
-        &self,
-        params: LoggingMessageNotificationParam,
-        context: NotificationContext<RoleClient>,
-    ) {
-        let attribution = notification_attribution(&context.meta);
-        match self.routes.find(&attribution).await {
-            Some(observer) => observer.log(params).await,
-            None => tracing::info!(
-                target: "toolyard::upstream::log",
-                server = %self.server,
-                level = ?params.level,
-                data = %params.data,
-                "upstream log message (not tied to a call)"
-            ),
-        }
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {

@@ -4,7 +4,7 @@
 mod callers;
 pub mod handler;
 pub mod http_client;
-mod probe;
+mod inbound;
 pub mod sse_client;
 pub mod stdio;
 pub mod tap;

@@ -79,6 +79,7 @@ impl GatewayServer {
             capabilities: context.client_capabilities(),
             log_level,
             session: Some(self.caller_session()),
+            protocol: context.protocol_version(),
         }
     }
 

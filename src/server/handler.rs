@@ -20,7 +20,7 @@ use super::calls::{Op, Outcome, Retry};
 use super::mrtr::{PendingRuns, RunOutput};
 use super::notify;
 use super::tasks::{SessionTasks, TaskStore};
-use crate::workbench::{Workbench, WorkbenchError};
+use crate::workbench::{CallerInfo, Workbench, WorkbenchError};
 
 /// Serves one workbench to one downstream session (rmcp creates one per session).
 #[derive(Clone)]
@@ -39,6 +39,8 @@ struct Session {
     caller: crate::workbench::CallerSession,
     level: Mutex<Option<LoggingLevel>>,
     subscriptions: Arc<Mutex<Vec<String>>>,
+    /// Where this session's subscriptions are released when it ends.
+    subscribed_at: Mutex<Option<(Arc<dyn Workbench>, CallerInfo)>>,
     notifier: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -48,6 +50,23 @@ impl Drop for Session {
             && let Some(task) = n.take()
         {
             task.abort();
+        }
+        // A session that ends with subscriptions releases them, so the upstream stops sending
+        // updates nobody wants (other sessions' subscriptions to the same URI stay).
+        let uris = self
+            .subscriptions
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        let at = self.subscribed_at.lock().ok().and_then(|mut a| a.take());
+        if let (false, Some((workbench, caller))) = (uris.is_empty(), at)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                for uri in uris {
+                    let _ = workbench.unsubscribe_resource(&uri, &caller).await;
+                }
+            });
         }
     }
 }
@@ -288,28 +307,52 @@ impl ServerHandler for GatewayServer {
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         self.start_notifier(context.peer.clone());
-        self.workbench
-            .subscribe_resource(&request.uri)
-            .await
-            .map_err(|e| e.to_error_data())?;
-        if let Ok(mut subs) = self.session.subscriptions.lock()
-            && !subs.contains(&request.uri)
-        {
-            subs.push(request.uri);
+        let fresh = self.session.subscriptions.lock().is_ok_and(|mut subs| {
+            let fresh = !subs.contains(&request.uri);
+            if fresh {
+                subs.push(request.uri.clone());
+            }
+            fresh
+        });
+        if !fresh {
+            return Ok(());
         }
-        Ok(())
+        let caller = self.caller(&context);
+        let subscribed = self
+            .workbench
+            .subscribe_resource(&request.uri, &caller)
+            .await;
+        match subscribed {
+            Ok(()) => {
+                if let Ok(mut at) = self.session.subscribed_at.lock() {
+                    *at = Some((Arc::clone(&self.workbench), caller));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if let Ok(mut subs) = self.session.subscriptions.lock() {
+                    subs.retain(|u| u != &request.uri);
+                }
+                Err(e.to_error_data())
+            }
+        }
     }
 
     async fn unsubscribe(
         &self,
         request: UnsubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if let Ok(mut subs) = self.session.subscriptions.lock() {
+        let had = self.session.subscriptions.lock().is_ok_and(|mut subs| {
+            let had = subs.contains(&request.uri);
             subs.retain(|u| u != &request.uri);
+            had
+        });
+        if !had {
+            return Ok(());
         }
         self.workbench
-            .unsubscribe_resource(&request.uri)
+            .unsubscribe_resource(&request.uri, &self.caller(&context))
             .await
             .map_err(|e| e.to_error_data())
     }
@@ -381,7 +424,11 @@ impl ServerHandler for GatewayServer {
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
-        notify::listen(self.workbench.as_ref(), context).await;
+        let caller = CallerInfo {
+            session: Some(self.caller_session()),
+            ..CallerInfo::default()
+        };
+        notify::listen(self.workbench.as_ref(), context, &caller).await;
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use rmcp::service::SubscriptionContext;
 use rmcp::{Peer, RoleServer};
 use tokio::sync::broadcast;
 
-use crate::workbench::{Workbench, WorkbenchChange};
+use crate::workbench::{CallerInfo, Workbench, WorkbenchChange};
 
 /// Receive the next change; a lagging receiver is told "tools changed" (the safe superset).
 async fn next_change(
@@ -55,7 +55,7 @@ pub async fn notify_session(
 }
 
 /// Serve one 2026-07-28 `subscriptions/listen` stream until it is cancelled.
-pub async fn listen(workbench: &dyn Workbench, context: SubscriptionContext) {
+pub async fn listen(workbench: &dyn Workbench, context: SubscriptionContext, caller: &CallerInfo) {
     let Some(mut changes) = workbench.changes() else {
         context.cancelled().await;
         return;
@@ -63,7 +63,7 @@ pub async fn listen(workbench: &dyn Workbench, context: SubscriptionContext) {
     let accepted: SubscriptionFilter = context.accepted().clone();
     let uris = accepted.resource_subscriptions.clone().unwrap_or_default();
     for uri in &uris {
-        if let Err(e) = workbench.subscribe_resource(uri).await {
+        if let Err(e) = workbench.subscribe_resource(uri, caller).await {
             tracing::warn!(uri = %uri, error = %e, "upstream resource subscription failed");
         }
     }
@@ -95,6 +95,6 @@ pub async fn listen(workbench: &dyn Workbench, context: SubscriptionContext) {
         }
     }
     for uri in &uris {
-        let _ = workbench.unsubscribe_resource(uri).await;
+        let _ = workbench.unsubscribe_resource(uri, caller).await;
     }
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rmcp::model::{
     CallToolResult, ClientCapabilities, CompleteRequestParams, CompleteResult, GetPromptResult,
-    JsonObject, LoggingLevel, Prompt, ReadResourceResult, Resource, ResourceTemplate, Tool,
+    JsonObject, LoggingLevel, Prompt, ProtocolVersion, ReadResourceResult, Resource,
+    ResourceTemplate, Tool,
 };
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -69,6 +70,9 @@ pub struct CallerInfo {
     /// Which downstream caller this is: upstream sessions with `session = "per_caller"` are
     /// keyed on it. `None` for calls made on nobody's behalf (the CLI, a test).
     pub session: Option<CallerSession>,
+    /// The protocol version the caller speaks (its era picks the upstream session of a server
+    /// that speaks both); `None`: unknown (the CLI, a test).
+    pub protocol: Option<ProtocolVersion>,
 }
 
 /// What a workbench call carries besides its arguments.
@@ -152,13 +156,22 @@ pub trait Workbench: Send + Sync {
         Err(WorkbenchError::UnknownResource { uri: uri.into() })
     }
 
-    /// Ask to be told when a resource changes (see [`WorkbenchChange::ResourceUpdated`]).
-    async fn subscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
+    /// Ask to be told when a resource changes (see [`WorkbenchChange::ResourceUpdated`]), for
+    /// `caller` (its protocol era picks the upstream session).
+    async fn subscribe_resource(
+        &self,
+        uri: &str,
+        _caller: &CallerInfo,
+    ) -> Result<(), WorkbenchError> {
         Err(WorkbenchError::UnknownResource { uri: uri.into() })
     }
 
-    /// Stop being told about a resource.
-    async fn unsubscribe_resource(&self, uri: &str) -> Result<(), WorkbenchError> {
+    /// Stop being told about a resource (one subscription of `caller`'s ends).
+    async fn unsubscribe_resource(
+        &self,
+        uri: &str,
+        _caller: &CallerInfo,
+    ) -> Result<(), WorkbenchError> {
         Err(WorkbenchError::UnknownResource { uri: uri.into() })
     }
 
