@@ -1,24 +1,28 @@
 //! `CallerPool`: the upstream sessions of a server with `session = "per_caller"` — one per
 //! downstream caller (for stdio, one child process each), started on the caller's first call,
-//! capped, and closed when the caller is gone or has been idle too long.
+//! capped, and closed as soon as the caller is gone (or after it has been idle too long).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use rmcp::model::ClientCapabilities;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::upstream::{McpWorkbench, is_legacy_caller};
 use crate::config::{ProtocolPreference, ServerConfig};
-use crate::workbench::{CallContext, WeakCallerSession, WorkbenchError};
+use crate::workbench::{CallContext, WorkbenchError};
 
 /// The key used for calls made on nobody's behalf (the CLI, library callers).
 const NO_CALLER: &str = "";
 
 struct Entry {
-    owner: Option<WeakCallerSession>,
+    /// Cancelled when the caller is gone.
+    gone: Option<CancellationToken>,
     workbench: McpWorkbench,
     stop: CancellationToken,
     active: Arc<AtomicUsize>,
@@ -37,7 +41,7 @@ impl Entry {
         if self.active.load(Ordering::Acquire) > 0 {
             return false;
         }
-        let gone = self.owner.as_ref().is_some_and(|o| !o.is_alive());
+        let gone = self.gone.as_ref().is_some_and(|g| g.is_cancelled());
         gone || self.idle_for() >= idle
     }
 }
@@ -48,6 +52,7 @@ pub struct CallerLease {
     pub workbench: McpWorkbench,
     active: Arc<AtomicUsize>,
     last_used: Arc<Mutex<Instant>>,
+    release: mpsc::UnboundedSender<CancellationToken>,
 }
 
 impl Drop for CallerLease {
@@ -56,6 +61,10 @@ impl Drop for CallerLease {
             *t = Instant::now();
         }
         self.active.fetch_sub(1, Ordering::AcqRel);
+        // A caller that left while its call ran is reaped now that the call is over.
+        let now = CancellationToken::new();
+        now.cancel();
+        let _ = self.release.send(now);
     }
 }
 
@@ -64,6 +73,8 @@ pub struct CallerPool {
     config: ServerConfig,
     shutdown: CancellationToken,
     sessions: Mutex<HashMap<String, Entry>>,
+    /// Tells the reaper about a caller to watch (or, already cancelled, to look now).
+    watch: mpsc::UnboundedSender<CancellationToken>,
     reaper: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -81,13 +92,15 @@ fn mirrored(caller: Option<&ClientCapabilities>) -> ClientCapabilities {
 impl CallerPool {
     /// An empty pool; its reaper runs until `shutdown` is cancelled.
     pub fn start(config: ServerConfig, shutdown: CancellationToken) -> Arc<Self> {
+        let (watch, watched) = mpsc::unbounded_channel();
         let pool = Arc::new(Self {
             config,
             shutdown,
             sessions: Mutex::new(HashMap::new()),
+            watch,
             reaper: Mutex::new(None),
         });
-        let task = tokio::spawn(reap(Arc::downgrade(&pool), pool.shutdown.clone()));
+        let task = tokio::spawn(reap(Arc::downgrade(&pool), watched, pool.shutdown.clone()));
         if let Ok(mut slot) = pool.reaper.lock() {
             *slot = Some(task);
         }
@@ -103,11 +116,38 @@ impl CallerPool {
         &self.config.name
     }
 
+    fn entry_for(&self, ctx: &CallContext) -> Entry {
+        let caller = ctx.caller.session.as_ref();
+        tracing::info!(server = %self.config.name, caller = ?caller, "starting a session for a new caller");
+        let stop = self.shutdown.child_token();
+        let capabilities = mirrored(ctx.caller.capabilities.as_ref());
+        // A caller's own session speaks the caller's era when the server may choose.
+        let mut config = self.config.clone();
+        if config.protocol == ProtocolPreference::Auto && is_legacy_caller(&ctx.caller) {
+            config.protocol = ProtocolPreference::Initialize;
+        }
+        let gone = caller.map(|c| c.gone());
+        if let Some(gone) = &gone {
+            let _ = self.watch.send(gone.clone());
+        }
+        Entry {
+            gone,
+            workbench: McpWorkbench::start_dedicated(config, stop.clone(), capabilities),
+            stop,
+            active: Arc::default(),
+            last_used: Arc::new(Mutex::new(Instant::now())),
+        }
+    }
+
     /// The session of the caller of `ctx`, started (and waited for, up to the server's start-up
     /// timeout) on its first call.
     pub async fn lease(&self, ctx: &CallContext) -> Result<CallerLease, WorkbenchError> {
-        let caller = ctx.caller.session.as_ref();
-        let key = caller.map_or(NO_CALLER, |c| c.key()).to_string();
+        let key = ctx
+            .caller
+            .session
+            .as_ref()
+            .map_or(NO_CALLER, |c| c.key())
+            .to_string();
         let lease = {
             let mut sessions = self.sessions.lock().map_err(|_| self.poisoned())?;
             if !sessions.contains_key(&key) && sessions.len() >= self.config.caller_sessions.max {
@@ -119,28 +159,13 @@ impl CallerPool {
                     ),
                 });
             }
-            let entry = sessions.entry(key).or_insert_with(|| {
-                tracing::info!(server = %self.config.name, caller = ?caller, "starting a session for a new caller");
-                let stop = self.shutdown.child_token();
-                let capabilities = mirrored(ctx.caller.capabilities.as_ref());
-                // A caller's own session speaks the caller's era when the server may choose.
-                let mut config = self.config.clone();
-                if config.protocol == ProtocolPreference::Auto && is_legacy_caller(&ctx.caller) {
-                    config.protocol = ProtocolPreference::Initialize;
-                }
-                Entry {
-                    owner: caller.map(|c| c.downgrade()),
-                    workbench: McpWorkbench::start_dedicated(config, stop.clone(), capabilities),
-                    stop,
-                    active: Arc::default(),
-                    last_used: Arc::new(Mutex::new(Instant::now())),
-                }
-            });
+            let entry = sessions.entry(key).or_insert_with(|| self.entry_for(ctx));
             entry.active.fetch_add(1, Ordering::AcqRel);
             CallerLease {
                 workbench: entry.workbench.clone(),
                 active: Arc::clone(&entry.active),
                 last_used: Arc::clone(&entry.last_used),
+                release: self.watch.clone(),
             }
         };
         let ready = tokio::select! {
@@ -167,7 +192,7 @@ impl CallerPool {
     }
 
     /// Close the sessions whose caller is gone or idle; returns how many were closed.
-    pub async fn reap_idle(&self) -> usize {
+    pub async fn reap(&self) -> usize {
         let idle = self.config.caller_sessions.idle;
         let closed: Vec<Entry> = match self.sessions.lock() {
             Ok(mut sessions) => {
@@ -208,20 +233,31 @@ async fn close(entries: Vec<Entry>) {
     futures::future::join_all(entries.iter().map(|e| e.workbench.stopped())).await;
 }
 
-/// Every few seconds, close the sessions of callers that are gone or idle.
-async fn reap(pool: Weak<CallerPool>, shutdown: CancellationToken) {
+/// Closes caller sessions as soon as their caller is gone (and, every few seconds, those idle
+/// longer than `caller_idle_secs`).
+async fn reap(
+    pool: Weak<CallerPool>,
+    mut watched: mpsc::UnboundedReceiver<CancellationToken>,
+    shutdown: CancellationToken,
+) {
     let period = match pool.upgrade() {
         Some(p) => (p.config.caller_sessions.idle / 4)
             .clamp(Duration::from_millis(200), Duration::from_secs(5)),
         None => return,
     };
+    let mut callers = FuturesUnordered::new();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(period) => {}
             _ = shutdown.cancelled() => return,
+            Some(gone) = watched.recv() => {
+                callers.push(gone.cancelled_owned());
+                continue;
+            }
+            Some(()) = callers.next(), if !callers.is_empty() => {}
+            _ = tokio::time::sleep(period) => {}
         }
         let Some(pool) = pool.upgrade() else { return };
-        let closed = pool.reap_idle().await;
+        let closed = pool.reap().await;
         if closed > 0 {
             tracing::info!(server = %pool.config.name, closed, "closed caller sessions (caller gone or idle)");
         }

@@ -33,7 +33,7 @@ pub enum ConnectError {
     #[error("handshake failed: {}", describe_handshake(source))]
     Handshake {
         #[source]
-        source: ClientInitializeError,
+        source: Box<ClientInitializeError>,
     },
     /// The stdio server exited before finishing its handshake.
     #[error(
@@ -54,7 +54,9 @@ pub enum ConnectError {
 impl ConnectError {
     /// Wrap an rmcp handshake error.
     pub fn handshake(source: ClientInitializeError) -> Self {
-        ConnectError::Handshake { source }
+        ConnectError::Handshake {
+            source: Box::new(source),
+        }
     }
 }
 

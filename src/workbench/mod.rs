@@ -20,7 +20,7 @@ use rmcp::model::{
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-pub use caller::{CallerSession, WeakCallerSession};
+pub use caller::CallerSession;
 pub use error::WorkbenchError;
 pub use observer::{CallObserver, NoObserver, withdrawn};
 pub use static_wb::StaticWorkbench;
