@@ -13,7 +13,7 @@ use rmcp::model::ClientCapabilities;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::upstream::{McpWorkbench, is_legacy_caller};
+use super::upstream::{McpWorkbench, PrimaryLink, is_legacy_caller};
 use crate::config::{ProtocolPreference, ServerConfig};
 use crate::workbench::{CallContext, WorkbenchError};
 
@@ -71,6 +71,7 @@ impl Drop for CallerLease {
 /// The per-caller sessions of one upstream server.
 pub struct CallerPool {
     config: ServerConfig,
+    primary: PrimaryLink,
     shutdown: CancellationToken,
     sessions: Mutex<HashMap<String, Entry>>,
     /// Tells the reaper about a caller to watch (or, already cancelled, to look now).
@@ -91,10 +92,15 @@ fn mirrored(caller: Option<&ClientCapabilities>) -> ClientCapabilities {
 
 impl CallerPool {
     /// An empty pool; its reaper runs until `shutdown` is cancelled.
-    pub fn start(config: ServerConfig, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn start(
+        config: ServerConfig,
+        shutdown: CancellationToken,
+        primary: PrimaryLink,
+    ) -> Arc<Self> {
         let (watch, watched) = mpsc::unbounded_channel();
         let pool = Arc::new(Self {
             config,
+            primary,
             shutdown,
             sessions: Mutex::new(HashMap::new()),
             watch,
@@ -132,7 +138,12 @@ impl CallerPool {
         }
         Entry {
             gone,
-            workbench: McpWorkbench::start_dedicated(config, stop.clone(), capabilities),
+            workbench: McpWorkbench::start_dedicated(
+                config,
+                stop.clone(),
+                capabilities,
+                &self.primary,
+            ),
             stop,
             active: Arc::default(),
             last_used: Arc::new(Mutex::new(Instant::now())),

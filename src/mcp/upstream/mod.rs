@@ -18,7 +18,7 @@ use rmcp::model::{
     ServerResult,
 };
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -34,6 +34,10 @@ use crate::workbench::{
 };
 
 pub use self::via::is_legacy_caller;
+
+/// A server's main session as its other sessions see it: its change channel and its
+/// re-list signal.
+pub type PrimaryLink = (broadcast::Sender<WorkbenchChange>, Arc<Notify>);
 
 /// Health of one upstream, as reported by `/healthz` and `toolyard check`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -75,14 +79,19 @@ impl McpWorkbench {
     /// `session = "per_caller"` this session only lists; each caller's calls go to a session
     /// of its own, started on its first call.
     pub fn start(config: ServerConfig, shutdown: CancellationToken) -> Self {
-        let callers = (config.session == SessionMode::PerCaller)
-            .then(|| CallerPool::start(config.clone(), shutdown.child_token()));
+        let changes = broadcast::channel(64).0;
+        let relist = Arc::new(Notify::new());
+        let callers = (config.session == SessionMode::PerCaller).then(|| {
+            let shared = (changes.clone(), Arc::clone(&relist));
+            CallerPool::start(config.clone(), shutdown.child_token(), shared)
+        });
         let mut workbench = Self::supervised(Spec {
             config,
             role: Role::Primary,
             ownership: Ownership::Shared,
             capabilities: shared_capabilities(),
-            changes: broadcast::channel(64).0,
+            changes,
+            relist,
             shutdown,
         });
         workbench.callers = callers;
@@ -90,18 +99,22 @@ impl McpWorkbench {
     }
 
     /// One caller's own session (see [`CallerPool`]): it declares only the capabilities the
-    /// caller has, and everything it sends belongs to that caller.
+    /// caller has, and everything it sends belongs to that caller; its resource updates and
+    /// list changes go to the server's main session (`primary`: its change channel and
+    /// re-list signal).
     pub fn start_dedicated(
         config: ServerConfig,
         shutdown: CancellationToken,
         capabilities: ClientCapabilities,
+        primary: &PrimaryLink,
     ) -> Self {
         Self::supervised(Spec {
             config,
             role: Role::Calls,
             ownership: Ownership::Dedicated,
             capabilities,
-            changes: broadcast::channel(16).0,
+            changes: primary.0.clone(),
+            relist: Arc::clone(&primary.1),
             shutdown,
         })
     }

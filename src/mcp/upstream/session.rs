@@ -8,7 +8,7 @@ use std::time::Duration;
 use rmcp::model::{ClientCapabilities, Prompt, ProtocolVersion, Resource, ResourceTemplate};
 use rmcp::service::{ClientLifecycleMode, RunningService, serve_client_with_lifecycle_and_ct};
 use rmcp::{Peer, RoleClient};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::UpstreamStatus;
@@ -53,6 +53,8 @@ pub struct Inner {
     pub capabilities: ClientCapabilities,
     pub extras: ToolExtras,
     pub changes: broadcast::Sender<WorkbenchChange>,
+    /// Signalled when the server's lists changed; the primary re-fetches them.
+    pub relist: Arc<Notify>,
     pub ready: watch::Sender<bool>,
     pub settled: watch::Sender<bool>,
     pub shutdown: CancellationToken,
@@ -66,6 +68,9 @@ pub struct Spec {
     pub capabilities: ClientCapabilities,
     /// Where changes go (a secondary session shares its primary's channel).
     pub changes: broadcast::Sender<WorkbenchChange>,
+    /// The primary's re-list signal (a secondary session shares it: a list change it hears,
+    /// e.g. after a tool of a caller's own session changed the tools, makes the primary re-list).
+    pub relist: Arc<Notify>,
     pub shutdown: CancellationToken,
 }
 
@@ -91,6 +96,7 @@ impl Inner {
             capabilities: spec.capabilities,
             extras: ToolExtras::default(),
             changes: spec.changes,
+            relist: spec.relist,
             ready: watch::channel(false).0,
             settled: watch::channel(false).0,
             shutdown: spec.shutdown,
@@ -271,10 +277,16 @@ async fn serve_session(
     inner.settled.send_replace(true);
     tracing::info!(server = %inner.config.name, protocol = ?protocol, role = ?inner.role, "upstream ready");
     let mut waiting = Box::pin(running.waiting());
+    let relist = Arc::clone(&inner.relist);
     let reason = loop {
         tokio::select! {
             reason = &mut waiting => break reason,
             Some(notice) = notices.recv() => handle_notice(inner, &peer, notice).await,
+            _ = relist.notified(), if inner.role == Role::Primary => {
+                if !peer.is_transport_closed() && !inner.shutdown.is_cancelled() {
+                    refresh_all(inner, &peer).await;
+                }
+            }
         }
     };
     inner.set_peer(None);
@@ -308,7 +320,8 @@ async fn handle_notice(inner: &Arc<Inner>, peer: &Peer<RoleClient>, notice: Upst
         (UpstreamNotice::ResourceUpdated(uri), _) => {
             inner.announce(WorkbenchChange::ResourceUpdated(uri));
         }
-        (_, Role::Calls) => {}
+        // Another session of the same server heard its lists change: the primary re-lists.
+        (_, Role::Calls) => inner.relist.notify_one(),
         (UpstreamNotice::Tools, Role::Primary) => {
             refresh_tools(inner, peer).await;
             inner.announce(WorkbenchChange::Tools);

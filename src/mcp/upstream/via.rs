@@ -1,6 +1,6 @@
 //! Which upstream session serves a caller: the caller's own (`session = "per_caller"`), the
-//! 2025-11-25 session of a server that speaks both eras when the caller is 2025-era, or the
-//! main session. A server speaking 2026-07-28 cannot ask its client anything mid-call (that era
+//! 2025-11-25 session of an HTTP server that speaks both eras when the caller is 2025-era, or
+//! the main session. A server speaking 2026-07-28 cannot ask its client anything mid-call (that era
 //! has no server→client requests), so a 2025-era caller of a dual-era server gets what it gets
 //! when it talks to that server directly only through a 2025-era session.
 
@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 use super::McpWorkbench;
 use super::request::is_modern;
 use super::session::{Role, Spec};
-use crate::config::ProtocolPreference;
+use crate::config::{ProtocolPreference, TransportConfig};
 use crate::mcp::callers::CallerLease;
 use crate::mcp::handler::{Ownership, shared_capabilities};
 use crate::workbench::{CallContext, CallerInfo, WorkbenchError};
@@ -57,10 +57,15 @@ impl McpWorkbench {
         })
     }
 
-    /// The 2025-era session for a 2025-era caller of a server whose main session speaks
-    /// 2026-07-28 (`protocol = "auto"`); `None`: this session serves the caller.
+    /// The 2025-era session for a 2025-era caller of an HTTP server whose main session speaks
+    /// 2026-07-28 (`protocol = "auto"`); `None`: this session serves the caller. A stdio
+    /// server gets no second session: that would be a second process with state of its own
+    /// (a tool it enables would not be in the lists); its 2025-era callers are translated
+    /// (`input_required` rounds become their questions), or get their own session with
+    /// `session = "per_caller"`, which speaks the caller's era.
     pub(super) async fn via_era(&self, ctx: &CallContext) -> Option<McpWorkbench> {
         let dual = self.inner.config.protocol == ProtocolPreference::Auto
+            && !matches!(self.inner.config.transport, TransportConfig::Stdio { .. })
             && is_legacy_caller(&ctx.caller)
             && self.peer().is_ok_and(|p| is_modern(&p));
         if dual {
@@ -85,6 +90,7 @@ impl McpWorkbench {
             ownership: Ownership::Shared,
             capabilities: shared_capabilities(),
             changes: self.inner.changes.clone(),
+            relist: std::sync::Arc::clone(&self.inner.relist),
             shutdown: self.inner.shutdown.child_token(),
         });
         let ready = tokio::select! {
