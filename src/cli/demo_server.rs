@@ -16,7 +16,7 @@ pub struct DemoServerArgs {
 
 /// Serve until the stdio client leaves (or Ctrl-C for HTTP).
 pub async fn run(args: DemoServerArgs) -> anyhow::Result<ExitCode> {
-    init_logging("info");
+    init_logging("info,rmcp=warn");
     match args.http {
         Some(addr) => toolyard::demo::serve_http(addr).await?,
         None => toolyard::demo::serve_stdio().await?,

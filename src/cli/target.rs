@@ -69,6 +69,7 @@ impl Target {
             return Ok(Self::Local { gateway, _set: set });
         };
         tracing::info!("using the running gateway at {url}");
+        reachable(url).await?;
         let mut server = ServerConfig::streamable_http("gateway", url.clone());
         server.timeout = REMOTE_CALL_TIMEOUT;
         server.startup_timeout = REMOTE_CONNECT_TIMEOUT;
@@ -82,6 +83,16 @@ impl Target {
             anyhow::bail!("cannot reach the gateway at {url}: {reason}");
         }
         Ok(Self::Remote { gateway, shutdown })
+    }
+
+    /// The log filter for a command that opens `url`: through `--url` the one upstream is the
+    /// gateway, whose failures the command reports itself.
+    pub fn log_filter(url: &UrlArgs) -> &'static str {
+        if url.url.is_some() {
+            "off,toolyard::cli=info"
+        } else {
+            super::ONE_SHOT_LOG
+        }
     }
 
     /// The tools and where they come from.
@@ -145,6 +156,22 @@ impl Target {
                 gateway.stopped().await;
             }
         }
+    }
+}
+
+/// Fails with a plain reason ("connection refused") when nothing listens at `url`'s address,
+/// before the MCP client wraps the same failure in transport detail.
+async fn reachable(url: &Url) -> anyhow::Result<()> {
+    let addrs = url
+        .socket_addrs(|| None)
+        .map_err(|e| anyhow::anyhow!("cannot reach the gateway at {url}: {e}"))?;
+    let connect = tokio::net::TcpStream::connect(addrs.as_slice());
+    match tokio::time::timeout(REMOTE_CONNECT_TIMEOUT, connect).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => anyhow::bail!(
+            "cannot reach the gateway at {url}: {e} (is `toolyard serve` running there?)"
+        ),
+        Err(_) => anyhow::bail!("cannot reach the gateway at {url}: no answer"),
     }
 }
 

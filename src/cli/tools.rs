@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::target::{Target, UrlArgs};
-use super::{ConfigArgs, ONE_SHOT_LOG, WorkbenchArgs, init_logging};
+use super::{ConfigArgs, WorkbenchArgs, init_logging};
 
 /// Options of `toolyard tools`.
 #[derive(Debug, clap::Args)]
@@ -21,7 +21,7 @@ pub struct ToolsArgs {
 
 /// List tools: name, server, description (or JSON).
 pub async fn run(args: ToolsArgs) -> anyhow::Result<ExitCode> {
-    init_logging(ONE_SHOT_LOG);
+    init_logging(Target::log_filter(&args.url));
     let target = Target::open(&args.url, &args.config, &args.workbenches).await?;
     let listed = target.tools().await;
     let warnings = target.warnings();
