@@ -1,9 +1,11 @@
 //! `servers.toml`: parsing, validation and `${VAR}` interpolation into typed settings.
 //!
-//! serde reads the file into the raw tables of `raw.rs` (unknown keys denied); `validate.rs`
-//! checks what serde cannot and builds the typed [`Config`]. Every error names the file, the
+//! serde reads the file into the raw tables of `raw.rs` (unknown keys denied; `diagnose.rs`
+//! turns its errors into ours); `validate.rs` checks what serde cannot and builds the typed
+//! [`Config`]. Every error names the file, the
 //! line and column, and the section or server and key.
 
+mod diagnose;
 mod interpolate;
 mod locate;
 mod raw;
@@ -302,10 +304,10 @@ impl Config {
         let root = toml::de::DeTable::parse(text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
             at: At(e.span().map(|s| Location::of(text, s.start))),
-            message: e.message().lines().collect::<Vec<_>>().join("; "),
+            message: diagnose::one_line(e.message()),
         })?;
         let raw = raw::RawFile::deserialize(toml::de::Deserializer::from(root.clone()))
-            .map_err(|e| validate::serde_error(&e, root.get_ref(), path, text))?;
+            .map_err(|e| diagnose::serde_error(&e, root.get_ref(), path, text))?;
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let base = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
         validate::Checker {
