@@ -215,3 +215,57 @@ fn logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
         "says that none is served: {stderr}"
     );
 }
+
+#[test]
+fn call_prints_the_answer_text_and_shows_progress_on_stderr() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = workbench_support::write_config(dir.path(), "");
+    let workbenches = workbench_support::shipped_workbenches();
+    let run = |json: bool| {
+        let mut command = Command::new(toolyard());
+        command
+            .args([
+                "call",
+                "research_team",
+                "--args",
+                r#"{"task": "what is toolyard?"}"#,
+            ])
+            .arg("--config")
+            .arg(&config)
+            .arg("--workbenches")
+            .arg(&workbenches)
+            .env_remove("NO_COLOR");
+        if json {
+            command.arg("--json");
+        }
+        command.output().expect("run toolyard call")
+    };
+    let out = run(false);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("researcher: Echo: Notes:"), "{stdout}");
+    assert!(
+        !stdout.contains("stop_reason"),
+        "no structured content: {stdout}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("progress 2: researcher: everything__echo(")),
+        "{stderr}"
+    );
+    let out = run(true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("JSON result");
+    assert_eq!(
+        result["structuredContent"]["stop_reason"], "Text 'TERMINATE' mentioned",
+        "{result}"
+    );
+}
