@@ -1,50 +1,13 @@
-//! demo_server: toolyard's small everyday example MCP server, written with rmcp.
+//! demo_server: toolyard's small everyday example MCP server (the code is `toolyard::demo`; the
+//! `toolyard` binary serves the same with `toolyard demo-server`).
 //!
 //! Serves MCP over stdio by default, or streamable HTTP at `/mcp` with `--http ADDR`
 //! (e.g. `--http 127.0.0.1:0`; the bound address is logged to stderr as `listening on ...`).
-//!
-//! Tools:
-//! - `echo {message}`: returns the message;
-//! - `add {a, b}`: returns a + b;
-//! - `sleep {ms}`: waits, then returns `slept <ms> ms` (cancellable);
-//! - `crash`: the process exits abruptly mid-call, without answering (for restart tests);
-//! - `hang`: never answers (for timeout tests);
-//! - `touch_tools`: enables the hidden tool `touched` and sends `notifications/tools/list_changed`
-//!   (for list-changed tests).
-//!
-//! Also one resource (`demo://readme`) and one prompt (`greet {name}`).
-//! Logs go to stderr only, so stdout stays a clean stdio transport.
+//! Tools: echo, add, sleep, crash, hang, touch_tools (see `toolyard::demo`).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 use clap::Parser;
-use rmcp::handler::server::router::prompt::PromptRouter;
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{
-    Implementation, ListResourcesResult, PaginatedRequestParams, PromptMessage,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-    ResourceContents, Role, ServerCapabilities, ServerConfig,
-};
-use rmcp::service::RequestContext;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{
-    ErrorData, RoleServer, ServerHandler, ServiceExt, prompt, prompt_handler, prompt_router,
-    schemars, tool, tool_handler, tool_router,
-};
-use serde::Deserialize;
-use tokio_util::sync::CancellationToken;
-
-/// URI of the demo server's one resource.
-const README_URI: &str = "demo://readme";
-/// Text of the demo server's one resource.
-const README_TEXT: &str =
-    "demo_server: toolyard's example MCP server (echo, add, sleep, crash, hang, touch_tools).";
-/// Name of the tool that `touch_tools` makes visible.
-const TOUCHED_TOOL: &str = "touched";
 
 #[derive(Parser, Debug)]
 #[command(about = "toolyard's small example MCP server")]
@@ -52,173 +15,6 @@ struct Args {
     /// Serve streamable HTTP at /mcp on this address instead of stdio.
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-struct EchoArgs {
-    /// The message to send back.
-    message: String,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-struct AddArgs {
-    /// Left operand.
-    a: f64,
-    /// Right operand.
-    b: f64,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-struct SleepArgs {
-    /// How long to sleep, in milliseconds.
-    ms: u64,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-struct GreetArgs {
-    /// Who to greet.
-    name: String,
-}
-
-/// The demo server; one instance per MCP session.
-#[derive(Clone)]
-struct DemoServer {
-    /// Tool routes; behind a lock because `touch_tools` changes the visible set at run time.
-    tools: Arc<RwLock<ToolRouter<Self>>>,
-    prompt_router: PromptRouter<Self>,
-}
-
-impl DemoServer {
-    fn new() -> Self {
-        Self {
-            tools: Arc::new(RwLock::new(Self::tool_router().with_disabled(TOUCHED_TOOL))),
-            prompt_router: Self::prompt_router(),
-        }
-    }
-
-    /// A snapshot of the current tool routes (the lock is not held across an await).
-    fn router(&self) -> ToolRouter<Self> {
-        self.tools
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-#[tool_router]
-impl DemoServer {
-    #[tool(description = "Echo a message back")]
-    fn echo(&self, Parameters(EchoArgs { message }): Parameters<EchoArgs>) -> String {
-        message
-    }
-
-    #[tool(description = "Add two numbers")]
-    fn add(&self, Parameters(AddArgs { a, b }): Parameters<AddArgs>) -> String {
-        (a + b).to_string()
-    }
-
-    #[tool(description = "Sleep for `ms` milliseconds, then answer")]
-    async fn sleep(&self, Parameters(SleepArgs { ms }): Parameters<SleepArgs>) -> String {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        format!("slept {ms} ms")
-    }
-
-    #[tool(description = "Exit the server process abruptly, without answering (for restart tests)")]
-    fn crash(&self) -> String {
-        tracing::warn!("crash tool called: exiting without answering");
-        std::process::exit(70)
-    }
-
-    #[tool(description = "Never answer (for timeout tests)")]
-    async fn hang(&self) -> String {
-        std::future::pending::<String>().await
-    }
-
-    #[tool(
-        description = "Make the tool `touched` appear and send notifications/tools/list_changed"
-    )]
-    async fn touch_tools(&self, context: RequestContext<RoleServer>) -> Result<String, ErrorData> {
-        let newly_enabled = self
-            .tools
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .enable_route(TOUCHED_TOOL);
-        context
-            .peer
-            .notify_tool_list_changed()
-            .await
-            .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
-        Ok(if newly_enabled {
-            format!("added tool {TOUCHED_TOOL}")
-        } else {
-            format!("tool {TOUCHED_TOOL} was already there")
-        })
-    }
-
-    #[tool(description = "A tool that appears only after touch_tools was called")]
-    fn touched(&self) -> String {
-        "touched".to_string()
-    }
-}
-
-#[prompt_router]
-impl DemoServer {
-    #[prompt(name = "greet", description = "Ask the assistant to greet someone")]
-    async fn greet(
-        &self,
-        Parameters(GreetArgs { name }): Parameters<GreetArgs>,
-    ) -> Vec<PromptMessage> {
-        vec![PromptMessage::new_text(
-            Role::User,
-            format!("Please greet {name} warmly."),
-        )]
-    }
-}
-
-#[tool_handler(router = self.router())]
-#[prompt_handler(router = self.prompt_router)]
-impl ServerHandler for DemoServer {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_tool_list_changed()
-                .enable_prompts()
-                .enable_resources()
-                .build(),
-        )
-        .with_server_info(Implementation::new(
-            "toolyard-demo",
-            env!("CARGO_PKG_VERSION"),
-        ))
-        .with_instructions("toolyard's example server: echo, add, sleep, crash, hang, touch_tools")
-    }
-
-    async fn list_resources(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListResourcesResult, ErrorData> {
-        let readme = Resource::new(README_URI, "readme")
-            .with_description("What this server is")
-            .with_mime_type("text/plain");
-        Ok(ListResourcesResult::with_all_items(vec![readme]))
-    }
-
-    async fn read_resource(
-        &self,
-        request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ReadResourceResponse, ErrorData> {
-        if request.uri != README_URI {
-            return Err(ErrorData::resource_not_found(
-                format!("no resource {}", request.uri),
-                None,
-            ));
-        }
-        let contents = ResourceContents::text(README_TEXT, README_URI);
-        Ok(ReadResourceResult::new(vec![contents]).into())
-    }
 }
 
 #[tokio::main]
@@ -232,35 +28,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     match args.http {
-        Some(addr) => serve_http(addr).await,
-        None => serve_stdio().await,
+        Some(addr) => toolyard::demo::serve_http(addr).await?,
+        None => toolyard::demo::serve_stdio().await?,
     }
-}
-
-async fn serve_stdio() -> anyhow::Result<()> {
-    let service = DemoServer::new().serve(rmcp::transport::stdio()).await?;
-    service.waiting().await?;
-    Ok(())
-}
-
-async fn serve_http(addr: SocketAddr) -> anyhow::Result<()> {
-    let shutdown = CancellationToken::new();
-    let config =
-        StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
-    let service = StreamableHttpService::new(
-        || Ok(DemoServer::new()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
-    let app = axum::Router::new().nest_service("/mcp", service);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!("listening on {}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            // Ctrl-C or SIGTERM ends the server; open sessions are cancelled with it.
-            let _ = tokio::signal::ctrl_c().await;
-            shutdown.cancel();
-        })
-        .await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod agents;
 pub mod code_executors;
 pub mod component;
 pub mod config;
+pub mod demo;
 pub mod gateway;
 pub mod mcp;
 pub mod memory;

@@ -49,7 +49,14 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             c.name, c.kept, c.dropped
         );
     }
-    if let Some(dir) = args.workbenches.folder()? {
+    let folder = args.workbenches.folder(&config)?;
+    if folder.is_none() {
+        println!(
+            "workbenches: none ({} does not exist; name a folder with --workbenches)",
+            config.dir.join("workbenches").display()
+        );
+    }
+    if let Some(dir) = folder {
         let known = Known {
             servers: config.servers.iter().map(|s| s.name.clone()).collect(),
             tools: gateway

@@ -2,11 +2,15 @@
 
 mod call;
 mod check;
+mod demo_server;
+mod health;
 mod run;
 mod runner;
 mod serve;
+mod target;
 mod tools;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,6 +41,11 @@ enum Command {
     Check(check::CheckArgs),
     /// Run one agent or team from a file in the terminal (like AutoGen's Console).
     Run(run::RunArgs),
+    /// Ask a running gateway's /healthz; exit 0 when every upstream is ready (for health checks).
+    Health(health::HealthArgs),
+    /// Serve toolyard's example MCP server (what the bundled servers.toml starts as `demo`).
+    #[command(hide = true)]
+    DemoServer(demo_server::DemoServerArgs),
 }
 
 /// Options every subcommand that reads a config takes.
@@ -52,56 +61,70 @@ pub struct ConfigArgs {
     config: PathBuf,
 }
 
-/// Where the workbench files are (`toolyard serve` / `check`).
+/// Where the workbench files are (`toolyard serve` / `tools` / `call` / `check`).
 #[derive(Debug, clap::Args)]
 pub struct WorkbenchArgs {
-    /// Folder of workbench files (agents and teams served as tools); default `./workbenches`,
-    /// skipped when that default folder does not exist.
+    /// Folder of workbench files (agents and teams served as tools); default: `workbenches`
+    /// next to the config file, skipped when that folder does not exist.
     #[arg(long, env = "TOOLYARD_WORKBENCHES")]
     workbenches: Option<PathBuf>,
 }
 
 impl WorkbenchArgs {
-    /// The folder to use, if any; an explicitly named folder must exist.
-    pub fn folder(&self) -> anyhow::Result<Option<PathBuf>> {
-        match &self.workbenches {
-            Some(dir) if dir.is_dir() => Ok(Some(dir.clone())),
+    /// The folder to use for `config`, if any: the named one (which must exist), else
+    /// `workbenches/` in the config file's folder when it exists. Logs which one is served.
+    pub fn folder(&self, config: &Config) -> anyhow::Result<Option<PathBuf>> {
+        let folder = match &self.workbenches {
+            Some(dir) if dir.is_dir() => Some(dir.clone()),
             Some(dir) => anyhow::bail!("workbench folder {} does not exist", dir.display()),
             None => {
-                let default = PathBuf::from("workbenches");
-                Ok(default.is_dir().then_some(default))
+                let default = config.dir.join("workbenches");
+                if !default.is_dir() {
+                    tracing::info!(
+                        "no workbench folder: {} does not exist (name one with --workbenches)",
+                        default.display()
+                    );
+                }
+                default.is_dir().then_some(default)
             }
+        };
+        if let Some(dir) = &folder {
+            let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+            tracing::info!("serving the workbench folder {}", dir.display());
         }
+        Ok(folder)
     }
 }
 
-/// The models table of `config` (scripted model servers started when `start`).
+/// The models table of `config` (scripted model servers started when `start`); relative
+/// `script` paths resolve against the config file's folder.
 pub async fn model_table(config: &Config, start: bool) -> anyhow::Result<ModelTable> {
-    let base = config
-        .path
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let mut models = ModelTable::parse(&config.models, &base)?;
+    let mut models = ModelTable::parse(&config.models, &config.dir)?;
     if start {
         models.start().await?;
     }
     Ok(models)
 }
 
-/// Load the config and start the gateway over it plus the workbench tools of `folder`.
-pub async fn start_gateway_with_workbenches(
-    args: &ConfigArgs,
-    folder: Option<&std::path::Path>,
-) -> anyhow::Result<(
+/// A started gateway: the config, the gateway (upstreams plus workbench tools), its shutdown
+/// token and the workbench set (kept alive while the gateway serves).
+pub type Started = (
     Config,
     Arc<Gateway>,
     CancellationToken,
     Option<Arc<WorkbenchSet>>,
-)> {
+);
+
+/// Load the config and start the gateway over it plus the workbench tools of the folder
+/// `workbenches` names (or the default one next to the config).
+pub async fn start_gateway_with_workbenches(
+    args: &ConfigArgs,
+    workbenches: &WorkbenchArgs,
+) -> anyhow::Result<Started> {
     let config = Config::load(&args.config)?;
+    let folder = workbenches.folder(&config)?;
     let shutdown = CancellationToken::new();
-    let Some(folder) = folder else {
+    let Some(folder) = folder.as_deref() else {
         let gateway = Gateway::from_config(&config, shutdown.clone());
         return Ok((config, gateway, shutdown, None));
     };
@@ -126,19 +149,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Call(args) => call::run(args).await,
         Command::Check(args) => check::run(args).await,
         Command::Run(args) => run::run(args).await,
+        Command::Health(args) => health::run(args).await,
+        Command::DemoServer(args) => demo_server::run(args).await,
     }
 }
 
 /// Log to stderr (never stdout: stdout may be the MCP channel). `RUST_LOG` overrides `default`.
+/// Colours only when stderr is a terminal and `NO_COLOR` is not set (an IDE's log pane or a
+/// container log shows escape codes as garbage).
 pub fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .with_target(false)
         .try_init();
 }
+
+/// Whether stderr gets colours: a terminal, and `NO_COLOR` not set.
+fn colour_on_stderr() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The log filter of one-shot commands: the library's warnings, and the command line's own
+/// notes (which workbench folder, which gateway).
+pub const ONE_SHOT_LOG: &str = "warn,toolyard::cli=info";
 
 /// Load the config and start the gateway over it.
 pub fn start_gateway(
@@ -150,8 +187,8 @@ pub fn start_gateway(
     Ok((config, gateway, shutdown))
 }
 
-/// Wait until every upstream has connected or failed its first attempt (each bounded by its
-/// start-up timeout), for commands that report on all of them (`check`, `tools`).
+/// Wait for upstreams for one-shot commands: until each one's first connection attempt has
+/// succeeded or failed (bounded by its start-up timeout), so a broken server costs no waiting.
 pub async fn wait_for_upstreams(gateway: &Gateway) {
     gateway.wait_settled().await;
 }

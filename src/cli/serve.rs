@@ -41,9 +41,8 @@ pub struct ServeArgs {
 /// Run `serve` until Ctrl-C / SIGTERM (or the stdio client leaves); then stop every upstream.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging("info,rmcp=warn");
-    let folder = args.workbenches.folder()?;
     let (config, gateway, shutdown, _set) =
-        start_gateway_with_workbenches(&args.config, folder.as_deref()).await?;
+        start_gateway_with_workbenches(&args.config, &args.workbenches).await?;
     let server = GatewayServer::new(
         Arc::clone(&gateway) as Arc<dyn Workbench>,
         config.gateway.name.clone(),

@@ -1,10 +1,9 @@
-//! `toolyard tools`: list the aggregated tools.
+//! `toolyard tools`: list the aggregated tools (of a gateway started here, or at `--url`).
 
 use std::process::ExitCode;
 
-use super::{
-    ConfigArgs, WorkbenchArgs, init_logging, start_gateway_with_workbenches, wait_for_upstreams,
-};
+use super::target::{Target, UrlArgs};
+use super::{ConfigArgs, WorkbenchArgs, init_logging};
 
 /// Options of `toolyard tools`.
 #[derive(Debug, clap::Args)]
@@ -13,6 +12,8 @@ pub struct ToolsArgs {
     config: ConfigArgs,
     #[command(flatten)]
     workbenches: WorkbenchArgs,
+    #[command(flatten)]
+    url: UrlArgs,
     /// Print the full tool definitions as JSON.
     #[arg(long)]
     json: bool,
@@ -20,20 +21,21 @@ pub struct ToolsArgs {
 
 /// List tools: name, server, description (or JSON).
 pub async fn run(args: ToolsArgs) -> anyhow::Result<ExitCode> {
-    init_logging("warn");
-    let folder = args.workbenches.folder()?;
-    let (_config, gateway, _shutdown, _set) =
-        start_gateway_with_workbenches(&args.config, folder.as_deref()).await?;
-    wait_for_upstreams(&gateway).await;
-    let tools = gateway.exposed_tools().await;
+    init_logging(Target::log_filter(&args.url));
+    let target = Target::open(&args.url, &args.config, &args.workbenches).await?;
+    let listed = target.tools().await;
+    let warnings = target.warnings();
+    target.shutdown().await;
+    let tools = listed?;
     if args.json {
         let all: Vec<_> = tools.iter().map(|t| t.spec.to_json()).collect();
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else {
         let width = tools.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+        let server = |t: &super::target::Listed| t.server.clone().unwrap_or_else(|| "-".into());
         let server_width = tools
             .iter()
-            .map(|t| t.server.len())
+            .map(|t| server(t).len())
             .max()
             .unwrap_or(6)
             .max(6);
@@ -43,18 +45,13 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<ExitCode> {
             let first_line = description.lines().next().unwrap_or("");
             println!(
                 "{:width$}  {:server_width$}  {first_line}",
-                t.name, t.server
+                t.name,
+                server(t)
             );
         }
     }
-    for status in gateway.statuses().iter().filter(|s| s.state != "ready") {
-        eprintln!(
-            "warning: server `{}` is {}: {}",
-            status.name,
-            status.state,
-            status.error.as_deref().unwrap_or("no detail")
-        );
+    for warning in warnings {
+        eprintln!("warning: {warning}");
     }
-    gateway.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

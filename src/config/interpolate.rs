@@ -39,9 +39,16 @@ pub fn interpolate(
     Ok(out)
 }
 
-/// Look a variable up in the process environment.
+/// Look a variable up in the process environment. `TOOLYARD_EXE`, when the environment does
+/// not set it, is the running executable: a config can start toolyard's own subcommands (e.g.
+/// `demo-server`) wherever toolyard was launched from, with no PATH lookup.
 pub fn from_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+    std::env::var(name).ok().or_else(|| {
+        (name == super::TOOLYARD_EXE)
+            .then(std::env::current_exe)
+            .and_then(Result::ok)
+            .map(|p| p.to_string_lossy().into_owned())
+    })
 }
 
 #[cfg(test)]
@@ -71,6 +78,18 @@ mod tests {
             interpolate("x ${NOPE} y", &vars),
             Err(MissingVar("NOPE".into()))
         );
+    }
+
+    #[test]
+    fn toolyard_exe_defaults_to_the_running_executable() {
+        let exe = std::env::current_exe().expect("current exe");
+        let expected = exe.to_string_lossy();
+        if std::env::var_os(crate::config::TOOLYARD_EXE).is_none() {
+            assert_eq!(
+                from_env(crate::config::TOOLYARD_EXE).as_deref(),
+                Some(&*expected)
+            );
+        }
     }
 
     #[test]

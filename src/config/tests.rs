@@ -183,3 +183,193 @@ fn relative_command_paths_resolve_against_the_config_dir() {
     };
     assert_eq!(command, "node");
 }
+
+#[test]
+fn a_quoted_number_of_seconds_says_what_is_expected_and_where() {
+    let message = parse("[servers.a]\ncommand = \"x\"\ntimeout_secs = \"60\"\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        "/etc/toolyard/servers.toml:3:16: [servers.a] key `timeout_secs`: expected a number of \
+         seconds, found the string \"60\" (write it without quotes: 60)"
+    );
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\nstartup_timeout_secs = true\n",
+        &["`startup_timeout_secs`", "expected a number of seconds"],
+    );
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\ntimeout_secs = 0\n",
+        &[":3:16", "positive"],
+    );
+}
+
+#[test]
+fn unknown_keys_get_a_hint_when_a_known_key_is_close() {
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\ncomand = \"y\"\n",
+        &[":3:1:", "(did you mean `command`?)"],
+    );
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\ntimeout_sec = 5\n",
+        &["`timeout_sec`", "(did you mean `timeout_secs`?)"],
+    );
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\ntools.alow = []\n",
+        &["(did you mean `allow`?)"],
+    );
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\ntools.overrides.t = { nam = \"y\" }\n",
+        &["tool `t`", "unknown key `nam` (did you mean `name`?)"],
+    );
+    assert_error(
+        "[gateway]\nseperator = \"_\"\n",
+        &["(did you mean `separator`?)"],
+    );
+    assert_error("[serverz.a]\n", &["(did you mean `servers`?)"]);
+    let far = parse("[servers.a]\ncommand = \"x\"\nbanana = 1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        far.ends_with("[servers.a] key `banana`: unknown key"),
+        "{far}"
+    );
+}
+
+#[test]
+fn checks_after_serde_keep_line_and_column() {
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\n\nurl = \"http://x\"\n",
+        &[":4:7:", "`url`", "not both"],
+    );
+    assert_error(
+        "[servers.r]\nurl = \"http://x\"\nheaders = { A = \"${NOPE}\" }\n",
+        &[":3:17:", "`headers.A`", "NOPE"],
+    );
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\nargs = [\"ok\", 5]\n",
+        &[":3:15:", "`args[1]`", "expected a string"],
+    );
+    assert_error(
+        "[gateway]\nseparator = \"\"\n",
+        &[":2:13:", "must not be empty"],
+    );
+    assert_error("[servers.a\n", &[":1:11:", "invalid TOML"]);
+}
+
+#[test]
+fn session_defaults_to_shared_with_default_caller_limits() {
+    let config = parse("[servers.a]\ncommand = \"x\"\n").unwrap();
+    let a = config.server("a").unwrap();
+    assert_eq!(a.session, SessionMode::Shared);
+    assert_eq!(a.caller_sessions, CallerSessions::default());
+    assert_eq!(CallerSessions::default().max, 32);
+    assert_eq!(CallerSessions::default().idle, Duration::from_secs(300));
+}
+
+#[test]
+fn per_caller_sessions_take_their_limits() {
+    let config = parse(
+        "[servers.a]\ncommand = \"x\"\nsession = \"per_caller\"\n\
+         max_callers = 4\ncaller_idle_secs = 2.5\n\
+         [servers.b]\ncommand = \"y\"\nsession = \"per_caller\"\n\
+         [servers.c]\ncommand = \"z\"\nsession = \"shared\"\n",
+    )
+    .unwrap();
+    let a = config.server("a").unwrap();
+    assert_eq!(a.session, SessionMode::PerCaller);
+    assert_eq!(
+        a.caller_sessions,
+        CallerSessions {
+            max: 4,
+            idle: Duration::from_millis(2500)
+        }
+    );
+    let b = config.server("b").unwrap();
+    assert_eq!(b.session, SessionMode::PerCaller);
+    assert_eq!(b.caller_sessions, CallerSessions::default());
+    assert_eq!(config.server("c").unwrap().session, SessionMode::Shared);
+}
+
+#[test]
+fn caller_limits_need_per_caller_sessions_and_valid_values() {
+    let only = "only allowed with session = \"per_caller\"";
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\nmax_callers = 4\n",
+        &["`max_callers`", only],
+    );
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\nsession = \"shared\"\ncaller_idle_secs = 9\n",
+        &[":4:20:", "`caller_idle_secs`", only],
+    );
+    let per_caller = "[servers.a]\ncommand = \"x\"\nsession = \"per_caller\"\n";
+    assert_error(
+        &format!("{per_caller}max_callers = 0\n"),
+        &["`max_callers`", "at least 1"],
+    );
+    assert_error(
+        &format!("{per_caller}max_callers = 2.5\n"),
+        &["`max_callers`", "whole number"],
+    );
+    assert_error(
+        &format!("{per_caller}max_callers = \"4\"\n"),
+        &["`max_callers`", "expected a whole number", "without quotes"],
+    );
+    assert_error(
+        &format!("{per_caller}caller_idle_secs = 0\n"),
+        &["`caller_idle_secs`", "positive"],
+    );
+    assert_error(
+        &format!("{per_caller}caller_idle_secs = \"300\"\n"),
+        &["`caller_idle_secs`", "expected a number of seconds"],
+    );
+    assert_error(
+        "[servers.a]\ncommand = \"x\"\nsession = \"per-caller\"\n",
+        &["`session`", "per-caller", "`shared` or `per_caller`"],
+    );
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_folder() {
+    let config = Config::parse(
+        "[servers.a]\ncommand = \"bin/server\"\ncwd = \"work\"\n",
+        Path::new("conf/servers.toml"),
+        &env,
+    )
+    .unwrap();
+    let here = std::env::current_dir().unwrap();
+    assert_eq!(config.dir, here.join("conf"));
+    let TransportConfig::Stdio { command, cwd, .. } = &config.servers[0].transport else {
+        panic!("stdio expected")
+    };
+    assert_eq!(Path::new(command), here.join("conf/bin/server"));
+    assert_eq!(cwd.as_deref(), Some(here.join("conf/work").as_path()));
+}
+
+/// The bundled config and the container's: loadable as the command line loads them, no
+/// server needing cargo, and server-everything's `get-env` (it prints the environment, API
+/// keys included) never served.
+#[test]
+fn bundled_configs_need_no_cargo_and_hide_get_env() {
+    let exe = |name: &str| (name == TOOLYARD_EXE).then(|| "/opt/toolyard".to_string());
+    for file in ["servers.toml", "deploy/servers.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let config = Config::load_with(&path, &exe).unwrap();
+        let everything = config.server("everything").expect("everything is bundled");
+        assert!(!everything.tools.admits("get-env"), "{file} serves get-env");
+        assert!(everything.tools.admits("echo"), "{file}");
+        for server in &config.servers {
+            if let TransportConfig::Stdio { command, .. } = &server.transport {
+                assert_ne!(command, "cargo", "{file}: {} needs cargo", server.name);
+            }
+        }
+        let demo = config.server("demo").expect("demo is bundled");
+        let TransportConfig::Stdio { command, args, .. } = &demo.transport else {
+            panic!("stdio expected")
+        };
+        assert_eq!(
+            (command.as_str(), args.as_slice()),
+            ("/opt/toolyard", &["demo-server".to_string()][..])
+        );
+    }
+}
