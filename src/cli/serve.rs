@@ -42,7 +42,7 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging("info,rmcp=warn");
     let folder = args.workbenches.folder()?;
-    let (config, gateway, shutdown, _set) =
+    let (config, gateway, shutdown, set) =
         start_gateway_with_workbenches(&args.config, folder.as_deref()).await?;
     let server = GatewayServer::new(
         Arc::clone(&gateway) as Arc<dyn Workbench>,
@@ -83,6 +83,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     shutdown.cancel();
     tasks.shutdown().await;
+    if let Some(set) = &set {
+        set.shutdown().await;
+    }
     gateway.shutdown().await;
     tracing::info!("stopped");
     outcome.map(|()| ExitCode::SUCCESS)
