@@ -47,11 +47,17 @@ impl OverriddenMcp {
     }
 }
 
-/// Waits for `server`'s first connection attempt (bounded by its start-up timeout); an error
-/// naming the server and the reason when it is not connected.
+/// Waits for `server`'s first connection attempt (bounded by its start-up timeout), and for a
+/// server that was up and is being restarted (it crashed) for its reconnection; an error naming
+/// the server and the reason when it is not connected.
 pub(super) async fn wait_ready(server: &McpWorkbench) -> Result<(), WorkbenchError> {
-    server.wait_settled(server.config().startup_timeout).await;
-    let status = server.status();
+    let startup = server.config().startup_timeout;
+    server.wait_settled(startup).await;
+    let mut status = server.status();
+    if status.state != "ready" && status.connects > 0 && status.state != "stopped" {
+        server.wait_ready(startup).await;
+        status = server.status();
+    }
     if status.state == "ready" {
         return Ok(());
     }
