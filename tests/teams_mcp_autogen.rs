@@ -11,61 +11,16 @@ mod common;
 mod common_agents;
 mod common_teams;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::{example_bin, marked_processes};
 use common_agents::{run_team, server_json};
-use common_teams::{autogen_run, fixture_path, point_at, summary};
+use common_teams::{autogen_run, mcp_fixture_copy as fixture_copy, mcp_script as script, summary};
 use serde_json::{Value, json};
 use toolyard::workbenches::prepare::{Built, Mode, build, no_input_channel};
 use toolyard::workbenches::{GatewayHandle, McpServers, ModelTable, RunEnv, WorkbenchFile};
 
 const TOOL: &str = "mcp_autogen.py";
-
-/// The model calls the (possibly renamed) echo tool and `add` at once, then ends.
-fn script() -> Value {
-    let calls = |echo: &str| {
-        json!({"kind": "parallel", "calls": [
-            {"name": echo, "arguments": {"message": "hello from the demo server"}},
-            {"name": "add", "arguments": {"a": 2, "b": 3}},
-        ]})
-    };
-    json!({"rules": [
-        {"when": {"tool_offered": "say", "after_tool_result": false}, "reply": calls("say")},
-        {"when": {"tool_offered": "echo", "after_tool_result": false}, "reply": calls("echo")},
-        {"when": {"after_tool_result": true}, "reply": {"kind": "text", "text": "done TERMINATE"}},
-    ], "when_done": "cycle"})
-}
-
-/// Every McpWorkbench's `server_params` in `value` runs `command`, with `marker` in its
-/// environment.
-fn retarget(value: &mut Value, command: &str, marker: &str) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::Object(params)) = map.get_mut("server_params") {
-                params.insert("command".into(), json!(command));
-                params.insert("env".into(), json!({"TOOLYARD_TEST_MARKER": marker}));
-            }
-            map.values_mut().for_each(|v| retarget(v, command, marker));
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| retarget(v, command, marker)),
-        _ => {}
-    }
-}
-
-/// The fixture `name` written to `dir` with its MCP server being `command` (marked `marker`)
-/// and, when given, its model clients pointed at `url`.
-fn fixture_copy(name: &str, dir: &Path, command: &str, marker: &str, url: Option<&str>) -> PathBuf {
-    let text = std::fs::read_to_string(fixture_path(name)).unwrap();
-    let mut value: Value = serde_json::from_str(&text).unwrap();
-    retarget(&mut value, command, marker);
-    if let Some(url) = url {
-        value = point_at(&value, url);
-    }
-    let path = dir.join(format!("{name}.json"));
-    std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
-    path
-}
 
 fn demo() -> String {
     example_bin("demo_server").display().to_string()
