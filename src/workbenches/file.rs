@@ -468,9 +468,18 @@ fn classify(component: &Value) -> Result<(Kind, Option<String>, Option<String>),
         _ if TEAM_PROVIDERS.contains(&short) => Kind::Team,
         _ if AGENT_PROVIDERS.contains(&short) => Kind::Agent,
         _ => {
-            return Err(format!(
-                "`{provider}` is not a team, an agent, a TeamTool or an AgentTool"
-            ));
+            let known = TEAM_PROVIDERS
+                .iter()
+                .chain(AGENT_PROVIDERS)
+                .chain(&["TeamTool", "AgentTool"])
+                .copied();
+            return Err(match super::keys::suggest_provider(short, known) {
+                Some(near) => format!(
+                    "unknown {} provider `{provider}` (did you mean `{}`?)",
+                    near.kind, near.name
+                ),
+                None => format!("`{provider}` is not a team, an agent, a TeamTool or an AgentTool"),
+            });
         }
     };
     let config = component.get("config");

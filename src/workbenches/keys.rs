@@ -370,8 +370,16 @@ const SERVER_PARAMS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// AutoGen's `ToolOverride`.
-const TOOL_OVERRIDE: &[&str] = &["description", "name"];
+/// The keys of AutoGen's `ToolOverride` (a `tool_overrides` entry).
+pub const TOOL_OVERRIDE: &[&str] = &["description", "name"];
+
+/// The keys of an MCP server params type (`StdioServerParams`, ...).
+pub fn server_params_keys(kind: &str) -> Option<&'static [&'static str]> {
+    SERVER_PARAMS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, keys)| *keys)
+}
 
 /// Config values that are data, never components: not searched for nested components.
 const DATA_KEYS: &[&str] = &[
@@ -396,6 +404,14 @@ pub fn known(provider: &str) -> Option<&'static Provider> {
         .find(|(alias, _)| *alias == provider)
         .map_or(short, |(_, class)| class);
     PROVIDERS.iter().find(|p| short_provider(p.name) == short)
+}
+
+/// The known provider closest to the unknown class name `short`, among `names` (class names).
+pub fn suggest_provider<'a>(
+    short: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Option<&'static Provider> {
+    closest(short, names).and_then(known)
 }
 
 /// One unknown key or provider: the field (dotted path) and what is wrong.
@@ -443,9 +459,8 @@ fn component(map: &Map<String, Value>, provider: &str, field: &str, out: &mut Ve
             }
         }
         None => {
-            let short = short_provider(provider);
             let names = PROVIDERS.iter().map(|p| short_provider(p.name));
-            if let Some(near) = closest(short, names).and_then(known) {
+            if let Some(near) = suggest_provider(short_provider(provider), names) {
                 out.push((
                     join(field, "provider"),
                     format!(

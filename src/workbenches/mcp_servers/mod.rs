@@ -126,3 +126,16 @@ impl McpServers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_values_and_a_hint_for_a_near_one() {
+        assert_eq!(Scope::parse("shared"), Ok(Scope::Shared));
+        assert_eq!(Scope::parse("per-run"), Ok(Scope::PerRun));
+        let e = Scope::parse("per_run").unwrap_err();
+        assert!(e.contains("did you mean `per-run`"), "{e}");
+    }
+}
