@@ -346,3 +346,28 @@ async fn team_tools_in_a_cycle_are_not_served() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_single_workbench_object_as_autogen_studio_may_write_it_is_accepted() {
+    let file = WorkbenchFile::parse(
+        Path::new("x/one.json"),
+        json!({"provider": "AssistantAgent", "config": {"name": "one", "model_client": "m",
+            "workbench": {"provider": "autogen_ext.tools.mcp.McpWorkbench", "config": {
+                "server_params": {"type": "SseServerParams", "url": "http://127.0.0.1:9/sse"}}}}}),
+    )
+    .expect("parse");
+    let refs = toolyard::workbenches::prepare::references(&file);
+    assert!(
+        refs.iter().any(|r| matches!(r,
+            toolyard::workbenches::prepare::Reference::Mcp { field, .. }
+                if field == "config.workbench[0]")),
+        "{refs:?}"
+    );
+    let mut models = ModelTable::default();
+    let replays = Replays {
+        built: AtomicUsize::new(0),
+    };
+    models.insert_factory("m", Arc::new(replays));
+    let problems = toolyard::workbenches::runnable_problems(&file, &models);
+    assert!(problems.is_empty(), "{problems:?}");
+}
