@@ -33,12 +33,15 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     let arguments: JsonObject = serde_json::from_str(&args.args)
         .with_context(|| format!("--args is not a JSON object: {}", args.args))?;
     let folder = args.workbenches.folder()?;
-    let (config, gateway, _shutdown, _set) =
+    let (config, gateway, _shutdown, set) =
         start_gateway_with_workbenches(&args.config, folder.as_deref()).await?;
     wait_for_upstreams(&config, &gateway).await;
     let outcome = gateway
         .call_tool(&args.tool, Some(arguments), CallContext::default())
         .await;
+    if let Some(set) = &set {
+        set.shutdown().await;
+    }
     gateway.shutdown().await;
     let result = outcome?;
     if args.json {
