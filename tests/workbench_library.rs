@@ -1,7 +1,7 @@
 //! The workbench layer as a library: AutoGen's own TeamTool / AgentTool / team dumps accepted
 //! as workbench files, extra inputs, a per-run client factory (the seam for caller-backed
 //! models) bound to each call's context, progress through the call's observer, a fresh team
-//! per call, and a model reference with no such model.
+//! per call, and files that cannot run (an unknown model, an unknown key) left out and named.
 
 // MCP logging is deprecated by SEP-2577 but still what 2025-era clients receive.
 #![allow(deprecated)]
@@ -213,21 +213,56 @@ config = { max_messages = 3 }
 }
 
 #[tokio::test]
-async fn an_unknown_model_is_a_clear_error_result() {
+async fn a_file_that_cannot_run_is_left_out_and_named_and_the_rest_is_served() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(
         dir.path(),
         "lost.toml",
         "provider = \"AssistantAgent\"\n[config]\nname = \"lost\"\nmodel_client = \"nope\"\n",
     );
-    let set = WorkbenchSet::load(dir.path(), Arc::new(ModelTable::default()));
-    let result = call(&set, "lost", "x", CallContext::default()).await;
-    assert_eq!(result.is_error, Some(true));
-    let text = format!("{:?}", result.content);
-    assert!(
-        text.contains("lost.toml: config.model_client: unknown model `nope`"),
-        "{text}"
+    write(
+        dir.path(),
+        "typo.toml",
+        "provider = \"AssistantAgent\"\n[config]\nname = \"typo\"\nmodel_client = \"m\"\n\
+         sytem_message = \"hi\"\n",
     );
+    write(
+        dir.path(),
+        "fine.toml",
+        "provider = \"AssistantAgent\"\n[config]\nname = \"fine\"\nmodel_client = \"m\"\n",
+    );
+    let mut models = ModelTable::default();
+    let replays = Replays {
+        built: AtomicUsize::new(0),
+    };
+    models.insert_factory("m", Arc::new(replays));
+    let set = WorkbenchSet::load(dir.path(), Arc::new(models));
+    let names: Vec<String> = set.files().iter().map(|f| f.name.clone()).collect();
+    assert_eq!(names, ["fine"]);
+    let problems: Vec<String> = set.problems().iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.ends_with(
+            "lost.toml: config.model_client: unknown model `nope` (servers.toml has [models.*]: m)"
+        )),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.ends_with(
+            "typo.toml: config.sytem_message: unknown key for AssistantAgent \
+             (did you mean `system_message`?)"
+        )),
+        "{problems:?}"
+    );
+    let err = set
+        .call_tool(
+            "lost",
+            json!({"task": "x"}).as_object().cloned(),
+            CallContext::default(),
+        )
+        .await
+        .expect_err("not served");
+    assert!(err.to_string().contains("unknown tool `lost`"), "{err}");
 }
 
 #[tokio::test]
@@ -291,7 +326,12 @@ async fn team_tools_in_a_cycle_are_not_served() {
         "provider = \"AssistantAgent\"\n[config]\nname = \"caller\"\nmodel_client = \"m\"\n\
          workbench = [\"ping\"]\n",
     );
-    let set = WorkbenchSet::load(dir.path(), Arc::new(ModelTable::default()));
+    let mut models = ModelTable::default();
+    let replays = Replays {
+        built: AtomicUsize::new(0),
+    };
+    models.insert_factory("m", Arc::new(replays));
+    let set = WorkbenchSet::load(dir.path(), Arc::new(models));
     let names: Vec<String> = set
         .list_tools()
         .await
@@ -300,4 +340,34 @@ async fn team_tools_in_a_cycle_are_not_served() {
         .map(|t| t.name().to_string())
         .collect();
     assert_eq!(names, ["caller"]);
+    let problems = set.problems();
+    assert!(
+        problems.len() == 1 && problems[0].message.contains("ping → pong → ping"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_single_workbench_object_as_autogen_studio_may_write_it_is_accepted() {
+    let file = WorkbenchFile::parse(
+        Path::new("x/one.json"),
+        json!({"provider": "AssistantAgent", "config": {"name": "one", "model_client": "m",
+            "workbench": {"provider": "autogen_ext.tools.mcp.McpWorkbench", "config": {
+                "server_params": {"type": "SseServerParams", "url": "http://127.0.0.1:9/sse"}}}}}),
+    )
+    .expect("parse");
+    let refs = toolyard::workbenches::prepare::references(&file);
+    assert!(
+        refs.iter().any(|r| matches!(r,
+            toolyard::workbenches::prepare::Reference::Mcp { field, .. }
+                if field == "config.workbench[0]")),
+        "{refs:?}"
+    );
+    let mut models = ModelTable::default();
+    let replays = Replays {
+        built: AtomicUsize::new(0),
+    };
+    models.insert_factory("m", Arc::new(replays));
+    let problems = toolyard::workbenches::runnable_problems(&file, &models);
+    assert!(problems.is_empty(), "{problems:?}");
 }

@@ -89,24 +89,24 @@ async fn check_workbenches(
             return false;
         }
     };
-    let (files, problems) = check_folder(dir, &models, known);
+    let report = check_folder(dir, &models, known);
+    let ok: Vec<_> = report.ok().collect();
     println!(
-        "workbenches {}: {} file(s), {} problem(s)",
+        "workbenches {}: {} file(s), {} ok, {} problem(s)",
         dir.display(),
-        files.len(),
-        problems.len()
+        report.paths.len(),
+        ok.len(),
+        report.problems.len()
     );
-    for f in &files {
-        if problems.iter().all(|p| p.path != f.path) {
-            let kind = match f.kind {
-                Kind::Team => "team",
-                Kind::Agent => "agent",
-            };
-            println!("ok   {:16} {:6} {}", f.name, kind, f.path.display());
-        }
+    for f in ok {
+        let kind = match f.kind {
+            Kind::Team => "team",
+            Kind::Agent => "agent",
+        };
+        println!("ok   {:16} {:6} {}", f.name, kind, f.path.display());
     }
-    for p in &problems {
+    for p in &report.problems {
         println!("FAIL {p}");
     }
-    problems.is_empty()
+    report.problems.is_empty()
 }

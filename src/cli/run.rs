@@ -53,10 +53,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
+    // Detached on purpose: it only cancels the run's token and ends with the process.
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.cancel();
-        }
+        stop_signal().await;
+        on_signal.cancel();
     });
     let task = match &args.task {
         Some(t) => Task::Text(t.clone()),
@@ -105,6 +105,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     runner.shutdown().await;
     Ok(code)
+}
+
+/// Ctrl-C, or SIGTERM on Unix: both cancel the run, which then stops its servers cleanly.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn save_state(runner: &Runner, path: &Path) -> anyhow::Result<()> {

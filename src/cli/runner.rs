@@ -1,11 +1,12 @@
 //! What `toolyard run` runs: the agent or team of a workbench file or component file (AutoGen's
 //! JSON, or the same structure in TOML; an AgentTool / TeamTool file runs what it wraps), with
-//! its models and upstream tools resolved through servers.toml.
+//! its models and upstream tools resolved through servers.toml, and the MCP servers of its
+//! `McpWorkbench` entries started for the run and stopped when it ends.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
+
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::Value;
@@ -14,7 +15,7 @@ use toolyard::agents::{RunItem, Task, console_input, prompt_input};
 use toolyard::config::Config;
 use toolyard::gateway::Gateway;
 use toolyard::workbenches::prepare::{Built, Mode, Reference, build, references};
-use toolyard::workbenches::{GatewayHandle, ModelTable, RunEnv, WorkbenchFile};
+use toolyard::workbenches::{GatewayHandle, McpServers, ModelTable, RunEnv, WorkbenchFile};
 
 use super::model_table;
 
@@ -25,6 +26,8 @@ pub struct Runner {
     _models: Arc<ModelTable>,
     /// The gateway over servers.toml, when the file's agents use upstream tools.
     gateway: Option<Arc<Gateway>>,
+    /// The MCP servers of the file's `McpWorkbench` entries.
+    servers: McpServers,
 }
 
 impl Runner {
@@ -63,8 +66,10 @@ impl Runner {
         Ok(())
     }
 
-    /// Stops the upstream servers the run used.
+    /// Stops the upstream servers and the McpWorkbench servers the run used, and waits until
+    /// their child processes are gone.
     pub async fn shutdown(&self) {
+        self.servers.shutdown().await;
         if let Some(g) = &self.gateway {
             g.shutdown().await;
         }
@@ -106,16 +111,43 @@ pub async fn load_runner(file: &Path, config: &Path) -> anyhow::Result<Runner> {
         _ => None,
     };
     let env = RunEnv::default();
+    let servers = McpServers::default();
     let mode = Mode::Run {
         models: &models,
         gateway: &handle,
         env: &env,
+        servers: &servers,
     };
-    let what = build(&wb, &mode, prompt_input(console_input()))
-        .with_context(|| format!("cannot load {}", file.display()))?;
-    Ok(Runner {
-        what,
+    let built = build(&wb, &mode, prompt_input(console_input()));
+    let runner = Runner {
+        what: match built {
+            Ok(what) => what,
+            Err(e) => {
+                stop(&servers, gateway.as_deref()).await;
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot load {}", file.display()))
+                );
+            }
+        },
         _models: models,
         gateway,
-    })
+        servers,
+    };
+    // A server that cannot start (e.g. its command does not exist) fails the run before it
+    // begins, naming the server and the reason.
+    if let Err(e) = runner.servers.wait_ready().await {
+        runner.shutdown().await;
+        return Err(anyhow::Error::new(e).context(format!(
+            "an McpWorkbench server of {} did not start",
+            file.display()
+        )));
+    }
+    Ok(runner)
+}
+
+async fn stop(servers: &McpServers, gateway: Option<&Gateway>) {
+    servers.shutdown().await;
+    if let Some(g) = gateway {
+        g.shutdown().await;
+    }
 }

@@ -41,7 +41,7 @@ pub struct ServeArgs {
 /// Run `serve` until Ctrl-C / SIGTERM (or the stdio client leaves); then stop every upstream.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging("info,rmcp=warn");
-    let (config, gateway, shutdown, _set) =
+    let (config, gateway, shutdown, set) =
         start_gateway_with_workbenches(&args.config, &args.workbenches).await?;
     let server = GatewayServer::new(
         Arc::clone(&gateway) as Arc<dyn Workbench>,
@@ -82,6 +82,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     shutdown.cancel();
     tasks.shutdown().await;
+    if let Some(set) = &set {
+        set.shutdown().await;
+    }
     gateway.shutdown().await;
     tracing::info!("stopped");
     outcome.map(|()| ExitCode::SUCCESS)

@@ -45,7 +45,7 @@ pub enum Target {
     /// Started here over servers.toml (upstreams and workbench tools).
     Local {
         gateway: Arc<Gateway>,
-        _set: Option<Arc<WorkbenchSet>>,
+        set: Option<Arc<WorkbenchSet>>,
     },
     /// A running gateway at a URL.
     Remote {
@@ -67,7 +67,7 @@ impl Target {
             // waits for every first connection attempt (see `tools`).
             let (_config, gateway, _shutdown, set) =
                 start_gateway_with_workbenches(config, workbenches).await?;
-            return Ok(Self::Local { gateway, _set: set });
+            return Ok(Self::Local { gateway, set });
         };
         tracing::info!("using the running gateway at {url}");
         reachable(url).await?;
@@ -152,7 +152,13 @@ impl Target {
     /// Stops what `open` started (upstream processes, or the connection).
     pub async fn shutdown(&self) {
         match self {
-            Self::Local { gateway, .. } => gateway.shutdown().await,
+            Self::Local { gateway, set } => {
+                // Workbench files' own MCP servers stop first, then the upstreams.
+                if let Some(set) = set {
+                    set.shutdown().await;
+                }
+                gateway.shutdown().await
+            }
             Self::Remote {
                 gateway, shutdown, ..
             } => {

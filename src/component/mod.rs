@@ -1,6 +1,8 @@
 //! Component configs (provider / component_type / version / config) shared by agents, contexts,
 //! memories and termination conditions, accepting AutoGen's provider names.
 
+pub mod suggest;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

@@ -1,6 +1,8 @@
-//! `toolyard check` for a workbench folder: unreadable or bad files, unknown model names,
-//! unknown servers or tools in `workbench = [..]`, components that do not load, duplicate tool
-//! names, and cycles of workbench tools calling each other. Each problem names file and field.
+//! `toolyard check` for a workbench folder: unreadable or bad files, unknown keys, unknown model
+//! names, unknown servers or tools in `workbench = [..]`, components that do not load (unknown
+//! providers, bad `McpWorkbench` params), duplicate tool names, and cycles of workbench tools
+//! calling each other. Each problem names file and field, with a "did you mean" hint for a name
+//! close to a known one. `toolyard serve` leaves out files with [`runnable_problems`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use super::WorkbenchesError;
 use super::file::{WorkbenchFile, folder_files};
 use super::models::ModelTable;
 use super::prepare::{Mode, Reference, build, no_input_channel, references, unknown_model};
+use crate::component::suggest::hint;
 
 /// One thing wrong with a workbench file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,24 +71,42 @@ pub struct Known {
     pub tools: Vec<String>,
 }
 
-/// Checks every file of `dir`; the good files and every problem found.
-pub fn check_folder(
-    dir: &Path,
-    models: &ModelTable,
-    known: &Known,
-) -> (Vec<WorkbenchFile>, Vec<Problem>) {
+/// The result of checking a folder.
+#[derive(Debug, Default)]
+pub struct FolderCheck {
+    /// Every workbench file of the folder (`*.json`, `*.toml`), parsed or not.
+    pub paths: Vec<PathBuf>,
+    /// The files that parsed.
+    pub files: Vec<WorkbenchFile>,
+    /// Every problem found.
+    pub problems: Vec<Problem>,
+}
+
+impl FolderCheck {
+    /// The files that parsed and have no problem.
+    pub fn ok(&self) -> impl Iterator<Item = &WorkbenchFile> {
+        self.files
+            .iter()
+            .filter(|f| self.problems.iter().all(|p| p.path != f.path))
+    }
+}
+
+/// Checks every file of `dir`: every file found, the ones that parsed, and every problem.
+pub fn check_folder(dir: &Path, models: &ModelTable, known: &Known) -> FolderCheck {
     let mut problems = Vec::new();
     let mut files = Vec::new();
-    match folder_files(dir) {
-        Ok(paths) => {
-            for path in paths {
-                match WorkbenchFile::load(&path) {
-                    Ok(f) => files.push(f),
-                    Err(e) => problems.push(e.into()),
-                }
-            }
+    let paths = match folder_files(dir) {
+        Ok(paths) => paths,
+        Err(e) => {
+            problems.push(e.into());
+            Vec::new()
         }
-        Err(e) => problems.push(e.into()),
+    };
+    for path in &paths {
+        match WorkbenchFile::load_all(path) {
+            Ok(f) => files.push(f),
+            Err(e) => problems.extend(e.into_iter().map(Problem::from)),
+        }
     }
     let mut owners: BTreeMap<&str, &Path> = BTreeMap::new();
     for f in &files {
@@ -102,7 +123,32 @@ pub fn check_folder(
         problems.extend(check_file(f, models, known, &names));
     }
     problems.extend(cycles(&files).into_iter().map(Problem::from));
-    (files, problems)
+    FolderCheck {
+        paths,
+        files,
+        problems,
+    }
+}
+
+/// What keeps a parsed file from running whatever the gateway serves: unknown model names, and
+/// a component that does not load (unknown provider, bad config, bad `McpWorkbench` params).
+pub fn runnable_problems(file: &WorkbenchFile, models: &ModelTable) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for r in references(file) {
+        if let Reference::Model { field, name } = r
+            && !models.contains(&name)
+        {
+            problems.push(Problem {
+                path: file.path.clone(),
+                field,
+                message: unknown_model(&name, models),
+            });
+        }
+    }
+    if let Err(e) = build(file, &Mode::Check, no_input_channel()) {
+        problems.push(e.into());
+    }
+    problems
 }
 
 fn check_file(
@@ -112,38 +158,35 @@ fn check_file(
     workbench_names: &BTreeSet<&str>,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let problem = |field: &str, message: String| Problem {
-        path: file.path.clone(),
-        field: field.to_string(),
-        message,
-    };
     for r in references(file) {
-        match r {
-            Reference::Model { field, name } if !models.contains(&name) => {
-                problems.push(problem(&field, unknown_model(&name, models)));
+        let Reference::View { field, entries } = r else {
+            continue;
+        };
+        for e in entries {
+            if workbench_names.contains(e.as_str())
+                || known.servers.contains(&e)
+                || known.tools.contains(&e)
+            {
+                continue;
             }
-            Reference::Model { .. } => {}
-            Reference::View { field, entries } => {
-                for e in entries {
-                    if !workbench_names.contains(e.as_str())
-                        && !known.servers.contains(&e)
-                        && !known.tools.contains(&e)
-                    {
-                        problems.push(problem(
-                            &field,
-                            format!(
-                                "unknown server or tool `{e}` (servers: {})",
-                                known.servers.join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
+            let names = known
+                .servers
+                .iter()
+                .chain(&known.tools)
+                .map(String::as_str)
+                .chain(workbench_names.iter().copied());
+            problems.push(Problem {
+                path: file.path.clone(),
+                field: field.clone(),
+                message: format!(
+                    "unknown server or tool `{e}`{} (servers: {})",
+                    hint(&e, names),
+                    known.servers.join(", ")
+                ),
+            });
         }
     }
-    if let Err(e) = build(file, &Mode::Check, no_input_channel()) {
-        problems.push(e.into());
-    }
+    problems.extend(runnable_problems(file, models));
     problems
 }
 

@@ -1,13 +1,26 @@
 //! One workbench file: an AutoGen `TeamTool` / `AgentTool` component, or a plain team or agent
 //! component, in JSON (as AutoGen dumps it) or the same structure in TOML, plus an optional
-//! `toolyard` table (tool name, description, extra input fields).
+//! `toolyard` table (tool name, description, extra input fields, who owns the MCP servers of
+//! `McpWorkbench` entries). Unknown keys anywhere (the component's configs, the `toolyard`
+//! table) are errors with a "did you mean" hint ([`super::keys`]).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
 use super::WorkbenchesError;
+use super::mcp_servers::Scope;
 use crate::component::short_provider;
+use crate::component::suggest::hint;
+
+/// The keys of the `toolyard` table.
+const TOOLYARD_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "return_value_as_last_message",
+    "inputs",
+    Scope::KEY,
+];
 
 /// Whether the file's component is a team or a single agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +61,8 @@ pub struct WorkbenchFile {
     pub return_value_as_last_message: bool,
     /// Extra input fields, in file order.
     pub inputs: Vec<ExtraInput>,
+    /// Who owns the servers of the component's `McpWorkbench` entries (`toolyard.mcp_servers`).
+    pub mcp_servers: Scope,
 }
 
 const TEAM_PROVIDERS: &[&str] = &[
@@ -102,32 +117,72 @@ pub fn load_folder(dir: &Path) -> (Vec<WorkbenchFile>, Vec<WorkbenchesError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        match WorkbenchFile::load(&path) {
+        match WorkbenchFile::load_all(&path) {
             Ok(f) => files.push(f),
-            Err(e) => errors.push(e),
+            Err(e) => errors.extend(e),
         }
     }
     (files, errors)
 }
 
 impl WorkbenchFile {
-    /// Reads and parses one file.
+    /// Reads and parses one file (the first problem when there are several).
     pub fn load(path: &Path) -> Result<Self, WorkbenchesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| WorkbenchesError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let value = match path.extension().and_then(|e| e.to_str()) {
-            Some("toml") => toml::from_str::<Value>(&text)
-                .map_err(|e| WorkbenchesError::file(path, "(file)", format!("bad TOML: {e}")))?,
-            _ => serde_json::from_str::<Value>(&text)
-                .map_err(|e| WorkbenchesError::file(path, "(file)", format!("bad JSON: {e}")))?,
-        };
-        Self::parse(path, value)
+        Self::load_all(path).map_err(first)
     }
 
-    /// Parses a file's content (`path` names it in errors; its stem is the fallback name).
+    /// Reads and parses one file; every problem found when it cannot be used.
+    pub fn load_all(path: &Path) -> Result<Self, Vec<WorkbenchesError>> {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            vec![WorkbenchesError::Io {
+                path: path.to_path_buf(),
+                source,
+            }]
+        })?;
+        let value = match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => toml::from_str::<Value>(&text).map_err(|e| {
+                vec![WorkbenchesError::file(
+                    path,
+                    "(file)",
+                    format!("bad TOML: {e}"),
+                )]
+            })?,
+            _ => serde_json::from_str::<Value>(&text).map_err(|e| {
+                vec![WorkbenchesError::file(
+                    path,
+                    "(file)",
+                    format!("bad JSON: {e}"),
+                )]
+            })?,
+        };
+        Self::parse_all(path, value)
+    }
+
+    /// Parses a file's content (`path` names it in errors; its stem is the fallback name); the
+    /// first problem when there are several.
     pub fn parse(path: &Path, value: Value) -> Result<Self, WorkbenchesError> {
+        Self::parse_all(path, value).map_err(first)
+    }
+
+    /// Parses a file's content; every unknown key (each with its field) when there are any.
+    pub fn parse_all(path: &Path, value: Value) -> Result<Self, Vec<WorkbenchesError>> {
+        let file = Self::parse_structure(path, value.clone()).map_err(|e| vec![e])?;
+        let mut component = value;
+        if let Value::Object(top) = &mut component {
+            top.remove("toolyard");
+        }
+        let problems: Vec<WorkbenchesError> = super::keys::check(&component, "")
+            .into_iter()
+            .map(|(field, message)| WorkbenchesError::file(path, field, message))
+            .collect();
+        if problems.is_empty() {
+            Ok(file)
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn parse_structure(path: &Path, value: Value) -> Result<Self, WorkbenchesError> {
         let err = |field: &str, message: String| WorkbenchesError::file(path, field, message);
         let Value::Object(mut top) = value else {
             return Err(err("(file)", "must be a component object".into()));
@@ -205,6 +260,7 @@ impl WorkbenchFile {
             component_field: String::new(),
             return_value_as_last_message: false,
             inputs: Vec::new(),
+            mcp_servers: Scope::default(),
         }
     }
 
@@ -254,7 +310,28 @@ impl WorkbenchFile {
                     })?
                 }
                 "inputs" => self.inputs = parse_inputs(value, err)?,
-                other => return Err(err(&format!("toolyard.{other}"), "unknown key".into())),
+                Scope::KEY => {
+                    let field = format!("toolyard.{}", Scope::KEY);
+                    let text = value.as_str().ok_or_else(|| {
+                        err(
+                            &field,
+                            format!("must be a string: {}", Scope::VALUES.join(" or ")),
+                        )
+                    })?;
+                    self.mcp_servers = Scope::parse(text).map_err(|m| err(&field, m))?;
+                }
+                other => {
+                    return Err(err(
+                        &format!("toolyard.{other}"),
+                        format!(
+                            "unknown key{}",
+                            match hint(other, TOOLYARD_KEYS.iter().copied()) {
+                                h if !h.is_empty() => h,
+                                _ => format!(" (known: {})", TOOLYARD_KEYS.join(", ")),
+                            }
+                        ),
+                    ));
+                }
             }
         }
         Ok(())
@@ -369,6 +446,14 @@ fn parse_inputs(
     Ok(inputs)
 }
 
+fn first(mut errors: Vec<WorkbenchesError>) -> WorkbenchesError {
+    if errors.is_empty() {
+        WorkbenchesError::file("", "(file)", "cannot be used")
+    } else {
+        errors.swap_remove(0)
+    }
+}
+
 /// Team or agent, with the component's `config.name` and description when present.
 fn classify(component: &Value) -> Result<(Kind, Option<String>, Option<String>), String> {
     let provider = component
@@ -383,9 +468,18 @@ fn classify(component: &Value) -> Result<(Kind, Option<String>, Option<String>),
         _ if TEAM_PROVIDERS.contains(&short) => Kind::Team,
         _ if AGENT_PROVIDERS.contains(&short) => Kind::Agent,
         _ => {
-            return Err(format!(
-                "`{provider}` is not a team, an agent, a TeamTool or an AgentTool"
-            ));
+            let known = TEAM_PROVIDERS
+                .iter()
+                .chain(AGENT_PROVIDERS)
+                .chain(&["TeamTool", "AgentTool"])
+                .copied();
+            return Err(match super::keys::suggest_provider(short, known) {
+                Some(near) => format!(
+                    "unknown {} provider `{provider}` (did you mean `{}`?)",
+                    near.kind, near.name
+                ),
+                None => format!("`{provider}` is not a team, an agent, a TeamTool or an AgentTool"),
+            });
         }
     };
     let config = component.get("config");

@@ -5,10 +5,14 @@
 //! Parts: [`file`] parses one file, [`models`] holds the models table and builds a run's model
 //! clients, [`prepare`] turns a file into a fresh component plus load options per call,
 //! [`view`] is an agent's filtered gateway view, [`served`] is the `Workbench` the gateway
-//! serves, [`check`] validates a folder for `toolyard check`.
+//! serves, [`check`] validates a folder for `toolyard check`, [`keys`] knows every component's
+//! config keys (unknown keys are errors, with a "did you mean" hint), [`mcp_servers`] starts the
+//! servers of AutoGen `McpWorkbench` entries.
 
 pub mod check;
 pub mod file;
+pub mod keys;
+pub mod mcp_servers;
 pub mod models;
 pub mod prepare;
 pub mod served;
@@ -17,8 +21,9 @@ mod watch;
 
 use std::path::PathBuf;
 
-pub use check::{Cycle, Known, Problem, check_folder, cycles};
+pub use check::{Cycle, FolderCheck, Known, Problem, check_folder, cycles, runnable_problems};
 pub use file::{ExtraInput, Kind, WorkbenchFile, load_folder};
+pub use mcp_servers::{McpServers, Scope as McpScope};
 pub use models::{BuiltModel, ClientFactory, ModelSpec, ModelTable, RunEnv};
 pub use served::{InputFactory, WorkbenchSet};
 pub use view::{GatewayHandle, GatewayView};

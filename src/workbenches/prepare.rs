@@ -6,12 +6,14 @@
 //! `{"provider": "toolyard.models.Ref", "config": {"name": "NAME"}}`.
 //! Tool access forms (an AssistantAgent's `workbench` list): strings naming servers or served
 //! tools, or a component `{"provider": "toolyard.workbenches.GatewayView", "config":
-//! {"tools": [..]}}`.
+//! {"tools": [..]}}`; AutoGen `McpWorkbench` components get their server from the run's
+//! [`McpServers`] (started on first use), with their `tool_overrides` applied.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use super::mcp_servers::{self, McpServers, OverriddenMcp};
 use super::models::{BuiltModel, ModelTable, RunEnv};
 use super::view::{GatewayHandle, GatewayView};
 use super::{Kind, WorkbenchFile, WorkbenchesError};
@@ -24,6 +26,8 @@ use crate::workbench::Workbench;
 pub const GATEWAY_VIEW_PROVIDER: &str = "toolyard.workbenches.GatewayView";
 /// Prefix of the provider keys views are registered under in `LoadOptions::workbenches`.
 const VIEW_KEY: &str = "toolyard.workbenches.view#";
+/// Prefix of the provider keys McpWorkbench entries are registered under.
+const MCP_KEY: &str = "toolyard.workbenches.mcp#";
 const DEFAULT_ASSISTANT_DESCRIPTION: &str =
     "An agent that provides assistance with ability to use tools.";
 
@@ -34,6 +38,8 @@ pub enum Reference {
     Model { field: String, name: String },
     /// A tool-access list at this field.
     View { field: String, entries: Vec<String> },
+    /// An AutoGen `McpWorkbench` component at this field.
+    Mcp { field: String, component: Value },
 }
 
 /// The built team or agent of one run.
@@ -54,6 +60,9 @@ pub enum Mode<'a> {
         gateway: &'a GatewayHandle,
         /// The call.
         env: &'a RunEnv,
+        /// Where the file's McpWorkbench servers come from (shared by the file's runs, or
+        /// this run's own).
+        servers: &'a McpServers,
     },
     /// Replace models by inert placeholders and views by empty ones (structure check only).
     Check,
@@ -93,11 +102,15 @@ pub fn build(
     };
     let mut views = 0usize;
     let mut clients = 0usize;
+    let mut mcps = 0usize;
     walk(&mut component, &file.component_field, &mut |r| {
         let (field, replacement) = match r {
             Reference::Model { field, name } => {
                 clients += 1;
-                (field, resolve_model(name, clients, mode, &mut options))
+                (
+                    field.clone(),
+                    resolve_model(name, clients, mode, &mut options),
+                )
             }
             Reference::View { field, entries } => {
                 views += 1;
@@ -110,12 +123,23 @@ pub fn build(
                     Mode::Check => Arc::new(crate::workbench::StaticWorkbench::default()),
                 };
                 options.workbenches.insert(key.clone(), workbench);
-                (field, Ok(json!({"provider": key, "config": {}})))
+                (field.clone(), Ok(json!({"provider": key, "config": {}})))
+            }
+            Reference::Mcp { field, component } => {
+                mcps += 1;
+                let key = format!("{MCP_KEY}{mcps}");
+                match mcp_workbench(component, mcps, mode) {
+                    Ok(workbench) => {
+                        options.workbenches.insert(key.clone(), workbench);
+                        (field.clone(), Ok(json!({"provider": key, "config": {}})))
+                    }
+                    Err(e) => (format!("{field}.{}", e.field), Err(e.message)),
+                }
             }
         };
         replacement
             .map(Some)
-            .map_err(|m| WorkbenchesError::file(&file.path, field.clone(), m))
+            .map_err(|m| WorkbenchesError::file(&file.path, field, m))
     })?;
     let model: ComponentModel = serde_json::from_value(component)
         .map_err(|e| WorkbenchesError::file(&file.path, "(component)", e.to_string()))?;
@@ -157,11 +181,30 @@ fn resolve_model(
     }
 }
 
+/// An McpWorkbench entry's workbench: its server (from the run's servers) with its overrides,
+/// or an empty placeholder when only checking.
+fn mcp_workbench(
+    component: &Value,
+    nth: usize,
+    mode: &Mode<'_>,
+) -> Result<Arc<dyn Workbench>, mcp_servers::ParamsError> {
+    let spec = mcp_servers::parse(component, &mcp_servers::server_name(component))?;
+    Ok(match mode {
+        Mode::Check => Arc::new(crate::workbench::StaticWorkbench::default()),
+        Mode::Run { servers, .. } => Arc::new(OverriddenMcp::new(
+            servers.server(nth, &spec),
+            spec.overrides,
+        )),
+    })
+}
+
 /// The message for a model name the table does not have.
 pub fn unknown_model(name: &str, models: &ModelTable) -> String {
+    let names = models.names();
     format!(
-        "unknown model `{name}` (servers.toml has [models.*]: {})",
-        models.names().join(", ")
+        "unknown model `{name}`{} (servers.toml has [models.*]: {})",
+        crate::component::suggest::hint(name, names.iter().map(String::as_str)),
+        names.join(", ")
     )
 }
 
@@ -196,10 +239,14 @@ fn walk(value: &mut Value, path: &str, visit: &mut Visit<'_>) -> Result<(), Work
                     if let Some(v) = visit(&r)? {
                         *child = v;
                     }
-                } else if key == "workbench"
-                    && let Value::Array(items) = child
-                {
-                    view_list(items, &field, visit)?;
+                } else if key == "workbench" && (child.is_array() || child.is_object()) {
+                    // AutoGen Studio may write one workbench object instead of a list.
+                    if child.is_object() {
+                        *child = Value::Array(vec![child.take()]);
+                    }
+                    if let Value::Array(items) = child {
+                        view_list(items, &field, visit)?;
+                    }
                 } else {
                     walk(child, &field, visit)?;
                 }
@@ -238,6 +285,13 @@ fn view_list(
                     .unwrap_or_default();
                 entries.extend(tools.iter().filter_map(Value::as_str).map(str::to_string));
             }
+            Value::Object(m) if is_mcp_workbench(m) => {
+                let r = Reference::Mcp {
+                    field: format!("{field}[{i}]"),
+                    component: item.clone(),
+                };
+                kept.push(visit(&r)?.unwrap_or(item));
+            }
             _ => {
                 let mut item = item;
                 walk(&mut item, &format!("{field}[{i}]"), visit)?;
@@ -271,6 +325,12 @@ fn model_ref_name(map: &Map<String, Value>) -> Option<String> {
             .unwrap_or_default()
             .to_string(),
     )
+}
+
+fn is_mcp_workbench(map: &Map<String, Value>) -> bool {
+    map.get("provider")
+        .and_then(Value::as_str)
+        .is_some_and(|p| p == mcp_servers::PROVIDER || short_provider(p) == "McpWorkbench")
 }
 
 fn is_assistant(map: &Map<String, Value>) -> bool {

@@ -1,7 +1,10 @@
 //! `WorkbenchSet`: the workbench files of a folder served as tools (a member of the Gateway).
 //! Every call builds a fresh team or agent, streams each inner message to the caller as a
 //! progress notification and a log message, and answers with AutoGen's text formatting plus a
-//! structured result (`messages`, `stop_reason`, `usage`).
+//! structured result (`messages`, `stop_reason`, `usage`). A file that cannot run (bad keys,
+//! unknown model or provider) is left out with one warning per problem. The MCP servers of a
+//! file's `McpWorkbench` entries belong to the file (stopped when it changes or goes, and at
+//! [`WorkbenchSet::shutdown`]) or to each run (`[toolyard] mcp_servers = "per-run"`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -17,11 +20,13 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::WorkbenchFile;
+use super::check::{Problem, runnable_problems};
 use super::file::load_folder;
+use super::mcp_servers::{McpServers, Scope};
 use super::models::{ModelTable, RunEnv};
 use super::prepare::{Built, Mode, build, no_input_channel};
 use super::view::GatewayHandle;
+use super::{WorkbenchFile, WorkbenchesError};
 use crate::agents::user_proxy::caller::caller_input_for;
 use crate::agents::{RunItem, Task, UserInputFn};
 use crate::messages::{AgentEvent, AgentMessage, TaskResult};
@@ -37,14 +42,23 @@ const PROGRESS_CHARS: usize = 200;
 /// client's user through MCP elicitation).
 pub type InputFactory = Arc<dyn Fn(&RunEnv) -> UserInputFn + Send + Sync>;
 
+/// One served file and the MCP servers its runs share.
+struct Entry {
+    file: Arc<WorkbenchFile>,
+    servers: Arc<McpServers>,
+}
+
 /// The workbench files of one folder, served as tools.
 pub struct WorkbenchSet {
     dir: PathBuf,
     models: Arc<ModelTable>,
     input: InputFactory,
     gateway: GatewayHandle,
-    files: RwLock<Arc<Vec<Arc<WorkbenchFile>>>>,
+    entries: RwLock<Arc<Vec<Arc<Entry>>>>,
+    problems: RwLock<Arc<Vec<Problem>>>,
     changes: broadcast::Sender<WorkbenchChange>,
+    /// Parent of every file's and every run's MCP servers.
+    root: CancellationToken,
 }
 
 impl std::fmt::Debug for WorkbenchSet {
@@ -81,8 +95,10 @@ impl WorkbenchSet {
             models,
             input,
             gateway: GatewayHandle::default(),
-            files: RwLock::new(Arc::new(Vec::new())),
+            entries: RwLock::new(Arc::new(Vec::new())),
+            problems: RwLock::new(Arc::new(Vec::new())),
             changes,
+            root: CancellationToken::new(),
         });
         set.reload();
         set
@@ -100,24 +116,69 @@ impl WorkbenchSet {
 
     /// The files served now.
     pub fn files(&self) -> Arc<Vec<Arc<WorkbenchFile>>> {
-        self.files
+        Arc::new(self.entries().iter().map(|e| Arc::clone(&e.file)).collect())
+    }
+
+    /// Why the files left out at the last (re)load are not served, one problem per entry.
+    pub fn problems(&self) -> Arc<Vec<Problem>> {
+        self.problems
             .read()
-            .map(|f| Arc::clone(&f))
+            .map(|p| Arc::clone(&p))
             .unwrap_or_default()
     }
 
-    /// Re-reads the folder and tells listeners the tool list changed.
+    fn entries(&self) -> Arc<Vec<Arc<Entry>>> {
+        self.entries
+            .read()
+            .map(|e| Arc::clone(&e))
+            .unwrap_or_default()
+    }
+
+    /// Re-reads the folder and tells listeners the tool list changed; the MCP servers of files
+    /// that changed or went are told to stop.
     pub fn reload(&self) {
-        let (files, errors) = load_folder(&self.dir);
-        for e in &errors {
-            tracing::error!(error = %e, "workbench file not served");
+        for gone in self.swap() {
+            gone.servers.stop();
         }
+        let _ = self.changes.send(WorkbenchChange::Tools);
+    }
+
+    /// Like [`WorkbenchSet::reload`], but waits until the MCP servers of files that changed or
+    /// went have stopped (their child processes are gone) before telling listeners.
+    pub async fn refresh(&self) {
+        for gone in self.swap() {
+            gone.servers.shutdown().await;
+        }
+        let _ = self.changes.send(WorkbenchChange::Tools);
+    }
+
+    /// Stops the MCP servers of every file and run, and waits until they are gone.
+    pub async fn shutdown(&self) {
+        self.root.cancel();
+        for entry in self.entries().iter() {
+            entry.servers.shutdown().await;
+        }
+    }
+
+    /// Loads the folder, keeps what can run, and replaces the served entries; the entries no
+    /// longer served (their file changed or went).
+    fn swap(&self) -> Vec<Arc<Entry>> {
+        let (files, errors) = load_folder(&self.dir);
+        let mut problems: Vec<Problem> = errors.into_iter().map(Problem::from).collect();
         let mut seen = std::collections::HashSet::new();
         let mut unique = Vec::new();
         for f in files {
+            let cannot_run = runnable_problems(&f, &self.models);
+            if !cannot_run.is_empty() {
+                problems.extend(cannot_run);
+                continue;
+            }
             if !seen.insert(f.name.clone()) {
-                tracing::error!(path = %f.path.display(), name = %f.name,
-                    "workbench tool name used by an earlier file; not served");
+                problems.push(Problem::from(WorkbenchesError::file(
+                    &f.path,
+                    "name",
+                    format!("tool name `{}` is used by an earlier file", f.name),
+                )));
                 continue;
             }
             unique.push(f);
@@ -126,18 +187,36 @@ impl WorkbenchSet {
         let mut cyclic = std::collections::HashSet::new();
         for c in super::check::cycles(&unique) {
             cyclic.extend(c.chain.iter().cloned());
-            tracing::error!(problem = %super::Problem::from(c), "not served");
+            problems.push(Problem::from(c));
         }
-        let served: Vec<Arc<WorkbenchFile>> = unique
+        for p in &problems {
+            tracing::warn!("workbench file not served: {p}");
+        }
+        let old = self.entries();
+        let served: Vec<Arc<Entry>> = unique
             .into_iter()
             .filter(|f| !cyclic.contains(&f.name))
-            .map(Arc::new)
+            .map(|f| match old.iter().find(|e| *e.file == f) {
+                Some(same) => Arc::clone(same),
+                None => Arc::new(Entry {
+                    file: Arc::new(f),
+                    servers: Arc::new(McpServers::new(&self.root)),
+                }),
+            })
             .collect();
         tracing::info!(dir = %self.dir.display(), tools = served.len(), "workbenches loaded");
-        if let Ok(mut slot) = self.files.write() {
+        let gone = old
+            .iter()
+            .filter(|e| !served.iter().any(|s| Arc::ptr_eq(s, e)))
+            .cloned()
+            .collect();
+        if let Ok(mut slot) = self.entries.write() {
             *slot = Arc::new(served);
         }
-        let _ = self.changes.send(WorkbenchChange::Tools);
+        if let Ok(mut slot) = self.problems.write() {
+            *slot = Arc::new(problems);
+        }
+        gone
     }
 
     /// Polls the folder about every second and reloads when a file is added, changed or removed.
@@ -145,13 +224,33 @@ impl WorkbenchSet {
         tokio::spawn(super::watch::poll(Arc::downgrade(self), shutdown));
     }
 
-    fn file(&self, name: &str) -> Option<Arc<WorkbenchFile>> {
-        self.files().iter().find(|f| f.name == name).cloned()
+    fn entry(&self, name: &str) -> Option<Arc<Entry>> {
+        self.entries().iter().find(|e| e.file.name == name).cloned()
+    }
+
+    /// Runs one call: with the file's shared MCP servers, or with servers of its own that are
+    /// stopped (and waited for) before the answer goes back.
+    async fn call(
+        &self,
+        entry: &Entry,
+        task: String,
+        ctx: CallContext,
+    ) -> Result<CallToolResult, WorkbenchError> {
+        match entry.file.mcp_servers {
+            Scope::Shared => self.run(&entry.file, &entry.servers, task, ctx).await,
+            Scope::PerRun => {
+                let own = McpServers::new(&self.root);
+                let outcome = self.run(&entry.file, &own, task, ctx).await;
+                own.shutdown().await;
+                outcome
+            }
+        }
     }
 
     async fn run(
         &self,
         file: &WorkbenchFile,
+        servers: &McpServers,
         task: String,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
@@ -160,6 +259,7 @@ impl WorkbenchSet {
             models: &self.models,
             gateway: &self.gateway,
             env: &env,
+            servers,
         };
         let built = match build(file, &mode, (self.input)(&env)) {
             Ok(b) => b,
@@ -354,7 +454,7 @@ fn spec(file: &WorkbenchFile) -> ToolSpec {
 #[async_trait]
 impl Workbench for WorkbenchSet {
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
-        Ok(self.files().iter().map(|f| spec(f)).collect())
+        Ok(self.entries().iter().map(|e| spec(&e.file)).collect())
     }
 
     async fn call_tool(
@@ -363,19 +463,19 @@ impl Workbench for WorkbenchSet {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
-        let file = self
-            .file(name)
+        let entry = self
+            .entry(name)
             .ok_or_else(|| WorkbenchError::UnknownTool { name: name.into() })?;
         let arguments = arguments.unwrap_or_default();
-        let task =
-            file.task_text(&arguments)
-                .map_err(|message| WorkbenchError::InvalidArguments {
-                    tool: name.into(),
-                    field: "task".into(),
-                    message,
-                })?;
+        let task = entry.file.task_text(&arguments).map_err(|message| {
+            WorkbenchError::InvalidArguments {
+                tool: name.into(),
+                field: "task".into(),
+                message,
+            }
+        })?;
         let span = tracing::info_span!("workbench_run", tool = %name);
-        self.run(&file, task, ctx).instrument(span).await
+        self.call(&entry, task, ctx).instrument(span).await
     }
 
     fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {

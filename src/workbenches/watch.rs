@@ -42,7 +42,7 @@ pub(super) async fn poll(set: Weak<WorkbenchSet>, shutdown: CancellationToken) {
         if now != last {
             last = now;
             match set.upgrade() {
-                Some(s) => s.reload(),
+                Some(s) => s.refresh().await,
                 None => return,
             }
         }

@@ -1,9 +1,12 @@
 //! Shared helpers for the team tests: Magentic-One ledger replies and the AutoGen fixture
 //! plumbing (a fixture under tests/fixtures/teams pointed at a scripted server, a team JSON file
-//! run by the real AutoGen 0.7.5, our run of the same fixture, saved-state key checks).
+//! run by the real AutoGen 0.7.5, our run of the same fixture, saved-state key checks), and the
+//! McpWorkbench team fixtures' script and copies pointed at a real MCP server.
 //!
 //! Use with `mod common_agents; mod common_teams;` (it builds on `common_agents`).
 #![allow(dead_code)] // each test binary uses a different subset of these helpers
+
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use toolyard::agents::LoadOptions;
@@ -220,4 +223,60 @@ pub fn assert_same_state_keys(ours: &Value, theirs: &Value) {
             "state keys of {agent}"
         );
     }
+}
+
+/// The script of the McpWorkbench team fixtures (mcp_team, studio_mcp_team): the model calls
+/// the (possibly renamed) echo tool and `add` at once, then ends.
+pub fn mcp_script() -> Value {
+    let calls = |echo: &str| {
+        json!({"kind": "parallel", "calls": [
+            {"name": echo, "arguments": {"message": "hello from the demo server"}},
+            {"name": "add", "arguments": {"a": 2, "b": 3}},
+        ]})
+    };
+    json!({"rules": [
+        {"when": {"tool_offered": "say", "after_tool_result": false}, "reply": calls("say")},
+        {"when": {"tool_offered": "echo", "after_tool_result": false}, "reply": calls("echo")},
+        {"when": {"after_tool_result": true}, "reply": {"kind": "text", "text": "done TERMINATE"}},
+    ], "when_done": "cycle"})
+}
+
+/// Every McpWorkbench's `server_params` in `value` runs `command`, with `marker` in its
+/// environment.
+fn retarget_mcp(value: &mut Value, command: &str, marker: &str) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(params)) = map.get_mut("server_params") {
+                params.insert("command".into(), json!(command));
+                params.insert("env".into(), json!({"TOOLYARD_TEST_MARKER": marker}));
+            }
+            map.values_mut()
+                .for_each(|v| retarget_mcp(v, command, marker));
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| retarget_mcp(v, command, marker)),
+        _ => {}
+    }
+}
+
+/// The fixture `name` written to `dir` with its MCP server being `command` (marked `marker`)
+/// and, when given, its model clients pointed at `url`.
+pub fn mcp_fixture_copy(
+    name: &str,
+    dir: &Path,
+    command: &str,
+    marker: &str,
+    url: Option<&str>,
+) -> PathBuf {
+    let text = std::fs::read_to_string(fixture_path(name)).expect("team fixture");
+    let mut value: Value = serde_json::from_str(&text).expect("fixture json");
+    retarget_mcp(&mut value, command, marker);
+    if let Some(url) = url {
+        value = point_at(&value, url);
+    }
+    let path = dir.join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(&value).expect("fixture json");
+    std::fs::write(&path, text).expect("write the fixture copy");
+    path
 }

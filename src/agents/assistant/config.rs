@@ -27,7 +27,7 @@ struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tools: Option<Vec<ComponentModel>>,
     #[serde(default)]
-    workbench: Option<Vec<ComponentModel>>,
+    workbench: Option<Workbenches>,
     #[serde(default)]
     handoffs: Option<Vec<HandoffSpec>>,
     #[serde(default)]
@@ -51,6 +51,23 @@ struct Config {
 
 fn one() -> usize {
     1
+}
+
+/// An agent's workbenches: a list, as AutoGen writes it, or one object, as AutoGen Studio may.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Workbenches {
+    List(Vec<ComponentModel>),
+    One(Box<ComponentModel>),
+}
+
+impl Workbenches {
+    fn into_vec(self) -> Vec<ComponentModel> {
+        match self {
+            Self::List(list) => list,
+            Self::One(one) => vec![*one],
+        }
+    }
 }
 
 /// A handoff as AutoGen writes it: a target name or a full object.
@@ -126,7 +143,7 @@ pub(super) fn dump(agent: &AssistantAgent) -> Result<ComponentModel, ComponentEr
         name: agent.name.clone(),
         model_client,
         tools: None,
-        workbench: Some(vec![workbench]),
+        workbench: Some(Workbenches::List(vec![workbench])),
         handoffs: (!agent.handoffs.is_empty()).then(|| {
             agent
                 .handoffs
@@ -197,7 +214,7 @@ pub(crate) fn load(
         .tool_call_summary_format(c.tool_call_summary_format)
         .metadata(c.metadata.unwrap_or_default());
     let mut tools = resolve_tools(&c.tools.unwrap_or_default(), options, &c.name)?;
-    for wb in c.workbench.unwrap_or_default() {
+    for wb in c.workbench.map(Workbenches::into_vec).unwrap_or_default() {
         match short_provider(&wb.provider) {
             "StaticWorkbench" | "StaticStreamWorkbench" => {
                 let w: WorkbenchConfig = parse_config(&wb)?;
