@@ -9,6 +9,9 @@
 //! - `sleep {ms}`: waits, then returns `slept <ms> ms` (cancellable);
 //! - `crash`: the process exits abruptly mid-call, without answering (for restart tests);
 //! - `hang`: never answers (for timeout tests);
+//!
+//! `sleep` and `hang` report progress 0 as they start when the caller sent a progress token, so
+//! a test can wait for the call to be running instead of guessing;
 //! - `touch_tools`: enables the hidden tool `touched` and sends `notifications/tools/list_changed`
 //!   (for list-changed tests).
 //!
@@ -24,8 +27,8 @@ use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    Implementation, ListResourcesResult, PaginatedRequestParams, PromptMessage,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    Implementation, ListResourcesResult, PaginatedRequestParams, ProgressNotificationParam,
+    PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
     ResourceContents, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
@@ -118,7 +121,12 @@ impl DemoServer {
     }
 
     #[tool(description = "Sleep for `ms` milliseconds, then answer")]
-    async fn sleep(&self, Parameters(SleepArgs { ms }): Parameters<SleepArgs>) -> String {
+    async fn sleep(
+        &self,
+        Parameters(SleepArgs { ms }): Parameters<SleepArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> String {
+        report_start(&context, "sleeping").await;
         tokio::time::sleep(Duration::from_millis(ms)).await;
         format!("slept {ms} ms")
     }
@@ -130,7 +138,8 @@ impl DemoServer {
     }
 
     #[tool(description = "Never answer (for timeout tests)")]
-    async fn hang(&self) -> String {
+    async fn hang(&self, context: RequestContext<RoleServer>) -> String {
+        report_start(&context, "hanging").await;
         std::future::pending::<String>().await
     }
 
@@ -218,6 +227,15 @@ impl ServerHandler for DemoServer {
         }
         let contents = ResourceContents::text(README_TEXT, README_URI);
         Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+}
+
+/// Progress 0 with `message`, when the caller asked for progress.
+async fn report_start(context: &RequestContext<RoleServer>, message: &str) {
+    if let Some(token) = context.meta.get_progress_token() {
+        let mut progress = ProgressNotificationParam::new(token, 0.0);
+        progress.message = Some(message.to_string());
+        let _ = context.peer.notify_progress(progress).await;
     }
 }
 
