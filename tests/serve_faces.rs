@@ -391,6 +391,15 @@ async fn sigterm_lets_calls_finish_within_the_grace_then_answers_the_rest_and_ex
     until_running(&mut hang, "hang").await;
     until_running(&mut legacy_quick, "legacy-quick").await;
     until_running(&mut legacy_hang, "legacy-hang").await;
+    // Two connections opened before the signal, for requests sent during the drain.
+    let mut for_initialize = TcpStream::connect(served.addr).await.expect("connect");
+    let mut for_call = TcpStream::connect(served.addr).await.expect("connect");
+    assert!(
+        healthz_on(&mut for_initialize)
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    assert!(healthz_on(&mut for_call).await.starts_with("HTTP/1.1 200"));
 
     let pid = Pid::from_raw(i32::try_from(served.guard.id()).expect("pid"));
     kill(pid, Signal::SIGTERM).expect("SIGTERM");
@@ -401,6 +410,14 @@ async fn sigterm_lets_calls_finish_within_the_grace_then_answers_the_rest_and_ex
             assert!(Instant::now() < deadline, "still accepting after SIGTERM");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // On open connections: no new session, no new call.
+        let initialize = common_faces::initialize().to_string();
+        let refused = post_on(&mut for_initialize, None, &initialize).await;
+        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+        let call = call_with_progress(9, "demo__echo", json!({"message": "late"}), "late");
+        let refused = post_on(&mut for_call, Some(&quick_session), &call.to_string()).await;
+        assert!(refused.starts_with("HTTP/1.1 200"), "{refused}");
+        assert!(refused.contains(r#""code":-32603"#), "{refused}");
     };
     let answers = async {
         tokio::join!(
@@ -426,6 +443,27 @@ async fn sigterm_lets_calls_finish_within_the_grace_then_answers_the_rest_and_ex
         Vec::<u32>::new(),
         "the upstream was stopped"
     );
+}
+
+/// POST `body` to `/mcp` on an open connection; returns the response up to the drain's error.
+async fn post_on(stream: &mut TcpStream, session: Option<&str>, body: &str) -> String {
+    let session = session.map_or(String::new(), |s| {
+        format!("Mcp-Session-Id: {s}\r\nMcp-Protocol-Version: 2025-11-25\r\n")
+    });
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\n{session}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("server shutting down") {
+        let n = stream.read(&mut buf).await.expect("read");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
 }
 
 /// How the process exited (polled: a std child offers no exit event to await).

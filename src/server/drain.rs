@@ -57,10 +57,15 @@ impl std::fmt::Debug for Drain {
 }
 
 /// One unit of work in flight; dropping it ends it.
-#[derive(Debug)]
 #[must_use = "the work counts as in flight only while this is held"]
 pub struct InFlight {
     inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InFlight")
+    }
 }
 
 impl Drop for InFlight {
@@ -68,12 +73,6 @@ impl Drop for InFlight {
         self.inner
             .in_flight
             .send_modify(|n| *n = n.saturating_sub(1));
-    }
-}
-
-impl std::fmt::Debug for Inner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Drain")
     }
 }
 

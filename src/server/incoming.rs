@@ -25,11 +25,6 @@ impl Incoming {
         self.value.get("method").and_then(Value::as_str)
     }
 
-    /// Whether this is a request (it has a method and an id).
-    pub fn is_request(&self) -> bool {
-        self.value.get("method").is_some() && self.value.get("id").is_some()
-    }
-
     /// The request's id, when it has one.
     pub fn id(&self) -> Option<RequestId> {
         self.value.get("id").and_then(request_id)

@@ -97,7 +97,9 @@ impl McpFace {
             Ok(incoming) => incoming,
             Err(rejection) => return refuse(StatusCode::BAD_REQUEST, &rejection),
         };
-        if !in_session && self.drain.is_stopping() {
+        let kind = Kind::of(&incoming);
+        if kind == Kind::Initialize && self.drain.is_stopping() {
+            // No new sessions during a drain (new calls are refused by the handler).
             let refusal = Rejection {
                 code: ErrorCode::INTERNAL_ERROR,
                 message: SHUTTING_DOWN.into(),
@@ -105,7 +107,6 @@ impl McpFace {
             };
             return refuse(StatusCode::SERVICE_UNAVAILABLE, &refusal);
         }
-        let kind = Kind::of(&incoming);
         let id = incoming.id();
         let body = match incoming.renamed {
             true => serde_json::to_vec(&incoming.value).map_or(bytes, Bytes::from),
