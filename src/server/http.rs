@@ -23,7 +23,7 @@ use super::sse::{SseServerConfig, sse_router};
 use super::streamable::{McpFace, mcp_face};
 use crate::mcp::UpstreamStatus;
 
-/// Settings of the HTTP listener.
+/// Settings of the HTTP app.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Accepted `Host` / `Origin` values (default: loopback only).
@@ -32,7 +32,7 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// How long a request body may take to arrive once the headers are in (408 after).
     pub body_read_timeout: Duration,
-    /// Cancelling this ends every session and stops the listener.
+    /// Cancelling this ends every session (the listener is stopped by whoever serves the app).
     pub shutdown: CancellationToken,
     /// Applied to outgoing `tools/list` results (see [`super::rewrite`]).
     pub rewrite: Option<OutgoingRewrite>,
