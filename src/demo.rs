@@ -132,7 +132,12 @@ impl DemoServer {
     }
 
     #[tool(description = "Sleep for `ms` milliseconds, then answer")]
-    async fn sleep(&self, Parameters(SleepArgs { ms }): Parameters<SleepArgs>) -> String {
+    async fn sleep(
+        &self,
+        Parameters(SleepArgs { ms }): Parameters<SleepArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> String {
+        report_start(&context, "sleeping").await;
         tokio::time::sleep(Duration::from_millis(ms)).await;
         format!("slept {ms} ms")
     }
@@ -144,7 +149,8 @@ impl DemoServer {
     }
 
     #[tool(description = "Never answer (for timeout tests)")]
-    async fn hang(&self) -> String {
+    async fn hang(&self, context: RequestContext<RoleServer>) -> String {
+        report_start(&context, "hanging").await;
         std::future::pending::<String>().await
     }
 
@@ -268,4 +274,14 @@ pub async fn serve_http(addr: SocketAddr) -> Result<(), DemoError> {
         })
         .await
         .map_err(http)
+}
+
+/// Progress 0 with `message`, when the caller asked for progress (so a test can wait for the
+/// call to be running instead of guessing).
+async fn report_start(context: &RequestContext<RoleServer>, message: &str) {
+    if let Some(token) = context.meta.get_progress_token() {
+        let mut progress = rmcp::model::ProgressNotificationParam::new(token, 0.0);
+        progress.message = Some(message.to_string());
+        let _ = context.peer.notify_progress(progress).await;
+    }
 }

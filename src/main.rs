@@ -18,7 +18,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(args)) {
+    let outcome = runtime.block_on(cli::run(args));
+    // Everything the command started has been awaited; what may remain is a blocking read of
+    // stdin (`serve --stdio` stopped by a signal), which cannot be cancelled and would keep a
+    // normal runtime shutdown waiting for input that never comes.
+    runtime.shutdown_background();
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", report(&e));

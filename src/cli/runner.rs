@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::Value;

@@ -1,12 +1,18 @@
-//! `toolyard serve`: the gateway on streamable HTTP + legacy SSE, or on stdio.
+//! `toolyard serve`: the gateway on streamable HTTP + legacy SSE, or on stdio; and its stop:
+//! on Ctrl-C / SIGTERM stop accepting, drain the calls in flight, close the sessions, then stop
+//! the upstreams.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use tokio_util::sync::CancellationToken;
 use toolyard::server::GatewayServer;
+use toolyard::server::drain::{Drain, Stopped};
 use toolyard::server::http::{HttpConfig, router};
+use toolyard::server::listen::{ListenConfig, serve};
 use toolyard::server::origin::OriginPolicy;
 use toolyard::server::rewrite::tool_extras;
 use toolyard::server::stdio::serve_stdio;
@@ -36,9 +42,24 @@ pub struct ServeArgs {
     /// Largest accepted HTTP request body in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Seconds a client may take to send a request's headers (and to stay idle between requests
+    /// on a kept-alive connection) before the connection is closed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "stdio")]
+    header_read_timeout_secs: u64,
+    /// Seconds a client may take to send a request body once its headers are in (then 408).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "stdio")]
+    body_read_timeout_secs: u64,
+    /// Connections one client address may hold open at once; more are refused with 503.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "stdio")]
+    max_connections_per_client: u64,
+    /// Seconds the calls in flight get to finish on Ctrl-C / SIGTERM; calls still running after
+    /// it are answered with a JSON-RPC error (-32603 "server shutting down").
+    #[arg(long, default_value_t = 10)]
+    shutdown_grace_secs: u64,
 }
 
-/// Run `serve` until Ctrl-C / SIGTERM (or the stdio client leaves); then stop every upstream.
+/// Run `serve` until Ctrl-C / SIGTERM (or the stdio client leaves); then drain the calls in
+/// flight, close the sessions and stop every upstream.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging("info,rmcp=warn");
     let (config, gateway, shutdown, set) =
@@ -48,12 +69,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.gateway.name.clone(),
     );
     let tasks = server.task_store();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let stop = Stop {
+        drain: server.drain(),
+        grace: Duration::from_secs(args.shutdown_grace_secs),
+        signalled: CancellationToken::new(),
+        sessions: CancellationToken::new(),
+    };
     let rewrite = tool_extras(gateway.tool_extras_table());
     let outcome = if args.stdio {
-        serve_stdio(server, Some(rewrite), shutdown.clone())
-            .await
-            .map_err(anyhow::Error::from)
+        let serving = serve_stdio(server, Some(rewrite), stop.sessions.clone());
+        let mut serving = std::pin::pin!(serving);
+        // The client leaving ends the session; a signal drains it first.
+        let served = tokio::select! {
+            served = serving.as_mut() => served,
+            () = stop.on_signal() => serving.await,
+        };
+        served.map_err(anyhow::Error::from)
     } else {
         let policy = OriginPolicy::default()
             .with_hosts(args.allow_hosts)
@@ -65,7 +96,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             HttpConfig {
                 origin_policy: policy,
                 max_body_bytes: args.max_body_bytes,
-                shutdown: shutdown.clone(),
+                body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
+                shutdown: stop.sessions.clone(),
                 rewrite: Some(rewrite),
             },
         );
@@ -74,23 +106,63 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let local = listener.local_addr()?;
         tracing::info!(address = %local, "serving MCP at http://{local}/mcp (legacy SSE at /sse)");
-        let stop = shutdown.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
-            .await
-            .context("HTTP server failed")
+        let listen = ListenConfig {
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+            max_connections_per_client: usize::try_from(args.max_connections_per_client)
+                .unwrap_or(usize::MAX),
+            ..ListenConfig::default()
+        };
+        let serving = serve(
+            listener,
+            app,
+            listen,
+            stop.signalled.clone(),
+            stop.sessions.clone(),
+        );
+        tokio::join!(serving, stop.on_signal());
+        Ok(())
     };
-    shutdown.cancel();
+    stop.sessions.cancel();
     tasks.shutdown().await;
     if let Some(set) = &set {
         set.shutdown().await;
     }
+    shutdown.cancel();
     gateway.shutdown().await;
     tracing::info!("stopped");
     outcome.map(|()| ExitCode::SUCCESS)
 }
 
-async fn stop_on_signal(shutdown: tokio_util::sync::CancellationToken) {
+/// The steps of a graceful stop.
+struct Stop {
+    /// The calls in flight.
+    drain: Drain,
+    /// How long they get.
+    grace: Duration,
+    /// Cancelled on Ctrl-C / SIGTERM: stop accepting connections.
+    signalled: CancellationToken,
+    /// Cancelled once the calls are answered: end every session and close the connections.
+    sessions: CancellationToken,
+}
+
+impl Stop {
+    /// On Ctrl-C / SIGTERM: stop accepting, drain the calls in flight, then end the sessions.
+    async fn on_signal(&self) {
+        wait_for_signal().await;
+        tracing::info!(grace = ?self.grace, "shutting down: finishing the calls in flight");
+        self.signalled.cancel();
+        match self.drain.stop(self.grace).await {
+            Stopped::Finished => tracing::info!("every call in flight finished"),
+            Stopped::Expired { answered } => tracing::warn!(
+                answered,
+                "the shutdown grace ran out; calls still running were answered with an error"
+            ),
+        }
+        self.sessions.cancel();
+    }
+}
+
+async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -100,7 +172,6 @@ async fn stop_on_signal(shutdown: tokio_util::sync::CancellationToken) {
                 tokio::select! {
                     _ = ctrl_c => {}
                     _ = term.recv() => {}
-                    _ = shutdown.cancelled() => return,
                 }
             }
             Err(_) => {
@@ -112,6 +183,4 @@ async fn stop_on_signal(shutdown: tokio_util::sync::CancellationToken) {
     {
         let _ = ctrl_c.await;
     }
-    tracing::info!("shutting down");
-    shutdown.cancel();
 }

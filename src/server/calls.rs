@@ -9,6 +9,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 use tokio_util::sync::CancellationToken;
 
+use super::drain::shutting_down;
 use super::handler::GatewayServer;
 use super::mrtr::{PendingRun, Round, RunOutput, input_required};
 use super::observer::ChannelObserver;
@@ -83,8 +84,26 @@ impl GatewayServer {
         }
     }
 
-    /// Run `op` (or resume the run a retry names) for the caller of `context`.
+    /// Run `op` (or resume the run a retry names) for the caller of `context`. Once the server
+    /// is stopping, new operations are refused and running ones end when the grace period does,
+    /// each with a `-32603 server shutting down` error.
     pub(super) async fn execute(
+        &self,
+        op: Op,
+        retry: Option<Retry>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Outcome, ErrorData> {
+        let drain = self.drain();
+        let Some(_in_flight) = drain.enter() else {
+            return Err(shutting_down());
+        };
+        tokio::select! {
+            outcome = self.execute_now(op, retry, context) => outcome,
+            () = drain.expired() => Err(shutting_down()),
+        }
+    }
+
+    async fn execute_now(
         &self,
         op: Op,
         retry: Option<Retry>,

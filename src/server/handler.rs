@@ -17,6 +17,7 @@ use rmcp::{ErrorData, Peer, RoleServer, ServerHandler};
 use tracing::Instrument;
 
 use super::calls::{Op, Outcome, Retry};
+use super::drain::Drain;
 use super::mrtr::{PendingRuns, RunOutput};
 use super::notify;
 use super::tasks::{SessionTasks, TaskStore};
@@ -31,6 +32,7 @@ pub struct GatewayServer {
     pending: PendingRuns,
     tasks: TaskStore,
     session_tasks: Arc<SessionTasks>,
+    drain: Drain,
 }
 
 #[derive(Default)]
@@ -82,6 +84,7 @@ impl GatewayServer {
             pending: PendingRuns::default(),
             session_tasks: tasks.session(),
             tasks,
+            drain: Drain::default(),
         }
     }
 
@@ -110,6 +113,11 @@ impl GatewayServer {
     /// [`TaskStore::shutdown`]).
     pub fn task_store(&self) -> TaskStore {
         self.tasks.clone()
+    }
+
+    /// The calls in flight on every session of this server, and their graceful stop.
+    pub fn drain(&self) -> Drain {
+        self.drain.clone()
     }
 
     /// Identifies this session's 2025-era tasks.

@@ -1,9 +1,13 @@
 //! MCP server faces: the handler that serves a workbench, and the stdio, streamable HTTP and
 //! legacy SSE transports it is served on.
 
+pub mod body;
 pub mod calls;
+pub mod drain;
 pub mod handler;
 pub mod http;
+pub mod incoming;
+pub mod listen;
 pub mod mrtr;
 pub mod notify;
 pub mod observer;
@@ -12,6 +16,7 @@ pub mod relay;
 pub mod rewrite;
 pub mod sse;
 pub mod stdio;
+pub mod streamable;
 pub mod task_calls;
 pub mod tasks;
 

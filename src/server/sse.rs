@@ -2,7 +2,10 @@
 //!
 //! Each session runs its own rmcp service over an mpsc sink/stream pair; the SSE response carries
 //! the `endpoint` event and then every outgoing message. Closing the SSE connection cancels the
-//! session; the config's shutdown token ends every session.
+//! session; the config's shutdown token ends every session, whose stream ends once the messages
+//! the service still sent (answers drained at shutdown) are written. Each POST body is checked
+//! once ([`super::incoming`]): text that is not one JSON-RPC message (batches included) is
+//! answered with 400 and its JSON-RPC error.
 
 use std::{
     collections::HashMap,
@@ -36,9 +39,10 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::incoming::{Rejection, check};
 use super::origin::{OriginPolicy, check_origin};
 use super::rewrite::OutgoingRewrite;
-use super::task_calls::{rename_legacy_request, with_legacy_tasks};
+use super::task_calls::with_legacy_tasks;
 
 /// Messages buffered per direction per session before senders wait.
 const SESSION_BUFFER: usize = 64;
@@ -61,6 +65,8 @@ pub struct SseServerConfig {
     pub origin_policy: OriginPolicy,
     /// Cancelling this token ends every session.
     pub shutdown: CancellationToken,
+    /// Cancelling this token refuses new sessions (503) while the open ones go on (a drain).
+    pub stop_accepting: CancellationToken,
     /// Applied to every outgoing message before it is written (see [`super::rewrite`]).
     pub rewrite: Option<OutgoingRewrite>,
 }
@@ -75,6 +81,7 @@ impl Default for SseServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             origin_policy: OriginPolicy::default(),
             shutdown: CancellationToken::new(),
+            stop_accepting: CancellationToken::new(),
             rewrite: None,
         }
     }
@@ -203,7 +210,7 @@ async fn open_session(
     if let Err(status) = check_origin(&headers, &state.config.origin_policy) {
         return (status, "Forbidden: Host or Origin not allowed").into_response();
     }
-    if state.config.shutdown.is_cancelled() {
+    if state.config.shutdown.is_cancelled() || state.config.stop_accepting.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "Shutting down").into_response();
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -231,8 +238,9 @@ async fn open_session(
         .into_response()
 }
 
-/// The SSE body: the endpoint event, then each outgoing message, until the session ends.
-/// Dropping the stream (client gone) cancels the session.
+/// The SSE body: the endpoint event, then each outgoing message, until the session's service
+/// ends and drops its sink (a cancelled service first drains its answers into it). Dropping the
+/// stream (client gone) cancels the session.
 fn session_events(
     endpoint: String,
     outgoing: mpsc::Receiver<ServerJsonRpcMessage>,
@@ -262,13 +270,10 @@ fn session_events(
             }
         }
     });
-    first
-        .chain(messages)
-        .take_until(cancel.cancelled_owned())
-        .map(move |event| {
-            let _session_alive = &guard;
-            Ok(event)
-        })
+    first.chain(messages).map(move |event| {
+        let _session_alive = &guard;
+        Ok(event)
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -296,62 +301,26 @@ async fn post_message(
         Ok(body) => body,
         Err(rejection) => return rejection.into_response(),
     };
-    let messages = match decode_messages(&body) {
-        Ok(messages) => messages,
-        Err(bad) => return bad.into_response(),
+    let message = match decode_message(&body) {
+        Ok(message) => message,
+        Err(rejection) => return refuse(&rejection),
     };
-    for message in messages {
-        if sender.send(message).await.is_err() {
-            return (StatusCode::NOT_FOUND, "Session closed").into_response();
-        }
+    if sender.send(message).await.is_err() {
+        return (StatusCode::NOT_FOUND, "Session closed").into_response();
     }
     (StatusCode::ACCEPTED, "Accepted").into_response()
 }
 
-/// A POST body that is not a JSON-RPC message; answered with 400 and a JSON-RPC error.
-#[derive(Debug)]
-struct BadMessage {
-    code: i64,
-    message: String,
+/// A POST body that is not a JSON-RPC message: 400 with its JSON-RPC error.
+fn refuse(rejection: &Rejection) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(rejection.to_json())).into_response()
 }
 
-impl IntoResponse for BadMessage {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": null,
-            "error": { "code": self.code, "message": self.message },
-        });
-        (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
-    }
-}
-
-/// Decode a POST body into one message or a batch.
-fn decode_messages(body: &[u8]) -> Result<Vec<ClientJsonRpcMessage>, BadMessage> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| BadMessage {
-        code: -32700,
-        message: format!("Parse error: {error}"),
-    })?;
-    let items = match value {
-        serde_json::Value::Array(items) if !items.is_empty() => items,
-        serde_json::Value::Array(_) => {
-            return Err(BadMessage {
-                code: -32600,
-                message: "Invalid Request: empty batch".into(),
-            });
-        }
-        single => vec![single],
-    };
-    items
-        .into_iter()
-        .map(|mut item| {
-            rename_legacy_request(&mut item);
-            serde_json::from_value(item).map_err(|error| BadMessage {
-                code: -32600,
-                message: format!("Invalid Request: {error}"),
-            })
-        })
-        .collect()
+/// Decode a POST body into one message (batches are refused: the current spec has none).
+fn decode_message(body: &[u8]) -> Result<ClientJsonRpcMessage, Rejection> {
+    let incoming = check(body, true)?;
+    let id = incoming.id();
+    serde_json::from_value(incoming.value).map_err(|error| Rejection::invalid(error, id))
 }
 
 #[cfg(test)]
@@ -375,16 +344,16 @@ mod tests {
 
     #[test]
     fn decode_rejects_garbage_with_parse_error() {
-        let error = decode_messages(b"{not json").expect_err("garbage decoded");
-        assert_eq!(error.code, -32700);
-        assert_eq!(error.into_response().status(), StatusCode::BAD_REQUEST);
+        let error = decode_message(b"{not json").expect_err("garbage decoded");
+        assert_eq!(error.code.0, -32700);
+        assert_eq!(refuse(&error).status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]
-    fn decode_accepts_a_batch() {
+    fn decode_refuses_a_batch() {
         let body = br#"[{"jsonrpc":"2.0","method":"notifications/initialized"},
                         {"jsonrpc":"2.0","id":1,"method":"ping"}]"#;
-        let messages = decode_messages(body).expect("decodes");
-        assert_eq!(messages.len(), 2);
+        let error = decode_message(body).expect_err("a batch decoded");
+        assert_eq!(error.code.0, -32600);
     }
 }

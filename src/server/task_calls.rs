@@ -5,14 +5,13 @@
 //!   declared the extension on its request gets a `CreateTaskResult`; `tasks/get`,
 //!   `tasks/update`, `tasks/cancel` arrive as rmcp's typed requests.
 //! - 2025-11-25 (experimental tasks): the caller asks with `params.task` on `tools/call`.
-//!   rmcp models neither that field nor the 2025 task methods' shapes, so the HTTP face renames
-//!   those requests ([`rewrite_legacy_request`]) to `toolyard/tasks/*` custom methods, answered
+//!   rmcp models neither that field nor the 2025 task methods' shapes, so the faces rename
+//!   those requests ([`rename_legacy_request`], during their one parse of each message) to `toolyard/tasks/*` custom methods, answered
 //!   here with the 2025 wire shapes; `tasks/list` and `tasks/result` are custom methods as they
 //!   are. Tasks of 2025 callers belong to the session that created them.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities,
     CreateTaskResult, CustomRequest, CustomResult, ErrorCode, GetTaskParams, GetTaskResult,
@@ -68,18 +67,6 @@ pub fn rename_legacy_request(message: &mut Value) -> bool {
     true
 }
 
-/// [`rename_legacy_request`] on the text of one message; `None` when nothing changes.
-pub fn rewrite_legacy_request(body: &[u8]) -> Option<Bytes> {
-    let text = std::str::from_utf8(body).ok()?;
-    if !text.contains("task") {
-        return None;
-    }
-    let mut message: Value = serde_json::from_str(text).ok()?;
-    rename_legacy_request(&mut message)
-        .then(|| serde_json::to_vec(&message).ok().map(Bytes::from))
-        .flatten()
-}
-
 /// `rewrite` (if any) followed by [`advertise_legacy_tasks`], for a face's outgoing messages.
 pub fn with_legacy_tasks(rewrite: Option<OutgoingRewrite>) -> OutgoingRewrite {
     OutgoingRewrite::new(move |message| {
@@ -109,6 +96,45 @@ pub fn advertise_legacy_tasks(message: &mut Value) {
 
 fn method_not_found(message: String) -> ErrorData {
     ErrorData::new(ErrorCode::METHOD_NOT_FOUND, message, None)
+}
+
+/// The MCP requests rmcp decodes into typed requests.
+const TYPED_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "server/discover",
+    "completion/complete",
+    "logging/setLevel",
+    "prompts/get",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "resources/directory/read",
+    "subscriptions/listen",
+    "tools/call",
+    "tools/list",
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
+    "skills/list",
+    "skills/get",
+];
+
+/// The error for a request no handler took. rmcp decodes a request whose params do not fit its
+/// method's shape (e.g. `tools/call` with `"name": 123`) as a custom request, so a known
+/// method arriving here had invalid params (`-32602`); any other is unknown (`-32601`).
+fn unknown_method(method: &str) -> ErrorData {
+    if TYPED_METHODS.contains(&method) {
+        ErrorData::invalid_params(
+            format!("invalid params for `{method}`: they do not match its schema"),
+            None,
+        )
+    } else {
+        method_not_found(format!("unknown method `{method}`"))
+    }
 }
 
 fn param<'a>(params: &'a Value, key: &str) -> Result<&'a str, ErrorData> {
@@ -230,10 +256,7 @@ impl GatewayServer {
     ) -> Result<CustomResult, ErrorData> {
         if is_2026_caller(&context) {
             // tasks/result and tasks/list do not exist in the 2026-07-28 tasks extension.
-            return Err(method_not_found(format!(
-                "unknown method `{}`",
-                request.method
-            )));
+            return Err(unknown_method(&request.method));
         }
         let params = request.params.unwrap_or(Value::Null);
         let owner = self.session_key();
@@ -249,9 +272,7 @@ impl GatewayServer {
                 let id = param(&params, "taskId")?;
                 self.tasks().result(id, owner, &context.ct).await?
             }
-            other => {
-                return Err(method_not_found(format!("unknown method `{other}`")));
-            }
+            other => return Err(unknown_method(other)),
         };
         Ok(CustomResult::new(result))
     }

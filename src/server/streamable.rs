@@ -1,0 +1,287 @@
+//! The `/mcp` face's middleware in front of rmcp's `StreamableHttpService`. Each POST body is
+//! parsed once ([`super::incoming`]); what is learned there (method, id, renaming) is passed
+//! along instead of parsing again. It answers what rmcp would answer unclearly: text that is not
+//! one JSON-RPC message gets 400 with a `-32700` / `-32600` JSON-RPC error (rmcp: 415 in plain
+//! text), a DELETE of an unknown session 404 and of a live one 204 (rmcp: 202 for both). It also
+//! refuses new sessions while the server drains, keeps a call counted as in flight until its
+//! response is written, puts back tool fields rmcp drops, and holds a streamed response until its
+//! first message so that a quick answer leaves in one write.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures::{StreamExt, stream};
+use http::{HeaderMap, Method, StatusCode, header};
+use rmcp::model::{ErrorCode, RequestId};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use serde_json::json;
+
+use super::drain::{Drain, InFlight, SHUTTING_DOWN};
+use super::incoming::{Incoming, Rejection, check};
+use super::rewrite::{OutgoingRewrite, rewrite_body};
+use super::task_calls::advertise_legacy_tasks;
+
+/// The session header of streamable HTTP.
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// How long a `tools/list` or `initialize` response body may take to complete.
+const REWRITE_WAIT: Duration = Duration::from_secs(30);
+
+/// How long a streamed response is held back waiting for its first message, so that the head,
+/// the priming event and a quick answer leave in one write. A slower answer follows on its own.
+const FIRST_MESSAGE_HOLD: Duration = Duration::from_millis(100);
+
+/// What the middleware needs besides the request.
+#[derive(Clone)]
+pub struct McpFace {
+    /// rmcp's sessions (to end one on DELETE).
+    pub sessions: Arc<LocalSessionManager>,
+    /// Applied to outgoing `tools/list` results.
+    pub rewrite: Option<OutgoingRewrite>,
+    /// The server's calls in flight and its stop.
+    pub drain: Drain,
+}
+
+/// What the one parse told about a request, for what happens after rmcp answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `initialize`: advertise 2025-era tasks.
+    Initialize,
+    /// `tools/list`: put back the preserved tool fields.
+    ListTools,
+    /// `tools/call`, `prompts/get`, `resources/read`: in flight until answered.
+    Call,
+    /// Anything else.
+    Other,
+}
+
+impl Kind {
+    fn of(incoming: &Incoming) -> Self {
+        match incoming.method() {
+            Some("initialize") => Kind::Initialize,
+            Some("tools/list") => Kind::ListTools,
+            Some("tools/call" | "prompts/get" | "resources/read") => Kind::Call,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// Middleware for `/mcp`.
+pub async fn mcp_face(State(face): State<McpFace>, request: Request, next: Next) -> Response {
+    match *request.method() {
+        Method::POST => face.post(request, next).await,
+        Method::DELETE => face.delete(request, next).await,
+        _ => next.run(request).await,
+    }
+}
+
+impl McpFace {
+    async fn post(&self, request: Request, next: Next) -> Response {
+        if !declares_json(request.headers()) {
+            // rmcp answers a wrong Accept (406) or Content-Type (415) itself.
+            return next.run(request).await;
+        }
+        let (parts, body) = request.into_parts();
+        // The listener's body layer has read the body already; this only takes it out.
+        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+            return (StatusCode::BAD_REQUEST, "cannot read the request body").into_response();
+        };
+        let in_session = parts.headers.contains_key(SESSION_HEADER);
+        // 2025-era task requests (session requests) go to the custom methods that answer them.
+        let incoming = match check(&bytes, in_session) {
+            Ok(incoming) => incoming,
+            Err(rejection) => return refuse(StatusCode::BAD_REQUEST, &rejection),
+        };
+        let kind = Kind::of(&incoming);
+        if kind == Kind::Initialize && self.drain.is_stopping() {
+            // No new sessions during a drain (new calls are refused by the handler).
+            let refusal = Rejection {
+                code: ErrorCode::INTERNAL_ERROR,
+                message: SHUTTING_DOWN.into(),
+                id: incoming.id(),
+            };
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, &refusal);
+        }
+        let id = incoming.id();
+        let body = match incoming.renamed {
+            true => serde_json::to_vec(&incoming.value).map_or(bytes, Bytes::from),
+            false => bytes,
+        };
+        let in_flight = (kind == Kind::Call).then(|| self.drain.track());
+        let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+        if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            return rmcp_could_not_decode(response, id).await;
+        }
+        match (kind, &self.rewrite) {
+            (Kind::ListTools, Some(rewrite)) => rewrite_response(response, rewrite).await,
+            (Kind::Initialize, _) => {
+                let advertise = OutgoingRewrite::new(advertise_legacy_tasks);
+                rewrite_response(response, &advertise).await
+            }
+            _ => hold_first_message(response, in_flight).await,
+        }
+    }
+
+    /// End the named session: 204 when it was live, 404 when unknown (or already ended).
+    async fn delete(&self, request: Request, next: Next) -> Response {
+        let Some(id) = request
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+        else {
+            // rmcp answers a DELETE without a session id.
+            return next.run(request).await;
+        };
+        let session = self.sessions.sessions.write().await.remove(id);
+        let Some(session) = session else {
+            let error = json!({ "error": "unknown session (it may have ended already)" });
+            return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
+        };
+        // An error means the session's worker had already stopped: it is gone either way.
+        let _ = session.close().await;
+        tracing::debug!(session_id = %id, "session ended by the client");
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
+
+/// Whether the request says its body is JSON (what rmcp accepts).
+fn declares_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// An error answer carrying a JSON-RPC error.
+fn refuse(status: StatusCode, rejection: &Rejection) -> Response {
+    (status, axum::Json(rejection.to_json())).into_response()
+}
+
+/// rmcp answers 415 in plain text when it cannot decode a body our checks let through; say it
+/// as a JSON-RPC invalid request.
+async fn rmcp_could_not_decode(response: Response, id: Option<RequestId>) -> Response {
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let reason = String::from_utf8_lossy(&text);
+    let reason = reason
+        .trim_start_matches("fail to deserialize request body")
+        .trim();
+    refuse(StatusCode::BAD_REQUEST, &Rejection::invalid(reason, id))
+}
+
+/// Buffer a (short) response and apply `rewrite` to its message.
+async fn rewrite_response(response: Response, rewrite: &OutgoingRewrite) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let collected =
+        tokio::time::timeout(REWRITE_WAIT, axum::body::to_bytes(body, usize::MAX)).await;
+    let Ok(Ok(bytes)) = collected else {
+        tracing::warn!("response to rewrite did not complete in time");
+        return (
+            StatusCode::GATEWAY_TIMEOUT,
+            "the response did not complete in time",
+        )
+            .into_response();
+    };
+    let body = rewrite_body(&bytes, rewrite);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Hold a streamed response until it carries its first message (at most
+/// [`FIRST_MESSAGE_HOLD`]), so the head and the first events are written together; `in_flight`
+/// is held until the body has been written (or dropped).
+async fn hold_first_message(response: Response, in_flight: Option<InFlight>) -> Response {
+    let streamed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if !streamed && in_flight.is_none() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let mut events = body.into_data_stream();
+    let mut first = BytesMut::new();
+    let mut failed = None;
+    if streamed {
+        let hold = tokio::time::sleep(FIRST_MESSAGE_HOLD);
+        tokio::pin!(hold);
+        while !carries_message(&first) {
+            tokio::select! {
+                chunk = events.next() => match chunk {
+                    Some(Ok(chunk)) => first.extend_from_slice(&chunk),
+                    Some(Err(error)) => {
+                        failed = Some(error);
+                        break;
+                    }
+                    None => break,
+                },
+                () = &mut hold => break,
+            }
+        }
+    }
+    let head = (!first.is_empty()).then(|| Ok(first.freeze()));
+    let body = stream::iter(head.into_iter().chain(failed.map(Err)))
+        .chain(events)
+        .map(move |chunk| {
+            let _written_while_held = &in_flight;
+            chunk
+        });
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+/// Whether SSE text holds a JSON-RPC message (a priming event holds none).
+fn carries_message(events: &[u8]) -> bool {
+    events.windows(9).any(|w| w == b"\"jsonrpc\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_events_with_a_message_end_the_hold() {
+        assert!(!carries_message(b"id: 0\nretry: 3000\ndata:\n\n"));
+        assert!(carries_message(
+            b"data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\nid: 1\n\n"
+        ));
+    }
+
+    #[test]
+    fn json_is_recognised_with_parameters_and_case() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "Application/JSON; charset=utf-8".parse().expect("header"),
+        );
+        assert!(declares_json(&headers));
+        headers.insert(header::CONTENT_TYPE, "text/plain".parse().expect("header"));
+        assert!(!declares_json(&headers));
+    }
+
+    #[tokio::test]
+    async fn a_held_response_keeps_every_chunk_in_order() {
+        let chunks = [
+            "id: 0\nretry: 3000\ndata:\n\n",
+            "data: {\"jsonrpc\":\"2.0\"}\n\n",
+        ];
+        let body = Body::from_stream(stream::iter(
+            chunks.map(|c| Ok::<_, std::io::Error>(Bytes::from(c))),
+        ));
+        let response = Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .body(body)
+            .expect("response");
+        let held = hold_first_message(response, None).await;
+        let text = axum::body::to_bytes(held.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(text, chunks.concat().as_bytes());
+    }
+}
