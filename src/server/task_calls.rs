@@ -126,8 +126,20 @@ const TYPED_METHODS: &[&str] = &[
 /// The error for a request no handler took. rmcp decodes a request whose params do not fit its
 /// method's shape (e.g. `tools/call` with `"name": 123`) as a custom request, so a known
 /// method arriving here had invalid params (`-32602`); any other is unknown (`-32601`).
-fn unknown_method(method: &str) -> ErrorData {
-    if TYPED_METHODS.contains(&method) {
+/// The 2025-era methods the 2026-07-28 revision removed: unknown (`-32601`, HTTP 404) to a
+/// 2026-era caller, whatever their params.
+const REMOVED_IN_2026: &[&str] = &[
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+fn unknown_method(method: &str, modern_caller: bool) -> ErrorData {
+    if modern_caller && REMOVED_IN_2026.contains(&method) {
+        method_not_found(format!("unknown method `{method}`"))
+    } else if TYPED_METHODS.contains(&method) {
         ErrorData::invalid_params(
             format!("invalid params for `{method}`: they do not match its schema"),
             None,
@@ -256,7 +268,7 @@ impl GatewayServer {
     ) -> Result<CustomResult, ErrorData> {
         if is_2026_caller(&context) {
             // tasks/result and tasks/list do not exist in the 2026-07-28 tasks extension.
-            return Err(unknown_method(&request.method));
+            return Err(unknown_method(&request.method, true));
         }
         let params = request.params.unwrap_or(Value::Null);
         let owner = self.session_key();
@@ -272,7 +284,7 @@ impl GatewayServer {
                 let id = param(&params, "taskId")?;
                 self.tasks().result(id, owner, &context.ct).await?
             }
-            other => return Err(unknown_method(other)),
+            other => return Err(unknown_method(other, false)),
         };
         Ok(CustomResult::new(result))
     }
