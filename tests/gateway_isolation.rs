@@ -11,7 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    ChildGuard, free_port, healthz, marked_processes, npm_bin, python_report, spawn_until_healthy,
+    ChildGuard, conformance_server, free_port, healthz, marked_processes, npm_bin, python_report,
+    spawn_until_healthy,
 };
 use serde_json::Value;
 
@@ -231,4 +232,96 @@ fn per_caller_sessions_are_capped_and_closed_when_their_caller_leaves() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// The conformance suite's reference server as one shared streamable HTTP upstream.
+fn http_upstream_config(dir: &Path, url: &str) -> PathBuf {
+    let path = dir.join("servers.toml");
+    std::fs::write(
+        &path,
+        format!("[servers.everything]\nurl = \"{url}\"\ntimeout_secs = 30\n"),
+    )
+    .expect("write servers.toml");
+    path
+}
+
+#[test]
+fn a_shared_http_upstream_routes_each_question_and_log_to_the_call_that_caused_it() {
+    let (_upstream, url) = conformance_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_serve, base) = serve(&http_upstream_config(dir.path(), &url));
+    // 2025-era callers: the upstream asks on each call's own response stream, and logs there.
+    let sessions = [
+        r#"alice=everything__test_elicitation:{"message":"question for alice"}"#.to_string(),
+        r#"bob=everything__test_sampling:{"prompt":"prompt from bob"}"#.to_string(),
+        "carol=everything__test_tool_with_logging".to_string(),
+    ];
+    for (face, path) in [("http", "/mcp"), ("sse", "/sse")] {
+        let what = format!("{face} legacy");
+        let report = run_sessions(face, &format!("{base}{path}"), "legacy", 5, &sessions);
+        let asked = strings(&report, "alice", "elicitations");
+        assert_eq!(asked.len(), 4, "{what}: {report}");
+        assert!(asked.iter().all(|m| m == "question for alice"), "{what}: {asked:?}");
+        for text in result_texts(&report, "alice") {
+            assert!(text.contains("alice") && !text.contains("bob"), "{what}: {text}");
+        }
+        let sampled = strings(&report, "bob", "samplings");
+        assert_eq!(sampled.len(), 4, "{what}: {report}");
+        assert!(sampled.iter().all(|p| p == "prompt from bob"), "{what}: {sampled:?}");
+        // (This upstream's test_sampling then rejects any real client's answer, as it does
+        // directly: it expects the result to echo the method. The question is what counts.)
+        for text in result_texts(&report, "bob") {
+            assert!(!text.contains("alice"), "{what}: {text}");
+        }
+        // carol's tool logs three lines per call; they reach her and only her.
+        let logs = strings(&report, "carol", "logs");
+        assert_eq!(logs.iter().filter(|l| l.contains("Tool ")).count(), 12, "{what}: {logs:?}");
+        for who in ["alice", "bob"] {
+            let theirs = strings(&report, who, "logs");
+            assert!(!theirs.iter().any(|l| l.contains("Tool ")), "{what}: {who} got {theirs:?}");
+            assert!(strings(&report, who, "elicitations").len() <= 4);
+        }
+        assert!(strings(&report, "carol", "elicitations").is_empty(), "{what}: {report}");
+        assert!(strings(&report, "bob", "elicitations").is_empty(), "{what}: {report}");
+    }
+    // 2026-era callers: the upstream's input_required rounds come back to the caller whose call
+    // it is (parked calls are resumed only by their own requestState).
+    let sessions = [
+        "alice=everything__test_input_required_result_elicitation".to_string(),
+        "bob=everything__test_input_required_result_elicitation".to_string(),
+    ];
+    let report = run_sessions("http", &format!("{base}/mcp"), "auto", 5, &sessions);
+    for (who, other) in [("alice", "bob"), ("bob", "alice")] {
+        assert_eq!(strings(&report, who, "elicitations").len(), 4, "{report}");
+        for text in result_texts(&report, who) {
+            assert_eq!(text, format!("Hello, {who}!"), "{who} got {text} (not {other}'s)");
+        }
+    }
+}
+
+#[test]
+fn resource_updates_reach_the_subscribers_of_either_era_and_nobody_else() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_serve, base) = serve(&everything_config(dir.path(), "shared", ""));
+    let report = python_report(
+        "subscription_client.py",
+        [
+            format!("{base}/mcp"),
+            "--uri".into(),
+            "demo://resource/dynamic/text/1".into(),
+            "--trigger".into(),
+            "everything__toggle-subscriber-updates".into(),
+            "--seconds".into(),
+            "7".into(),
+        ],
+    );
+    let count = |who: &str, phase: &str| report[who][phase].as_u64().unwrap_or(0);
+    assert_eq!(report["modern_protocol"], "2026-07-28", "{report}");
+    // Every 5 s the upstream sends an update for the subscribed URI.
+    assert!(count("legacy", "subscribed") >= 1, "the 2025 subscriber: {report}");
+    assert!(count("modern", "subscribed") >= 1, "the 2026 listen stream: {report}");
+    assert_eq!(count("bystander", "subscribed"), 0, "no subscription, no update: {report}");
+    // After unsubscribing (the last subscriber), nobody hears about it any more.
+    assert_eq!(count("legacy", "unsubscribed"), 0, "{report}");
+    assert_eq!(count("bystander", "unsubscribed"), 0, "{report}");
 }

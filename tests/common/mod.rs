@@ -67,6 +67,35 @@ pub fn npm_command(name: &str) -> Command {
     command
 }
 
+/// Starts the MCP conformance suite's own reference server (tests/peers/conformance-server,
+/// installed by `.ci/setup` at `TOOLYARD_CONFORMANCE_SERVER`) on a free port under Node 22;
+/// returns its guard and its streamable HTTP URL once the port answers.
+pub fn conformance_server() -> (ChildGuard, String) {
+    let dir = tool_path("TOOLYARD_CONFORMANCE_SERVER");
+    let port = free_port();
+    let bin_dir = tool_path("TOOLYARD_NPM_BIN");
+    let mut path =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
+    path.insert(0, bin_dir);
+    let mut command = Command::new(dir.join("node_modules/.bin/tsx"));
+    command
+        .arg("everything-server.ts")
+        .current_dir(&dir)
+        .env(
+            "PATH",
+            std::env::join_paths(path).expect("PATH entries without separators"),
+        )
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let guard = ChildGuard::spawn(&mut command);
+    wait_for_port(
+        format!("127.0.0.1:{port}").parse().expect("addr"),
+        Duration::from_secs(60),
+    );
+    (guard, format!("http://127.0.0.1:{port}/mcp"))
+}
+
 /// The pinned npm tools' `node_modules` directory (`TOOLYARD_NODE_MODULES`).
 pub fn node_modules() -> PathBuf {
     tool_path("TOOLYARD_NODE_MODULES")
