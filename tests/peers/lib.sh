@@ -41,7 +41,7 @@ peer_alive() {
 # peer_stop_all PID SIG PID SIG ...: signals each PID, waits up to $peer_grace s for all of them to
 # end, then SIGKILLs what is left.
 peer_stop_all() {
-    local pids=() i left
+    local pids=() i left pid
     while (($# >= 2)); do
         kill -"$2" "$1" 2>/dev/null || true
         pids+=("$1")
