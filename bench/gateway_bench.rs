@@ -30,6 +30,9 @@ struct Args {
     /// Calls per measurement.
     #[arg(long, default_value_t = 2000)]
     calls: usize,
+    /// Idle 2025-era sessions to open for the memory measurement.
+    #[arg(long, default_value_t = 10_000)]
+    sessions: usize,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -247,6 +250,9 @@ async fn main() -> Result<()> {
     let mixed_figures = measure(Arc::clone(&mixed), "demo__echo", args.calls).await?;
     drop(mixed);
 
+    // Idle 2025-era sessions: RSS of a serve process before and after opening them.
+    let idle = idle_sessions(&args.toolyard, &config, args.sessions).await?;
+
     println!();
     row("direct stdio", &direct_stdio);
     row("through toolyard (stdio)", &through_stdio);
@@ -256,5 +262,171 @@ async fn main() -> Result<()> {
     println!();
     ratio("stdio", &direct_stdio, &through_stdio);
     ratio("http", &direct_http, &through_http);
+    println!();
+    println!(
+        "idle sessions: {} opened, RSS {:.1} MB -> {:.1} MB (+{:.1} KB per session)",
+        idle.sessions,
+        idle.rss_before_kb / 1024.0,
+        idle.rss_after_kb / 1024.0,
+        (idle.rss_after_kb - idle.rss_before_kb) / idle.sessions as f64
+    );
+    println!();
+    println!("goals (issue: the hot path and the house)");
+    goal(
+        "added p50 per tools/call, stdio face -> stdio upstream",
+        through_stdio.p50_us - direct_stdio.p50_us,
+        "us",
+        "<= 100 us",
+        through_stdio.p50_us - direct_stdio.p50_us <= 100.0,
+    );
+    goal(
+        "added p50 per tools/call, HTTP face -> HTTP upstream",
+        through_http.p50_us - direct_http.p50_us,
+        "us",
+        "<= 200 us",
+        through_http.p50_us - direct_http.p50_us <= 200.0,
+    );
+    let stdio_share = through_stdio.rps_c32 / direct_stdio.rps_c32;
+    goal(
+        "throughput at c=32 through / direct, stdio",
+        stdio_share,
+        "x",
+        ">= 0.8x",
+        stdio_share >= 0.8,
+    );
+    let http_share = through_http.rps_c32 / direct_http.rps_c32;
+    goal(
+        "throughput at c=32 through / direct, HTTP",
+        http_share,
+        "x",
+        ">= 0.8x",
+        http_share >= 0.8,
+    );
+    let per_10k_mb =
+        (idle.rss_after_kb - idle.rss_before_kb) / idle.sessions as f64 * 10_000.0 / 1024.0;
+    goal(
+        "RSS of 10,000 idle 2025-era sessions (extrapolated)",
+        per_10k_mb + idle.rss_before_kb / 1024.0,
+        "MB",
+        "<= 200 MB",
+        per_10k_mb + idle.rss_before_kb / 1024.0 <= 200.0,
+    );
+    Ok(())
+}
+
+fn goal(name: &str, value: f64, unit: &str, target: &str, met: bool) {
+    let mark = if met { "met" } else { "NOT met" };
+    println!("  {name:<55} {value:>9.2} {unit:<3} goal {target:<10} {mark}");
+}
+
+struct IdleFigures {
+    sessions: usize,
+    rss_before_kb: f64,
+    rss_after_kb: f64,
+}
+
+/// The resident set size of a process, in KiB (Linux /proc).
+fn rss_kb(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS")?;
+    let kb: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("VmRSS value")?
+        .parse()?;
+    Ok(kb)
+}
+
+/// Start a `serve` on `config`, open `count` 2025-era sessions over plain HTTP (initialize +
+/// initialized, 32 at a time on keep-alive connections) and leave them idle; measure the
+/// server's RSS before and after.
+async fn idle_sessions(
+    toolyard: &PathBuf,
+    config: &std::path::Path,
+    count: usize,
+) -> Result<IdleFigures> {
+    let port = free_port()?;
+    let child = std::process::Command::new(toolyard)
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    let _serve = Killer(child);
+    wait_port(port).await?;
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    // One session first, so the process has warmed up (upstream started, tables built).
+    open_session(&http, &url).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kb(pid)?;
+    let per_worker = count / 32;
+    let mut workers = Vec::new();
+    for _ in 0..32 {
+        let http = http.clone();
+        let url = url.clone();
+        workers.push(tokio::spawn(async move {
+            for _ in 0..per_worker {
+                open_session(&http, &url).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kb(pid)?;
+    Ok(IdleFigures {
+        sessions: per_worker * 32,
+        rss_before_kb: before,
+        rss_after_kb: after,
+    })
+}
+
+async fn open_session(http: &reqwest::Client, url: &str) -> Result<()> {
+    let init = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "idle-bench", "version": "1"}}
+    });
+    let response = http
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "initialize: {}",
+        response.status()
+    );
+    let session = response
+        .headers()
+        .get("mcp-session-id")
+        .context("no session id")?
+        .to_str()?
+        .to_string();
+    let _ = response.bytes().await?;
+    let initialized = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let response = http
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&initialized)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "initialized: {}",
+        response.status()
+    );
+    let _ = response.bytes().await?;
     Ok(())
 }

@@ -17,6 +17,7 @@ pub mod memory;
 pub mod messages;
 pub mod model_context;
 pub mod models;
+pub mod net;
 pub mod server;
 pub mod teams;
 pub mod termination;

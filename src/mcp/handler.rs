@@ -203,7 +203,9 @@ impl Routes {
         if let Some(found) = self.lookup(attribution) {
             return Some(found);
         }
-        if *attribution == Attribution::Unknown {
+        // A message that names no call can only be waited for on a dedicated session (any call
+        // of it is the right one); on a shared one nothing would make it attributable.
+        if *attribution == Attribution::Unknown && self.ownership == Ownership::Shared {
             return None;
         }
         let deadline = tokio::time::Instant::now() + REGISTER_GRACE;
@@ -336,7 +338,12 @@ impl UpstreamHandler {
                 request = what,
                 "upstream asked the client outside of any call it can be attributed to; refused"
             );
-            return Err(unattributed(&self.server, what, &attribution));
+            return Err(unattributed(
+                &self.server,
+                what,
+                &attribution,
+                self.routes.ownership(),
+            ));
         };
         let mut requests = InputRequests::new();
         requests.insert(what.to_string(), request);
@@ -350,9 +357,18 @@ impl UpstreamHandler {
     }
 }
 
-fn unattributed(server: &str, what: &str, attribution: &Attribution) -> ErrorData {
-    let message = match attribution {
-        Attribution::Unknown => format!(
+fn unattributed(
+    server: &str,
+    what: &str,
+    attribution: &Attribution,
+    ownership: Ownership,
+) -> ErrorData {
+    let message = match (attribution, ownership) {
+        (Attribution::Unknown, Ownership::Dedicated) => format!(
+            "toolyard refused this {what} request: server `{server}` sent it while none of \
+             this caller's calls was running"
+        ),
+        (Attribution::Unknown, Ownership::Shared) => format!(
             "toolyard cannot tell which of its callers this {what} request is for: server \
              `{server}` shares one session among callers and sent it outside of any request \
              stream; set `session = \"per_caller\"` for `{server}` in servers.toml"

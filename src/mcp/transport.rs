@@ -9,7 +9,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use url::Url;
 
-use super::http_client::MarkingClient;
+use super::http_client::{HttpError, UpstreamHttp};
 use super::sse_client::{SseClientConfig, SseClientTransport, SseTransportError};
 use super::tap::RawTap;
 
@@ -112,6 +112,11 @@ fn http_client_error<'a>(
     error: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a (dyn std::error::Error + 'static)> {
     use rmcp::transport::streamable_http_client::StreamableHttpError;
+    if let Some(StreamableHttpError::Client(inner)) =
+        error.downcast_ref::<StreamableHttpError<HttpError>>()
+    {
+        return Some(inner);
+    }
     match error.downcast_ref::<StreamableHttpError<reqwest::Error>>()? {
         StreamableHttpError::Client(inner) => Some(inner),
         _ => None,
@@ -132,9 +137,9 @@ fn header_map(headers: &BTreeMap<String, String>) -> Result<HeaderMap, ConnectEr
     Ok(map)
 }
 
-/// The process's one reqwest client for upstream HTTP (its connection pool is shared by every
-/// upstream and reconnect; `TCP_NODELAY` is on).
-pub fn http_client() -> reqwest::Client {
+/// The process's one reqwest client for HTTPS upstreams (its connection pool is shared by every
+/// upstream and reconnect; `TCP_NODELAY` is on). Plain HTTP goes through [`crate::net`].
+pub fn tls_client() -> reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT
         .get_or_init(|| {
@@ -150,7 +155,8 @@ pub fn http_client() -> reqwest::Client {
 pub fn streamable_http(
     url: &Url,
     headers: &BTreeMap<String, String>,
-) -> Result<StreamableHttpClientTransport<MarkingClient>, ConnectError> {
+    tap: RawTap,
+) -> Result<StreamableHttpClientTransport<UpstreamHttp>, ConnectError> {
     let custom: HashMap<HeaderName, HeaderValue> = header_map(headers)?
         .into_iter()
         .filter_map(|(k, v)| Some((k?, v)))
@@ -159,7 +165,7 @@ pub fn streamable_http(
         .custom_headers(custom)
         .reinit_on_expired_session(true);
     Ok(StreamableHttpClientTransport::with_client(
-        MarkingClient::new(http_client()),
+        UpstreamHttp::for_url(url, Some(tap)),
         config,
     ))
 }

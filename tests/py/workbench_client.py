@@ -66,6 +66,13 @@ async def call(client, tool, args, progress):
 
 async def scenario_run(client, a, report):
     tools = await client.list_tools()
+    # Lists answer at once with the upstreams that are ready; slower ones are announced with
+    # list_changed. With --wait-for, wait (bounded) until those tools are listed.
+    for _ in range(300):
+        if all(n in [t.name for t in tools.tools] for n in a.wait_for):
+            break
+        await asyncio.sleep(0.1)
+        tools = await client.list_tools(cache_mode="refresh")
     report["tools"] = sorted(t.name for t in tools.tools)
     tool = next((t for t in tools.tools if t.name == a.tool), None)
     report["input_schema"] = tool.input_schema if tool else None
@@ -161,6 +168,7 @@ async def main():
     parser.add_argument("--write-file", default="")
     parser.add_argument("--write-text", default="")
     parser.add_argument("--expect-tool", default="")
+    parser.add_argument("--wait-for", action="append", default=[])
     a = parser.parse_args()
     if a.transport == "stdio":
         server = StdioServerParameters(command=a.target[0], args=a.target[1:], env=dict(os.environ))

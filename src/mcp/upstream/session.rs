@@ -188,7 +188,8 @@ async fn connect(
                 }
             }
             TransportConfig::StreamableHttp { url, headers } => {
-                let t = Inbound::new(transport::streamable_http(url, headers)?, routes, server);
+                let t = transport::streamable_http(url, headers, tap)?;
+                let t = Inbound::new(t, routes, server);
                 let running = serve_client_with_lifecycle_and_ct(handler, t, lifecycle, session_ct)
                     .await
                     .map_err(ConnectError::handshake)?;

@@ -105,6 +105,11 @@ impl ScriptedServer {
         let token = CancellationToken::new();
         let stop = token.clone();
         tokio::spawn(async move {
+            // TCP_NODELAY: a streamed answer's chunks leave at once, not behind Nagle's
+            // algorithm (a client without quick ACKs would wait ~40 ms per reply).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await;
