@@ -303,11 +303,11 @@ impl UpstreamHttp {
         }
         if !status.is_success() {
             let error = status_error(status, &headers);
-            if error.is_some() && (!is_json || status == StatusCode::TOO_MANY_REQUESTS) {
-                if let Some(error) = error {
-                    return Err(error.into());
-                }
+            let status_only = !is_json || status == StatusCode::TOO_MANY_REQUESTS;
+            if status_only && let Some(error) = error {
+                return Err(error.into());
             }
+            let error = status_error(status, &headers);
             let body = read_body(response.into_body(), MAX_ERROR_BODY).await?;
             if is_json
                 && let Ok(message @ JsonRpcMessage::Error(_)) =
