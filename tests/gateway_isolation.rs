@@ -261,13 +261,22 @@ fn a_shared_http_upstream_routes_each_question_and_log_to_the_call_that_caused_i
         let report = run_sessions(face, &format!("{base}{path}"), "legacy", 5, &sessions);
         let asked = strings(&report, "alice", "elicitations");
         assert_eq!(asked.len(), 4, "{what}: {report}");
-        assert!(asked.iter().all(|m| m == "question for alice"), "{what}: {asked:?}");
+        assert!(
+            asked.iter().all(|m| m == "question for alice"),
+            "{what}: {asked:?}"
+        );
         for text in result_texts(&report, "alice") {
-            assert!(text.contains("alice") && !text.contains("bob"), "{what}: {text}");
+            assert!(
+                text.contains("alice") && !text.contains("bob"),
+                "{what}: {text}"
+            );
         }
         let sampled = strings(&report, "bob", "samplings");
         assert_eq!(sampled.len(), 4, "{what}: {report}");
-        assert!(sampled.iter().all(|p| p == "prompt from bob"), "{what}: {sampled:?}");
+        assert!(
+            sampled.iter().all(|p| p == "prompt from bob"),
+            "{what}: {sampled:?}"
+        );
         // (This upstream's test_sampling then rejects any real client's answer, as it does
         // directly: it expects the result to echo the method. The question is what counts.)
         for text in result_texts(&report, "bob") {
@@ -275,14 +284,27 @@ fn a_shared_http_upstream_routes_each_question_and_log_to_the_call_that_caused_i
         }
         // carol's tool logs three lines per call; they reach her and only her.
         let logs = strings(&report, "carol", "logs");
-        assert_eq!(logs.iter().filter(|l| l.contains("Tool ")).count(), 12, "{what}: {logs:?}");
+        assert_eq!(
+            logs.iter().filter(|l| l.contains("Tool ")).count(),
+            12,
+            "{what}: {logs:?}"
+        );
         for who in ["alice", "bob"] {
             let theirs = strings(&report, who, "logs");
-            assert!(!theirs.iter().any(|l| l.contains("Tool ")), "{what}: {who} got {theirs:?}");
+            assert!(
+                !theirs.iter().any(|l| l.contains("Tool ")),
+                "{what}: {who} got {theirs:?}"
+            );
             assert!(strings(&report, who, "elicitations").len() <= 4);
         }
-        assert!(strings(&report, "carol", "elicitations").is_empty(), "{what}: {report}");
-        assert!(strings(&report, "bob", "elicitations").is_empty(), "{what}: {report}");
+        assert!(
+            strings(&report, "carol", "elicitations").is_empty(),
+            "{what}: {report}"
+        );
+        assert!(
+            strings(&report, "bob", "elicitations").is_empty(),
+            "{what}: {report}"
+        );
     }
     // 2026-era callers: the upstream's input_required rounds come back to the caller whose call
     // it is (parked calls are resumed only by their own requestState).
@@ -294,7 +316,11 @@ fn a_shared_http_upstream_routes_each_question_and_log_to_the_call_that_caused_i
     for (who, other) in [("alice", "bob"), ("bob", "alice")] {
         assert_eq!(strings(&report, who, "elicitations").len(), 4, "{report}");
         for text in result_texts(&report, who) {
-            assert_eq!(text, format!("Hello, {who}!"), "{who} got {text} (not {other}'s)");
+            assert_eq!(
+                text,
+                format!("Hello, {who}!"),
+                "{who} got {text} (not {other}'s)"
+            );
         }
     }
 }
@@ -318,9 +344,19 @@ fn resource_updates_reach_the_subscribers_of_either_era_and_nobody_else() {
     let count = |who: &str, phase: &str| report[who][phase].as_u64().unwrap_or(0);
     assert_eq!(report["modern_protocol"], "2026-07-28", "{report}");
     // Every 5 s the upstream sends an update for the subscribed URI.
-    assert!(count("legacy", "subscribed") >= 1, "the 2025 subscriber: {report}");
-    assert!(count("modern", "subscribed") >= 1, "the 2026 listen stream: {report}");
-    assert_eq!(count("bystander", "subscribed"), 0, "no subscription, no update: {report}");
+    assert!(
+        count("legacy", "subscribed") >= 1,
+        "the 2025 subscriber: {report}"
+    );
+    assert!(
+        count("modern", "subscribed") >= 1,
+        "the 2026 listen stream: {report}"
+    );
+    assert_eq!(
+        count("bystander", "subscribed"),
+        0,
+        "no subscription, no update: {report}"
+    );
     // After unsubscribing (the last subscriber), nobody hears about it any more.
     assert_eq!(count("legacy", "unsubscribed"), 0, "{report}");
     assert_eq!(count("bystander", "unsubscribed"), 0, "{report}");

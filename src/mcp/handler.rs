@@ -197,13 +197,16 @@ impl Routes {
     }
 
     /// The observer of the call a message belongs to, or `None` when no call can be named for
-    /// certain. A message that names a call not registered yet waits briefly for it.
+    /// certain. A message that names a call not registered yet (or, on a dedicated session,
+    /// any message while no call is registered yet) waits briefly for it.
     pub async fn find(&self, attribution: &Attribution) -> Option<Arc<dyn CallObserver>> {
         let mut changes = self.registered.subscribe();
         if let Some(found) = self.lookup(attribution) {
             return Some(found);
         }
-        if *attribution == Attribution::Unknown {
+        // On a shared session an unnamed message belongs to nobody; on a dedicated one it
+        // belongs to the caller's call, which may not have registered yet.
+        if *attribution == Attribution::Unknown && self.ownership == Ownership::Shared {
             return None;
         }
         let deadline = tokio::time::Instant::now() + REGISTER_GRACE;
@@ -403,6 +406,19 @@ mod tests {
         let _b = routes.register(RequestId::Number(2), token(2), Arc::clone(&latest));
         let found = routes.find(&Attribution::Unknown).await;
         assert!(found.is_some_and(|f| Arc::ptr_eq(&f, &latest)));
+    }
+
+    #[tokio::test]
+    async fn a_dedicated_session_waits_for_the_call_a_question_came_before() {
+        // A stdio upstream can ask before the sending task has registered its call.
+        let routes = Arc::new(Routes::new(Ownership::Dedicated));
+        let late = Arc::clone(&routes);
+        let register = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            late.register(RequestId::Number(1), token(1), observer())
+        });
+        assert!(routes.find(&Attribution::Unknown).await.is_some());
+        drop(register.await);
     }
 
     #[tokio::test]

@@ -3,7 +3,8 @@
 Usage: fastmcp_upstream.py stdio | sse PORT | streamable-http PORT
 
 Tools: echo, add, slow_report (which carries `execution.taskSupport`, a field rmcp's typed
-Tool does not model: the gateway must pass it through unchanged on 2025-11-25 connections).
+Tool does not model: the gateway must pass it through unchanged on 2025-11-25 connections),
+count (reports progress step by step, labelled; may run as a task).
 """
 
 import sys
@@ -17,7 +18,7 @@ class Upstream(MCPServer):
     async def list_tools(self):
         tools = await super().list_tools()
         for tool in tools:
-            if tool.name == "slow_report":
+            if tool.name in ("slow_report", "count"):
                 tool.execution = types.ToolExecution(task_support="optional")
         return tools
 
@@ -41,6 +42,15 @@ def add(a: int, b: int) -> int:
 def slow_report() -> str:
     """A tool that declares optional task support."""
     return "report ready"
+
+
+@server.tool()
+async def count(steps: int, label: str, ctx: Context) -> str:
+    """Reports `steps` steps of progress, each labelled `label`, a little apart."""
+    for step in range(1, steps + 1):
+        await ctx.report_progress(step, steps, f"{label} {step}")
+        await anyio.sleep(0.005)
+    return f"{label} counted {steps}"
 
 
 @server.tool()
