@@ -281,6 +281,17 @@ fn a_task_required_upstream_tool_runs_for_2025_callers() {
                 .any(|(_, m)| m == "Generating report..."),
             "{name}: {report}"
         );
+        // Status notifications name its own task only, and carry the upstream's messages.
+        let notified = caller["notified"].as_array().unwrap();
+        assert!(notified.iter().all(|n| n[0] == id), "{name}: {report}");
+        assert!(
+            notified.iter().any(|n| n[2] == "Gathering sources..."),
+            "{name}: {report}"
+        );
+        assert!(
+            notified.iter().any(|n| n[1] == "completed"),
+            "{name}: {report}"
+        );
         // Only its own task is listed; the others' ids are refused.
         assert_eq!(caller["listed"], json!([id]), "{report}");
         for (other_name, seen) in caller["others"].as_object().unwrap() {

@@ -13,7 +13,8 @@ MODE `plain` calls TOOL once (2025-11-25, no task) and reports its text as `log`
 
 MODE `auto` speaks 2026-07-28 and declares the tasks extension with the SDK's own extension
 surface: a `ClientExtension` whose result claim takes the `CreateTaskResult` and resolves it by
-polling `tasks/get`, answering `input_required` questions with `tasks/update`.
+polling `tasks/get`, answering `input_required` questions with `tasks/update`. Legacy callers
+also collect the `notifications/tasks/status` their session receives (`notified`).
 
 Every caller polls only its own task. Once all tasks exist, each legacy caller also asks for
 every other caller's task (`tasks/get`), which must be refused. `--cancel NAME` cancels that
@@ -28,9 +29,9 @@ import traceback
 from typing import Any, ClassVar, Literal
 
 from mcp import Client, types
-from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
+from mcp.client.extension import ClaimContext, ClientExtension, NotificationBinding, ResultClaim
 from mcp_types import CallToolResult, Result
-from pydantic import ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 RAW = TypeAdapter(dict[str, Any])
 TASKS = "io.modelcontextprotocol/tasks"
@@ -77,6 +78,28 @@ def text_of(result: dict) -> str:
     return "".join(c.get("text", "") for c in result.get("content", []) if isinstance(c, dict))
 
 
+class StatusParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class StatusWatcher(ClientExtension):
+    """Collects the 2025-11-25 `notifications/tasks/status` the session receives."""
+
+    identifier = "dev.toolyard.test/task-status"
+
+    def __init__(self, caller: "Caller"):
+        self.caller = caller
+
+    def notifications(self):
+        return [
+            NotificationBinding(method="notifications/tasks/status", params_type=StatusParams, handler=self.seen)
+        ]
+
+    async def seen(self, params: StatusParams):
+        extra = params.model_extra or {}
+        self.caller.report["notified"].append([extra.get("taskId"), extra.get("status"), extra.get("statusMessage")])
+
+
 class Caller:
     """One caller: its session, its task, what it saw."""
 
@@ -86,7 +109,7 @@ class Caller:
         self.answer = answer
         self.cancel = cancel
         self.session = None
-        self.report: dict[str, Any] = {"statuses": [], "elicitations": []}
+        self.report: dict[str, Any] = {"statuses": [], "elicitations": [], "notified": []}
         self.created = asyncio.Event()
 
     async def elicitation(self, context, params):
@@ -146,7 +169,10 @@ class TasksExtension(ClientExtension):
 
 
 async def legacy(caller: Caller, url: str, tool: str, everyone: list[Caller]):
-    async with Client(url, mode="legacy", elicitation_callback=caller.elicitation) as client:
+    watcher = StatusWatcher(caller)
+    async with Client(
+        url, mode="legacy", elicitation_callback=caller.elicitation, extensions=[watcher]
+    ) as client:
         caller.session = client.session
         caller.report["protocol_version"] = client.protocol_version
         params = {"name": tool, "arguments": caller.arguments, "task": {"ttl": 60000}}
@@ -174,6 +200,11 @@ async def legacy(caller: Caller, url: str, tool: str, everyone: list[Caller]):
                 caller.report["result"] = {"exception": str(e)}
         listed = await caller.send(TasksList(params={}))
         caller.report["listed"] = [t["taskId"] for t in listed.get("tasks", [])]
+        # The final status notification is sent when the task ends; give it a moment to land.
+        for _ in range(50):
+            if any(n[1] in TERMINAL for n in caller.report["notified"]):
+                break
+            await asyncio.sleep(0.1)
 
 
 async def modern(caller: Caller, url: str, tool: str):

@@ -5,13 +5,15 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    ClientRequest, DEFAULT_MRTR_MAX_ROUNDS, InputResponses, JsonObject, ProgressToken,
-    RequestMetaObject, ServerResult, TASKS_EXTENSION_ID,
+    ClientRequest, DEFAULT_MRTR_MAX_ROUNDS, InputResponses, JsonObject, RequestMetaObject,
+    ServerResult, TASKS_EXTENSION_ID,
 };
 use rmcp::service::{PeerRequestOptions, ServiceError};
 use rmcp::{Peer, RoleClient};
 
 use super::McpWorkbench;
+use super::tasks::created_task;
+use crate::mcp::handler::RouteGuard;
 use crate::workbench::{CallContext, WorkbenchError};
 
 /// Whether the upstream negotiated 2026-07-28 or later.
@@ -29,18 +31,19 @@ pub struct Sending {
     /// Wait for the answer as long as it takes (a task's result comes when the task ends; the
     /// task's own TTL and cancellation bound the wait).
     pub unbounded: bool,
-    /// Wait for the answer even when the caller cancels (a task the request creates must be
-    /// known, to be cancelled in turn).
-    pub through_cancel: bool,
+    /// The request may create a task at the upstream: wait for the answer even when the caller
+    /// cancels (the task must be known, to be cancelled in turn), and route what the upstream
+    /// says about the task to the caller from the moment the answer arrives (before the
+    /// notifications that came with it are delivered).
+    pub creates_task: bool,
 }
 
-/// An upstream's answer to one request, and the progress token the request carried (which
-/// stays valid for a task the request created).
+/// An upstream's answer to one request.
 pub struct Answered {
     /// The result.
     pub result: ServerResult,
-    /// The request's progress token.
-    pub token: ProgressToken,
+    /// The route of the task the request created, if it created one.
+    pub task_route: Option<(String, RouteGuard)>,
 }
 
 /// An upstream result of the wrong kind for the request.
@@ -187,17 +190,25 @@ impl McpWorkbench {
         );
         let (id, token) = (handle.id.clone(), handle.progress_token.clone());
         let cancelled = async {
-            match sending.through_cancel {
+            match sending.creates_task {
                 true => std::future::pending().await,
                 false => ctx.cancel.cancelled().await,
             }
         };
         tokio::select! {
             result = handle.await_response() => {
+                let result = result.map_err(|e| self.map_err(operation, e));
+                let task_route = match &result {
+                    Ok(result) if sending.creates_task => created_task(result).map(|task| {
+                        let observer = Arc::clone(&ctx.observer);
+                        let route = self.inner.routes.register_task(task.clone(), token.clone(), observer);
+                        (task, route)
+                    }),
+                    _ => None,
+                };
                 // Progress and logs that arrived before the response reach the caller first.
                 self.inner.routes.drain(&id).await;
-                let result = result.map_err(|e| self.map_err(operation, e))?;
-                Ok(Answered { result, token })
+                Ok(Answered { result: result?, task_route })
             }
             () = cancelled => {
                 let _ = peer

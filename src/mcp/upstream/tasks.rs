@@ -25,7 +25,7 @@ use super::McpWorkbench;
 use super::request::{Sending, is_modern, unexpected};
 use super::via::Via;
 use crate::mcp::callers::CallerLease;
-use crate::mcp::handler::RELATED_TASK_META;
+use crate::mcp::handler::{RELATED_TASK_META, RouteGuard};
 use crate::workbench::{
     CallContext, RemoteTask, RemoteTaskHandle, TaskRequest, TaskStart, TaskSupport, TaskUpdate,
     WorkbenchError,
@@ -49,12 +49,25 @@ enum Era {
 enum Created {
     /// The upstream answered without a task.
     Done(CallToolResult),
-    /// A task, with the upstream's id and suggested polling interval.
+    /// A task: the upstream's id, its route here, and the suggested polling interval.
     Task {
         id: String,
+        route: RouteGuard,
         poll: Option<u64>,
-        token: rmcp::model::ProgressToken,
     },
+}
+
+/// The id of the task an upstream's answer created, if it is a task handle (2026-07-28:
+/// `CreateTaskResult`; 2025-11-25: `{"task": {"taskId": ...}}`).
+pub(super) fn created_task(result: &ServerResult) -> Option<String> {
+    match result {
+        ServerResult::CreateTaskResult(created) => Some(created.task.task_id.clone()),
+        ServerResult::CallToolResult(_) | ServerResult::InputRequiredResult(_) => None,
+        other => to_value(other)
+            .pointer("/task/taskId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    }
 }
 
 impl McpWorkbench {
@@ -117,15 +130,11 @@ impl McpWorkbench {
             Era::Modern => self.create_modern(name, arguments, &ctx).await?,
             Era::Legacy => self.create_legacy(name, arguments, &ctx, task).await?,
         };
-        let (id, poll, token) = match created {
+        let (id, route, poll) = match created {
             Created::Done(result) => return Ok(TaskStart::Done(result)),
-            Created::Task { id, poll, token } => (id, poll, token),
+            Created::Task { id, route, poll } => (id, route, poll),
         };
         tracing::info!(server = %self.name(), tool = %name, "task created at the upstream");
-        let route = self
-            .inner
-            .routes
-            .register_task(id.clone(), token, Arc::clone(&ctx.observer));
         let handle = Arc::new(UpstreamTask {
             session: self.clone(),
             id: id.clone(),
@@ -171,21 +180,21 @@ impl McpWorkbench {
         };
         let sending = Sending {
             tasks: true,
-            through_cancel: true,
+            creates_task: true,
             ..Sending::default()
         };
         let operation = format!("tools/call {name}");
         let answered = self
             .request_in_rounds(make, &operation, ctx, sending)
             .await?;
-        match answered.result {
-            ServerResult::CallToolResult(result) => Ok(Created::Done(result)),
-            ServerResult::CreateTaskResult(created) => Ok(Created::Task {
-                id: created.task.task_id,
+        match (answered.result, answered.task_route) {
+            (ServerResult::CallToolResult(result), _) => Ok(Created::Done(result)),
+            (ServerResult::CreateTaskResult(created), Some((id, route))) => Ok(Created::Task {
+                id,
+                route,
                 poll: created.task.poll_interval_ms,
-                token: answered.token,
             }),
-            other => Err(unexpected(self.name(), "tools/call", &other)),
+            (other, _) => Err(unexpected(self.name(), "tools/call", &other)),
         }
     }
 
@@ -212,7 +221,7 @@ impl McpWorkbench {
                 &operation,
                 ctx,
                 Sending {
-                    through_cancel: true,
+                    creates_task: true,
                     ..Sending::default()
                 },
             )
@@ -221,14 +230,11 @@ impl McpWorkbench {
         if let ServerResult::CallToolResult(result) = answered.result {
             return Ok(Created::Done(result));
         }
-        let value = to_value(&answered.result);
-        let id = value.pointer("/task/taskId").and_then(Value::as_str);
-        match id {
-            Some(id) => Ok(Created::Task {
-                id: id.to_string(),
-                poll: value.pointer("/task/pollInterval").and_then(Value::as_u64),
-                token: answered.token,
-            }),
+        let poll = to_value(&answered.result)
+            .pointer("/task/pollInterval")
+            .and_then(Value::as_u64);
+        match answered.task_route {
+            Some((id, route)) => Ok(Created::Task { id, route, poll }),
             None => Err(unexpected(self.name(), "tools/call", &answered.result)),
         }
     }
