@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolyard::config::Config;
 use toolyard::gateway::Gateway;
-use toolyard::server::GatewayServer;
+use toolyard::server::WorkbenchServer;
 use toolyard::server::http::{HttpConfig, router};
 use toolyard::workbench::Workbench;
 
@@ -45,7 +45,7 @@ async fn app(max_body_bytes: usize) -> App {
     let shutdown = CancellationToken::new();
     let gateway = Gateway::from_config(&config, shutdown.clone());
     assert!(gateway.wait_ready(Duration::from_secs(30)).await);
-    let server = GatewayServer::new(Arc::clone(&gateway) as Arc<dyn Workbench>, "toolyard");
+    let server = WorkbenchServer::new(Arc::clone(&gateway) as Arc<dyn Workbench>, "toolyard");
     let health = Arc::clone(&gateway);
     let app = router(
         server,

@@ -1,5 +1,5 @@
 //! Human input and the client's model through MCP, with a real client: team tools served by the
-//! real server face (GatewayServer over a Gateway, streamable HTTP) whose UserProxyAgent asks the
+//! real server face (WorkbenchServer over a Gateway, streamable HTTP) whose UserProxyAgent asks the
 //! caller's user by elicitation and whose AssistantAgent samples the caller's model; driven by
 //! the Python `mcp` SDK client as a 2025-era caller (server→client requests) and as a 2026-07-28
 //! caller (`input_required` rounds), with and without the capabilities.
@@ -23,7 +23,7 @@ use toolyard::config::GatewaySettings;
 use toolyard::gateway::{Gateway, Member};
 use toolyard::messages::{AgentMessage, ChatMessage};
 use toolyard::models::sampling::{SamplingClient, SamplingConfig};
-use toolyard::server::GatewayServer;
+use toolyard::server::WorkbenchServer;
 use toolyard::server::http::{HttpConfig, router};
 use toolyard::teams::GroupChat;
 use toolyard::termination::MaxMessageTermination;
@@ -192,7 +192,7 @@ async fn serve() -> Served {
         filter: Default::default(),
     };
     let gateway = Gateway::new(GatewaySettings::default(), vec![member], shutdown.clone());
-    let server = GatewayServer::new(gateway as Arc<dyn Workbench>, "toolyard");
+    let server = WorkbenchServer::new(gateway as Arc<dyn Workbench>, "toolyard");
     let app = router(
         server,
         Arc::new(Vec::new),

@@ -21,14 +21,12 @@ use rmcp::model::{
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolyard::server::tasks::TaskSupport;
-use toolyard::workbench::{CallContext, ToolSpec, Workbench, WorkbenchError};
+use toolyard::workbench::{
+    CallContext, TaskRequest, TaskStart, ToolSpec, Workbench, WorkbenchError,
+};
 
 /// Scenarios toolyard does not pass, with the reason.
-const EXPECTED_FAILURES: &[(&str, &str)] = &[(
-    "tasks-mrtr-composition",
-    "a call becomes a task when it starts; input asked later is a task's input_required, \
-     not an MRTR round first",
-)];
+const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 
 /// The fixture tools the tasks scenarios call.
 struct Fixtures;
@@ -146,11 +144,54 @@ impl Workbench for Fixtures {
             }
             "test_tool_with_task" => {
                 let user = ask_string(&ctx, "What is your name?", "user_name").await?;
-                Ok(text(format!("Hello, {}!", user.as_str().unwrap_or("?"))))
+                Ok(greeting(&user))
             }
             other => Err(WorkbenchError::UnknownTool { name: other.into() }),
         }
     }
+
+    /// `test_tool_with_task` asks for the name within the caller's request (an MRTR round for
+    /// a 2026 caller) and only then becomes a task; every other tool is a task from the start.
+    async fn start_task(
+        &self,
+        name: &str,
+        _arguments: Option<JsonObject>,
+        ctx: CallContext,
+        _task: TaskRequest,
+    ) -> Result<TaskStart, WorkbenchError> {
+        if name != "test_tool_with_task" {
+            return Ok(TaskStart::Local);
+        }
+        // Asked under the key `user_name`, answered with `{"name": ...}` (as the scenario does).
+        let params = ElicitRequestParams::FormElicitationParams {
+            meta: None,
+            message: "What is your name?".into(),
+            requested_schema: ElicitationSchema::builder()
+                .required_string("name")
+                .build()
+                .unwrap(),
+        };
+        let requests: InputRequests = [(
+            "user_name".to_string(),
+            InputRequest::Elicitation(ElicitRequest::new(params)),
+        )]
+        .into_iter()
+        .collect();
+        let answers = ctx
+            .observer
+            .input(requests, CancellationToken::new())
+            .await
+            .map_err(|e| WorkbenchError::Unsupported(e.message.to_string()))?;
+        let user = answers["user_name"]["content"]["name"].clone();
+        Ok(TaskStart::Continue(Box::pin(async move {
+            sleep_or_cancel(0.2, &ctx.cancel).await?;
+            Ok(greeting(&user))
+        })))
+    }
+}
+
+fn greeting(user: &Value) -> CallToolResult {
+    text(format!("Hello, {}!", user.as_str().unwrap_or("?")))
 }
 
 async fn serve(shutdown: CancellationToken) -> String {

@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use common_tasks::{Served, ask_string, member, response_for, serve_gateway, task_spec};
+use common_tasks::{
+    Legacy, PATIENCE, Served, ask_string, http, member, next_with_method, response_for,
+    serve_gateway, standalone_stream, task_spec,
+};
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -21,9 +24,6 @@ use tokio_util::sync::CancellationToken;
 use toolyard::server::tasks::{TaskStore, TaskSupport};
 use toolyard::tools::{FunctionTool, Tool};
 use toolyard::workbench::{CallContext, StaticWorkbench, ToolSpec, Workbench, WorkbenchError};
-
-/// How long a test waits for something that must happen (a bound on hangs, not a timing check).
-const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Gates the slow tools wait on, and what they saw.
 #[derive(Default)]
@@ -95,8 +95,13 @@ fn slow_tool(name: &str, gates: Arc<Gates>) -> Arc<dyn Tool> {
     Arc::new(tool)
 }
 
+/// How many progress notifications `burst` sends.
+const BURST: u32 = 200;
+
 /// A workbench whose tools need the caller: `ask` asks a question (elicitation) and returns
-/// the answer; `report` reports progress, then waits for gate `report`.
+/// the answer; `report` reports progress, then waits for gate `report`; `burst` waits for gate
+/// `burst`, then reports [`BURST`] steps of progress; `ask_and_report` asks a question and,
+/// while the question waits for its answer, reports progress.
 struct CallerBench(Arc<Gates>);
 
 #[async_trait]
@@ -109,6 +114,8 @@ impl Workbench for CallerBench {
         Ok(vec![
             spec("ask", "asks the user"),
             spec("report", "reports"),
+            spec("burst", "reports many steps"),
+            spec("ask_and_report", "asks, and reports while it waits"),
         ])
     }
 
@@ -118,6 +125,26 @@ impl Workbench for CallerBench {
         _arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
+        if name == "burst" {
+            self.0.gate("burst").notified().await;
+            for step in 1..=BURST {
+                let message = format!("step {step}");
+                let (step, total) = (f64::from(step), Some(f64::from(BURST)));
+                ctx.observer.progress(step, total, Some(message)).await;
+            }
+            return Ok(CallToolResult::success(vec![ContentBlock::text("burst")]));
+        }
+        if name == "ask_and_report" {
+            let ask = ask_string(&ctx, "favourite colour?", "color");
+            let report = ctx
+                .observer
+                .progress(1.0, None, Some("while asking".into()));
+            let (color, ()) = tokio::join!(ask, report);
+            return Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+                "color {}",
+                color?
+            ))]));
+        }
         if name == "ask" {
             let color = ask_string(&ctx, "favourite colour?", "color").await?;
             return Ok(CallToolResult::success(vec![ContentBlock::text(format!(
@@ -173,94 +200,6 @@ async fn app() -> App {
         gates,
         tasks,
         shutdown,
-    }
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(PATIENCE)
-        .build()
-        .unwrap()
-}
-
-/// A 2025-11-25 session.
-struct Legacy {
-    base: String,
-    session: String,
-    next: AtomicI64,
-    initialize: Value,
-}
-
-impl Legacy {
-    async fn open(base: &str) -> Self {
-        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "tasks-test", "version": "1"}}});
-        let response = http()
-            .post(base)
-            .header("accept", "application/json, text/event-stream")
-            .json(&init)
-            .send()
-            .await
-            .unwrap();
-        let session = response.headers()["mcp-session-id"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        let initialize = response_for(&response.text().await.unwrap(), 0);
-        let this = Self {
-            base: base.to_string(),
-            session,
-            next: AtomicI64::new(1),
-            initialize,
-        };
-        let status = this
-            .post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert!(status.is_success(), "{status}");
-        this
-    }
-
-    fn post(&self, body: &Value) -> reqwest::RequestBuilder {
-        http()
-            .post(&self.base)
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-session-id", &self.session)
-            .header("mcp-protocol-version", "2025-11-25")
-            .json(body)
-    }
-
-    /// Send a request; the whole JSON-RPC response (`result` or `error`).
-    async fn request(&self, method: &str, params: Value) -> Value {
-        self.request_with_body(method, params).await.0
-    }
-
-    /// Send a request; its response and the raw response body (which may carry notifications).
-    async fn request_with_body(&self, method: &str, params: Value) -> (Value, String) {
-        let id = self.next.fetch_add(1, Ordering::SeqCst);
-        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let text = self.post(&body).send().await.unwrap().text().await.unwrap();
-        (response_for(&text, id), text)
-    }
-
-    async fn start(&self, tool: &str, id: &str) -> String {
-        let r = self
-            .request(
-                "tools/call",
-                json!({"name": tool, "arguments": {"id": id}, "task": {"ttl": 60000}}),
-            )
-            .await;
-        assert_eq!(r["result"]["task"]["status"], "working", "{r}");
-        assert_eq!(r["result"]["task"]["ttl"], 60000, "{r}");
-        r["result"]["task"]["taskId"].as_str().unwrap().to_string()
-    }
-
-    async fn status(&self, task: &str) -> Value {
-        let r = self.request("tasks/get", json!({"taskId": task})).await;
-        r["result"]["status"].clone()
     }
 }
 
@@ -409,53 +348,6 @@ async fn legacy_errors_unknown_ids_forbidden_tools_and_other_sessions() {
     assert_eq!(text_of(&result["result"]), "done mine", "{result}");
 }
 
-/// Messages from a session's standalone GET stream.
-async fn standalone_stream(s: &Legacy) -> tokio::sync::mpsc::UnboundedReceiver<Value> {
-    let mut response = reqwest::Client::new()
-        .get(&s.base)
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &s.session)
-        .header("mcp-protocol-version", "2025-11-25")
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut buffer = String::new();
-        while let Ok(Some(chunk)) = response.chunk().await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find('\n') {
-                let line: String = buffer.drain(..=end).collect();
-                if let Some(data) = line.trim_end().strip_prefix("data:")
-                    && let Ok(message) = serde_json::from_str::<Value>(data.trim())
-                    && tx.send(message).is_err()
-                {
-                    return;
-                }
-            }
-        }
-    });
-    rx
-}
-
-async fn next_with_method(
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>,
-    method: &str,
-) -> Value {
-    let wait = async {
-        loop {
-            let message = rx.recv().await.expect("stream ended");
-            if message["method"] == method {
-                return message;
-            }
-        }
-    };
-    tokio::time::timeout(PATIENCE, wait)
-        .await
-        .unwrap_or_else(|_| panic!("no {method} on the session stream"))
-}
-
 #[tokio::test]
 async fn legacy_task_progress_and_status_reach_the_session() {
     let app = app().await;
@@ -485,6 +377,98 @@ async fn legacy_task_progress_and_status_reach_the_session() {
     let status = next_with_method(&mut stream, "notifications/tasks/status").await;
     assert_eq!(status["params"]["taskId"], task.as_str(), "{status}");
     assert_eq!(status["params"]["status"], "completed", "{status}");
+}
+
+/// Regression: each progress notification of a 2025-era task was sent from a task of its own,
+/// so a quick run's progress could reach the session out of order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_task_progress_reaches_the_session_in_order() {
+    let app = app().await;
+    let s = Legacy::open(&app.base).await;
+    let mut stream = standalone_stream(&s).await;
+    let r = s
+        .request(
+            "tools/call",
+            json!({"name": "burst", "arguments": {}, "task": {},
+                   "_meta": {"progressToken": "burst-1"}}),
+        )
+        .await;
+    let task = r["result"]["task"]["taskId"].as_str().unwrap().to_string();
+    app.gates.open("burst");
+    let mut steps = Vec::new();
+    loop {
+        let message = tokio::time::timeout(PATIENCE, stream.recv())
+            .await
+            .expect("the task's notifications")
+            .expect("the stream stays open");
+        match message["method"].as_str() {
+            Some("notifications/progress") => {
+                assert_eq!(message["params"]["progressToken"], "burst-1", "{message}");
+                steps.push(message["params"]["progress"].as_f64().unwrap());
+            }
+            Some("notifications/tasks/status") => {
+                assert_eq!(message["params"]["taskId"], task.as_str(), "{message}");
+                assert_eq!(message["params"]["status"], "completed", "{message}");
+                break;
+            }
+            _ => {}
+        }
+    }
+    let expected: Vec<f64> = (1..=BURST).map(f64::from).collect();
+    assert_eq!(steps, expected, "every step, in order, before the status");
+}
+
+/// Regression: the 2025 path awaited a question to the caller inside the loop that relays the
+/// call's events, so progress stopped while the question waited. The client here answers the
+/// question only after the progress reported meanwhile has reached it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_waiting_for_its_answer_holds_no_progress_up() {
+    let app = app().await;
+    let s = Legacy::open_with(&app.base, json!({"elicitation": {}})).await;
+    let body = json!({"jsonrpc": "2.0", "id": 77, "method": "tools/call", "params": {
+        "name": "ask_and_report", "arguments": {}, "_meta": {"progressToken": "asking"}}});
+    let mut response = s.post(&body).send().await.unwrap();
+    let mut buffer = String::new();
+    let mut question: Option<Value> = None;
+    let mut progress = false;
+    let result = loop {
+        let chunk = tokio::time::timeout(PATIENCE, response.chunk())
+            .await
+            .expect("the call's stream goes on: progress must not wait for the answer")
+            .unwrap()
+            .expect("the call's stream ended early");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        let mut done = None;
+        while let Some(end) = buffer.find('\n') {
+            let line: String = buffer.drain(..=end).collect();
+            let Some(data) = line.trim_end().strip_prefix("data:") else {
+                continue;
+            };
+            let Ok(message) = serde_json::from_str::<Value>(data.trim()) else {
+                continue;
+            };
+            match message["method"].as_str() {
+                Some("elicitation/create") => question = Some(message),
+                Some("notifications/progress") => {
+                    assert_eq!(message["params"]["message"], "while asking", "{message}");
+                    progress = true;
+                }
+                _ if message["id"] == 77 => done = Some(message),
+                _ => {}
+            }
+        }
+        if progress && let Some(asked) = question.take() {
+            let answer = json!({"jsonrpc": "2.0", "id": asked["id"], "result": {
+                "action": "accept", "content": {"color": "green"}}});
+            let status = s.post(&answer).send().await.unwrap().status();
+            assert!(status.is_success(), "{status}");
+        }
+        if let Some(done) = done {
+            break done;
+        }
+    };
+    assert!(progress, "progress came while the question waited");
+    assert_eq!(text_of(&result["result"]), "color \"green\"", "{result}");
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use toolyard::server::GatewayServer;
+use toolyard::server::WorkbenchServer;
 use toolyard::server::drain::{Drain, Stopped};
 use toolyard::server::http::{HttpConfig, router};
 use toolyard::server::listen::{ListenConfig, serve};
@@ -64,7 +64,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging("info,rmcp=warn");
     let (config, gateway, shutdown, set) =
         start_gateway_with_workbenches(&args.config, &args.workbenches).await?;
-    let server = GatewayServer::new(
+    let server = WorkbenchServer::new(
         Arc::clone(&gateway) as Arc<dyn Workbench>,
         config.gateway.name.clone(),
     );

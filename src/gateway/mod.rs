@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, GatewaySettings, ToolFilter};
 use crate::mcp::{McpWorkbench, UpstreamStatus};
 use crate::workbench::{
-    CallContext, CallerInfo, ToolSpec, Workbench, WorkbenchChange, WorkbenchError,
+    CallContext, CallerInfo, TaskRequest, TaskStart, ToolSpec, Workbench, WorkbenchChange,
+    WorkbenchError,
 };
 
 pub use naming::Collision;
@@ -367,6 +368,27 @@ impl Gateway {
         tables
     }
 
+    /// The member serving tool `name` and the tool's name there, once `arguments` fit its
+    /// input schema.
+    async fn checked_tool(
+        &self,
+        name: &str,
+        arguments: Option<&JsonObject>,
+        ctx: &CallContext,
+    ) -> Result<(Arc<dyn Workbench>, String), WorkbenchError> {
+        let (tables, index) = self.resolve_tool(name, &ctx.cancel).await?;
+        let tool = &tables.tools[index];
+        tool.validator
+            .check(arguments)
+            .map_err(|p| WorkbenchError::InvalidArguments {
+                tool: name.into(),
+                field: p.field,
+                message: p.message,
+            })?;
+        let member = Arc::clone(&self.members[tool.member].workbench);
+        Ok((member, tool.upstream.clone()))
+    }
+
     /// Which member owns a resource URI: an exact listed URI first, then a template's literal prefix.
     async fn resource_owner(&self, uri: &str) -> Option<usize> {
         for (i, m) in self.members.iter().enumerate() {
@@ -447,20 +469,19 @@ impl Workbench for Gateway {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
-        let (tables, index) = self.resolve_tool(name, &ctx.cancel).await?;
-        let tool = &tables.tools[index];
-        tool.validator
-            .check(arguments.as_ref())
-            .map_err(|p| WorkbenchError::InvalidArguments {
-                tool: name.into(),
-                field: p.field,
-                message: p.message,
-            })?;
-        let member = &self.members[tool.member];
-        member
-            .workbench
-            .call_tool(&tool.upstream, arguments, ctx)
-            .await
+        let (member, upstream) = self.checked_tool(name, arguments.as_ref(), &ctx).await?;
+        member.call_tool(&upstream, arguments, ctx).await
+    }
+
+    async fn start_task(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        ctx: CallContext,
+        task: TaskRequest,
+    ) -> Result<TaskStart, WorkbenchError> {
+        let (member, upstream) = self.checked_tool(name, arguments.as_ref(), &ctx).await?;
+        member.start_task(&upstream, arguments, ctx, task).await
     }
 
     async fn list_resources(&self) -> Result<Vec<Resource>, WorkbenchError> {

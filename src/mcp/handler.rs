@@ -1,8 +1,10 @@
 //! `UpstreamHandler`: our client-side rmcp handler for one upstream session, and `Routes`, the
-//! calls in flight on it. An upstream's requests (sampling, elicitation, roots) and its
-//! progress and log messages (delivered in order by [`super::inbound`]) reach the one call they
-//! belong to — by progress token, or by the request whose HTTP response stream carried them —
-//! and nobody when that cannot be known for certain.
+//! calls in flight on it (tasks at the upstream included). An upstream's requests (sampling,
+//! elicitation, roots), its progress and log messages and its task status notifications
+//! (delivered in order by [`super::inbound`]) reach the one call they belong to — by the task
+//! they name (`_meta["io.modelcontextprotocol/related-task"]`), by progress token, or by the
+//! request whose HTTP response stream carried them — and nobody when that cannot be known for
+//! certain.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +21,9 @@ use rmcp::{ClientHandler, ErrorData, RoleClient};
 use tokio::sync::{mpsc, watch};
 
 use crate::workbench::CallObserver;
+
+/// The `_meta` key that ties a message to a task (2025-11-25 tasks).
+pub const RELATED_TASK_META: &str = "io.modelcontextprotocol/related-task";
 
 /// The `_meta` key our HTTP client puts on a notification that arrived on the response stream
 /// of one of our requests: the id of that request (see [`super::http_client`]).
@@ -58,14 +63,17 @@ pub enum Attribution {
     Request(RequestId),
     /// It carries this progress token.
     Token(ProgressToken),
+    /// It names this task at the upstream.
+    Task(String),
     /// It names no call (stdio, legacy SSE, or an HTTP stream not tied to a request).
     Unknown,
 }
 
 struct Route {
     id: u64,
-    request: RequestId,
+    request: Option<RequestId>,
     token: ProgressToken,
+    task: Option<String>,
     observer: Arc<dyn CallObserver>,
 }
 
@@ -130,7 +138,7 @@ impl Routes {
         let awaited = self
             .calls
             .lock()
-            .is_ok_and(|calls| calls.iter().any(|r| &r.request == request));
+            .is_ok_and(|calls| calls.iter().any(|r| r.request.as_ref() == Some(request)));
         if awaited && let Ok(mut responses) = self.responses.lock() {
             responses.insert(request.clone(), at);
         }
@@ -162,12 +170,34 @@ impl Routes {
         token: ProgressToken,
         observer: Arc<dyn CallObserver>,
     ) -> RouteGuard {
+        self.add(Some(request), token, None, observer)
+    }
+
+    /// Register a task at the upstream, created by a request whose progress token was `token`
+    /// (which stays valid for the task's life), for the caller behind `observer`.
+    pub fn register_task(
+        self: &Arc<Self>,
+        task: String,
+        token: ProgressToken,
+        observer: Arc<dyn CallObserver>,
+    ) -> RouteGuard {
+        self.add(None, token, Some(task), observer)
+    }
+
+    fn add(
+        self: &Arc<Self>,
+        request: Option<RequestId>,
+        token: ProgressToken,
+        task: Option<String>,
+        observer: Arc<dyn CallObserver>,
+    ) -> RouteGuard {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(Route {
                 id,
                 request,
                 token,
+                task,
                 observer,
             });
         }
@@ -186,8 +216,9 @@ impl Routes {
     fn lookup(&self, attribution: &Attribution) -> Option<Arc<dyn CallObserver>> {
         let calls = self.calls.lock().ok()?;
         let found = match attribution {
-            Attribution::Request(id) => calls.iter().find(|r| &r.request == id),
+            Attribution::Request(id) => calls.iter().find(|r| r.request.as_ref() == Some(id)),
             Attribution::Token(token) => calls.iter().find(|r| &r.token == token),
+            Attribution::Task(task) => calls.iter().find(|r| r.task.as_ref() == Some(task)),
             Attribution::Unknown => match self.ownership {
                 Ownership::Dedicated => calls.last(),
                 Ownership::Shared => None,
@@ -197,14 +228,15 @@ impl Routes {
     }
 
     /// The observer of the call a message belongs to, or `None` when no call can be named for
-    /// certain. A message that names a call not registered yet waits briefly for it.
+    /// certain. A message that names a call not registered yet (or, on a dedicated session,
+    /// any message while no call is registered yet) waits briefly for it.
     pub async fn find(&self, attribution: &Attribution) -> Option<Arc<dyn CallObserver>> {
         let mut changes = self.registered.subscribe();
         if let Some(found) = self.lookup(attribution) {
             return Some(found);
         }
-        // A message that names no call can only be waited for on a dedicated session (any call
-        // of it is the right one); on a shared one nothing would make it attributable.
+        // On a shared session an unnamed message belongs to nobody; on a dedicated one it
+        // belongs to the caller's call, which may not have registered yet.
         if *attribution == Attribution::Unknown && self.ownership == Ownership::Shared {
             return None;
         }
@@ -222,17 +254,32 @@ impl Routes {
     }
 }
 
-/// Where a server→client request came from: the response stream of one of our requests
-/// (streamable HTTP marks it), or nothing we can tell.
+/// The upstream task a message's `_meta` names, if any.
+pub fn related_task(meta: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    meta.get(RELATED_TASK_META)?
+        .get("taskId")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Where a server→client request came from: the task it names, the response stream of one of
+/// our requests (streamable HTTP marks it), or nothing we can tell.
 pub fn request_attribution(context: &RequestContext<RoleClient>) -> Attribution {
+    if let Some(task) = related_task(&context.meta) {
+        return Attribution::Task(task);
+    }
     match context.extensions.get::<InboundStreamOrigin>() {
         Some(InboundStreamOrigin::OutboundRequest(id)) => Attribution::Request(id.clone()),
         _ => Attribution::Unknown,
     }
 }
 
-/// Where a notification came from: our HTTP client's related-request mark, if any.
+/// Where a notification came from: the task it names, or our HTTP client's related-request
+/// mark, if any.
 pub fn notification_attribution(meta: &NotificationMetaObject) -> Attribution {
+    if let Some(task) = related_task(meta) {
+        return Attribution::Task(task);
+    }
     meta.get(RELATED_REQUEST_META)
         .and_then(|v| serde_json::from_value::<RequestId>(v.clone()).ok())
         .map_or(Attribution::Unknown, Attribution::Request)
@@ -419,6 +466,19 @@ mod tests {
         let _b = routes.register(RequestId::Number(2), token(2), Arc::clone(&latest));
         let found = routes.find(&Attribution::Unknown).await;
         assert!(found.is_some_and(|f| Arc::ptr_eq(&f, &latest)));
+    }
+
+    #[tokio::test]
+    async fn a_dedicated_session_waits_for_the_call_a_question_came_before() {
+        // A stdio upstream can ask before the sending task has registered its call.
+        let routes = Arc::new(Routes::new(Ownership::Dedicated));
+        let late = Arc::clone(&routes);
+        let register = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            late.register(RequestId::Number(1), token(1), observer())
+        });
+        assert!(routes.find(&Attribution::Unknown).await.is_some());
+        drop(register.await);
     }
 
     #[tokio::test]

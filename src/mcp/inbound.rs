@@ -1,11 +1,11 @@
 //! `Inbound`: the transport wrapper under every upstream session. It does two things rmcp does
 //! not do for a proxy:
 //!
-//! - **Progress and log messages in order.** rmcp hands each notification to its own spawned
-//!   task, so `0, 50, 100` can reach the caller as `0, 100, 50`. Here they are taken off the
-//!   stream as they arrive and delivered by one task per session, in arrival order, to the call
-//!   they belong to; a call waits until everything that arrived before its response has been
-//!   delivered (see [`Routes::drain`]).
+//! - **Progress, log and task status messages in order.** rmcp hands each notification to its
+//!   own spawned task, so `0, 50, 100` can reach the caller as `0, 100, 50`. Here they are taken
+//!   off the stream as they arrive and delivered by one task per session, in arrival order, to
+//!   the call they belong to; a call waits until everything that arrived before its response
+//!   has been delivered (see [`Routes::drain`]).
 //! - **Late probe replies dropped.** With `protocol = "auto"` rmcp probes with
 //!   `server/discover` and falls back to `initialize` when the probe gets no answer within its
 //!   own 10 seconds; a server that is merely slow to start then answers the abandoned probe
@@ -25,6 +25,10 @@ use tokio::sync::mpsc;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::handler::{Attribution, Routes, notification_attribution};
+use crate::workbench::TaskUpdate;
+
+/// A 2025-11-25 upstream's task status notification.
+const TASK_STATUS: &str = "notifications/tasks/status";
 
 /// A notification taken off the stream for ordered delivery, with its place in the order.
 struct Queued {
@@ -112,7 +116,19 @@ fn ordered(notification: &ServerNotification) -> bool {
         notification,
         ServerNotification::ProgressNotification(_)
             | ServerNotification::LoggingMessageNotification(_)
-    )
+    ) || matches!(notification, ServerNotification::CustomNotification(n) if n.method == TASK_STATUS)
+}
+
+/// The task a 2025-11-25 status notification is about, and what it says.
+fn task_status(params: Option<&serde_json::Value>) -> Option<(String, TaskUpdate)> {
+    let params = params?;
+    let id = params.get("taskId")?.as_str()?.to_string();
+    let status = serde_json::from_value(params.get("status")?.clone()).ok()?;
+    let message = params
+        .get("statusMessage")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    Some((id, TaskUpdate { status, message }))
 }
 
 /// Deliver queued notifications one after another, each to the call it belongs to.
@@ -141,6 +157,13 @@ async fn deliver(
                         data = %n.params.data,
                         "upstream log message (not tied to a call)"
                     ),
+                }
+            }
+            ServerNotification::CustomNotification(n) => {
+                if let Some((task, update)) = task_status(n.params.as_ref())
+                    && let Some(observer) = routes.find(&Attribution::Task(task)).await
+                {
+                    observer.task_status(update).await;
                 }
             }
             _ => {}

@@ -1,31 +1,32 @@
-//! `GatewayServer`: the rmcp `ServerHandler` that serves any workbench over MCP, on every face
-//! (stdio, streamable HTTP, legacy SSE) and in both protocol eras (rmcp negotiates the era).
+//! `WorkbenchServer`: the rmcp `ServerHandler` that serves any workbench (the gateway, a set of
+//! workbench files, in-process tools) over MCP, on every face (stdio, streamable HTTP, legacy
+//! SSE) and in both protocol eras (rmcp negotiates the era).
 
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
-    CompleteRequestParams, CompleteResult, ContentBlock, CustomRequest, CustomResult,
-    GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    LoggingLevel, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
-    SubscriptionFilter, Tool, UnsubscribeRequestParams, UpdateTaskParams,
+    CompleteRequestParams, CompleteResult, ContentBlock, CreateTaskResult, CustomRequest,
+    CustomResult, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, LoggingLevel, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams, UpdateTaskParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler};
 use tracing::Instrument;
 
-use super::calls::{Op, Outcome, Retry};
+use super::calls::{Op, Outcome, Retry, RunOutput};
 use super::drain::Drain;
-use super::mrtr::{PendingRuns, RunOutput};
 use super::notify;
+use super::rounds::PendingRuns;
 use super::tasks::{SessionTasks, TaskStore};
 use crate::workbench::{CallerInfo, Workbench, WorkbenchError};
 
 /// Serves one workbench to one downstream session (rmcp creates one per session).
 #[derive(Clone)]
-pub struct GatewayServer {
+pub struct WorkbenchServer {
     workbench: Arc<dyn Workbench>,
     name: String,
     session: Arc<Session>,
@@ -64,16 +65,20 @@ impl Drop for Session {
         if let (false, Some((workbench, caller))) = (uris.is_empty(), at)
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            runtime.spawn(async move {
-                for uri in uris {
-                    let _ = workbench.unsubscribe_resource(&uri, &caller).await;
+            let span = tracing::info_span!("session_end", caller = ?caller.session);
+            runtime.spawn(
+                async move {
+                    for uri in uris {
+                        let _ = workbench.unsubscribe_resource(&uri, &caller).await;
+                    }
                 }
-            });
+                .instrument(span),
+            );
         }
     }
 }
 
-impl GatewayServer {
+impl WorkbenchServer {
     /// A handler serving `workbench` under the server name `name`.
     pub fn new(workbench: Arc<dyn Workbench>, name: impl Into<String>) -> Self {
         let tasks = TaskStore::default();
@@ -133,11 +138,6 @@ impl GatewayServer {
         self.session.level.lock().ok().and_then(|l| *l)
     }
 
-    pub(super) fn level_allows(&self, level: LoggingLevel) -> bool {
-        self.session_level()
-            .is_none_or(|min| severity(level) >= severity(min))
-    }
-
     fn start_notifier(&self, peer: Peer<RoleServer>) {
         let Some(changes) = self.workbench.changes() else {
             return;
@@ -147,11 +147,9 @@ impl GatewayServer {
         };
         if slot.is_none() {
             let subscriptions = Arc::downgrade(&self.session.subscriptions);
-            *slot = Some(tokio::spawn(notify::notify_session(
-                peer,
-                changes,
-                subscriptions,
-            )));
+            *slot = Some(tokio::spawn(
+                notify::notify_session(peer, changes, subscriptions).in_current_span(),
+            ));
         }
     }
 }
@@ -194,7 +192,7 @@ fn tool_response(
     }
 }
 
-impl ServerHandler for GatewayServer {
+impl ServerHandler for WorkbenchServer {
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
@@ -249,20 +247,22 @@ impl ServerHandler for GatewayServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let span = tracing::info_span!("call_tool", tool = %request.name, request = ?context.id);
-        if let Some(task) = self.call_as_task(&request, &context).await? {
-            return Ok(task);
+        async move {
+            let plan = self.task_plan(&request, &context).await?;
+            let op = Op::Tool {
+                name: request.name.to_string(),
+                arguments: request.arguments,
+            };
+            let retry = retry(request.request_state, request.input_responses);
+            match self.execute(op, retry, &context, plan).await? {
+                Outcome::InputRequired(r) => Ok(r.into()),
+                Outcome::Task(task) => Ok(CallToolResponse::Task(CreateTaskResult::new(task))),
+                Outcome::Output(RunOutput::Tool(result)) => tool_response(result),
+                Outcome::Output(_) => Err(mismatch()),
+            }
         }
-        let op = Op::Tool {
-            name: request.name.to_string(),
-            arguments: request.arguments,
-        };
-        let retry = retry(request.request_state, request.input_responses);
-        let outcome = self.execute(op, retry, &context).instrument(span).await?;
-        match outcome {
-            Outcome::InputRequired(r) => Ok(r.into()),
-            Outcome::Output(RunOutput::Tool(result)) => tool_response(result),
-            Outcome::Output(_) => Err(mismatch()),
-        }
+        .instrument(span)
+        .await
     }
 
     async fn list_resources(
@@ -296,16 +296,21 @@ impl ServerHandler for GatewayServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        let span = tracing::info_span!("read_resource", uri = %request.uri, request = ?context.id);
         let op = Op::Resource { uri: request.uri };
         let retry = retry(request.request_state, request.input_responses);
-        match self.execute(op, retry, &context).await? {
+        let outcome = self
+            .execute(op, retry, &context, None)
+            .instrument(span)
+            .await?;
+        match outcome {
             Outcome::InputRequired(r) => Ok(r.into()),
             Outcome::Output(RunOutput::Resource(result)) => {
                 let mut r = result.map_err(|e| e.to_error_data())?;
                 r.result_type = Some(ResultType::COMPLETE);
                 Ok(r.into())
             }
-            Outcome::Output(_) => Err(mismatch()),
+            Outcome::Output(_) | Outcome::Task(_) => Err(mismatch()),
         }
     }
 
@@ -383,19 +388,24 @@ impl ServerHandler for GatewayServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
+        let span = tracing::info_span!("get_prompt", prompt = %request.name, request = ?context.id);
         let op = Op::Prompt {
             name: request.name,
             arguments: request.arguments,
         };
         let retry = retry(request.request_state, request.input_responses);
-        match self.execute(op, retry, &context).await? {
+        let outcome = self
+            .execute(op, retry, &context, None)
+            .instrument(span)
+            .await?;
+        match outcome {
             Outcome::InputRequired(r) => Ok(r.into()),
             Outcome::Output(RunOutput::Prompt(result)) => {
                 let mut r = result.map_err(|e| e.to_error_data())?;
                 r.result_type = Some(ResultType::COMPLETE);
                 Ok(r.into())
             }
-            Outcome::Output(_) => Err(mismatch()),
+            Outcome::Output(_) | Outcome::Task(_) => Err(mismatch()),
         }
     }
 
@@ -445,7 +455,7 @@ impl ServerHandler for GatewayServer {
         request: GetTaskParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
-        self.get_task_2026(request)
+        self.get_task_2026(request).await
     }
 
     async fn update_task(

@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::body::{BodyLimits, read_body};
-use super::handler::GatewayServer;
+use super::handler::WorkbenchServer;
 use super::origin::{OriginPolicy, check_origin};
 use super::rewrite::OutgoingRewrite;
 use super::sse::{SseServerConfig, sse_router};
@@ -54,8 +54,8 @@ impl Default for HttpConfig {
 pub type HealthSource = Arc<dyn Fn() -> Vec<UpstreamStatus> + Send + Sync>;
 
 /// The whole HTTP app for one served workbench. Its calls in flight are `server`'s
-/// [`GatewayServer::drain`]: once that stops, new sessions are refused on both faces.
-pub fn router(server: GatewayServer, health: HealthSource, config: HttpConfig) -> Router {
+/// [`WorkbenchServer::drain`]: once that stops, new sessions are refused on both faces.
+pub fn router(server: WorkbenchServer, health: HealthSource, config: HttpConfig) -> Router {
     let hosts = config.origin_policy.allowed_hosts.clone();
     let mut mcp_config = StreamableHttpServerConfig::default()
         .with_max_request_body_bytes(config.max_body_bytes)

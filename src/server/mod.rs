@@ -4,20 +4,23 @@
 pub mod body;
 pub mod calls;
 pub mod drain;
+pub mod driver;
+pub mod expiry;
 pub mod handler;
 pub mod http;
 pub mod incoming;
 pub mod listen;
-pub mod mrtr;
 pub mod notify;
 pub mod observer;
 pub mod origin;
+pub mod parked;
 pub mod relay;
 pub mod rewrite;
+pub mod rounds;
 pub mod sse;
 pub mod stdio;
 pub mod streamable;
 pub mod task_calls;
 pub mod tasks;
 
-pub use handler::GatewayServer;
+pub use handler::WorkbenchServer;

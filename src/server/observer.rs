@@ -1,6 +1,5 @@
-//! `ChannelObserver`: a call observer that hands everything to the task serving the request,
-//! so progress, logs and input requests travel on that request's own stream (or become an
-//! `input_required` round for 2026-07-28 callers).
+//! `ChannelObserver`: a call observer that hands everything the call reports or asks to the
+//! task driving the call ([`super::driver`]), in the order it happened.
 
 use async_trait::async_trait;
 use rmcp::ErrorData;
@@ -13,7 +12,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::workbench::CallObserver;
+use crate::workbench::{CallObserver, TaskUpdate};
 
 /// Something a running call wants from, or tells, its caller.
 pub enum CallEvent {
@@ -32,15 +31,17 @@ pub enum CallEvent {
         oneshot::Sender<Result<InputResponses, ErrorData>>,
         CancellationToken,
     ),
+    /// The task the call became at another server changed its status.
+    Status(TaskUpdate),
 }
 
-/// Sends [`CallEvent`]s to the request task.
+/// Sends [`CallEvent`]s to the call's driver.
 pub struct ChannelObserver {
     tx: mpsc::UnboundedSender<CallEvent>,
 }
 
 impl ChannelObserver {
-    /// A new observer and the receiving end its request task drains.
+    /// A new observer and the receiving end its driver drains.
     pub fn new() -> (Self, mpsc::UnboundedReceiver<CallEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (Self { tx }, rx)
@@ -75,6 +76,10 @@ impl CallObserver for ChannelObserver {
 
     async fn log(&self, message: LoggingMessageNotificationParam) {
         let _ = self.tx.send(CallEvent::Log(message));
+    }
+
+    async fn task_status(&self, update: TaskUpdate) {
+        let _ = self.tx.send(CallEvent::Status(update));
     }
 
     async fn create_message(

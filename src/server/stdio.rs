@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
-use super::handler::GatewayServer;
+use super::handler::WorkbenchServer;
 use super::incoming::{Rejection, check};
 use super::rewrite::{OutgoingRewrite, rewrite_json_text};
 use super::task_calls::with_legacy_tasks;
@@ -38,7 +38,7 @@ pub enum StdioServeError {
 /// Serve `server` on stdin/stdout until the client disconnects or `shutdown` is cancelled.
 /// `rewrite`, if given, edits every outgoing message (e.g. to restore preserved tool fields).
 pub async fn serve_stdio(
-    server: GatewayServer,
+    server: WorkbenchServer,
     rewrite: Option<OutgoingRewrite>,
     shutdown: CancellationToken,
 ) -> Result<(), StdioServeError> {
@@ -54,7 +54,7 @@ pub async fn serve_stdio(
 
 /// Serve `server` on newline-delimited JSON-RPC: messages from `input`, answers to `output`.
 pub async fn serve_lines<R, W>(
-    server: GatewayServer,
+    server: WorkbenchServer,
     input: R,
     output: W,
     rewrite: Option<OutgoingRewrite>,

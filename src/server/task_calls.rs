@@ -13,20 +13,23 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities,
-    CreateTaskResult, CustomRequest, CustomResult, ErrorCode, GetTaskParams, GetTaskResult,
-    JsonObject, ProgressToken, UpdateTaskParams,
+    CallToolRequestParams, CancelTaskParams, ClientCapabilities, CustomRequest, CustomResult,
+    ErrorCode, GetTaskParams, GetTaskResult, ProgressToken, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 use serde_json::{Value, json};
 
-use super::calls::is_2026_caller;
-use super::handler::GatewayServer;
+use futures::FutureExt;
+
+use super::calls::{OpKind, is_2026_caller, start_as_task};
+use super::driver::{self, Sink, TaskPlan};
+use super::handler::WorkbenchServer;
 use super::observer::ChannelObserver;
+use super::relay::StreamRelay;
 use super::rewrite::OutgoingRewrite;
-use super::tasks::{NewTask, Run, SessionRelay, TaskSupport, legacy_task};
-use crate::workbench::{CallContext, WorkbenchError};
+use super::tasks::{NewTask, TaskSupport, legacy_task};
+use crate::workbench::{CallContext, TaskRequest, WorkbenchError};
 
 /// The `_meta` key of a 2026-07-28 request's protocol version.
 const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
@@ -156,7 +159,7 @@ fn param<'a>(params: &'a Value, key: &str) -> Result<&'a str, ErrorData> {
         .ok_or_else(|| ErrorData::invalid_params(format!("params.{key} must be a string"), None))
 }
 
-impl GatewayServer {
+impl WorkbenchServer {
     /// The task support the served definition of `name` declares; `None`: no such tool.
     async fn task_support(&self, name: &str) -> Option<TaskSupport> {
         // The gateway answers from its table; only a workbench without one is listed.
@@ -167,41 +170,15 @@ impl GatewayServer {
         tools.iter().find(|t| t.name() == name).map(TaskSupport::of)
     }
 
-    /// Start `name(arguments)` as a task for the caller of `context`.
-    fn start_task(
-        &self,
-        name: String,
-        arguments: Option<JsonObject>,
-        context: &RequestContext<RoleServer>,
-        new: NewTask,
-    ) -> rmcp::model::Task {
-        let (observer, events) = ChannelObserver::new();
-        let cancel = self.tasks().run_token();
-        let ctx = CallContext {
-            cancel: cancel.clone(),
-            observer: Arc::new(observer),
-            caller: self.caller(context),
-        };
-        let workbench = self.workbench();
-        let call = Box::pin(async move { workbench.call_tool(&name, arguments, ctx).await });
-        self.tasks().spawn(
-            Run {
-                call,
-                events,
-                cancel,
-            },
-            new,
-        )
-    }
-
-    /// Decide how a plain `tools/call` meets the tool's task support: `Ok(Some)` when it
-    /// became a task (2026-07-28 callers that declared the extension), `Ok(None)` to run it
-    /// normally, or an error when the tool requires a task the caller cannot use.
-    pub(super) async fn call_as_task(
+    /// Decide how a plain `tools/call` meets the tool's task support: `Ok(Some)` when the call
+    /// may become a task (2026-07-28 callers that declared the extension; the workbench decides
+    /// when, see [`crate::workbench::Workbench::start_task`]), `Ok(None)` to run it normally,
+    /// or an error when the tool requires a task the caller cannot use.
+    pub(super) async fn task_plan(
         &self,
         request: &CallToolRequestParams,
         context: &RequestContext<RoleServer>,
-    ) -> Result<Option<CallToolResponse>, ErrorData> {
+    ) -> Result<Option<TaskPlan>, ErrorData> {
         if request.request_state.is_some() {
             return Ok(None);
         }
@@ -222,20 +199,14 @@ impl GatewayServer {
             .client_capabilities()
             .is_some_and(|c| c.supports_tasks());
         match (support, declared) {
-            (_, true) => {
-                let new = NewTask {
+            (_, true) => Ok(Some(TaskPlan {
+                store: self.tasks().clone(),
+                new: NewTask {
                     ttl_ms: None,
                     owner: None,
                     relay: None,
-                };
-                let task = self.start_task(
-                    request.name.to_string(),
-                    request.arguments.clone(),
-                    context,
-                    new,
-                );
-                Ok(Some(CallToolResponse::Task(CreateTaskResult::new(task))))
-            }
+                },
+            })),
             (TaskSupport::Required, false) => Err(ErrorData::missing_required_client_capability(
                 ClientCapabilities::builder().enable_tasks().build(),
             )),
@@ -243,8 +214,12 @@ impl GatewayServer {
         }
     }
 
-    /// 2026-07-28 `tasks/get`.
-    pub(super) fn get_task_2026(&self, params: GetTaskParams) -> Result<GetTaskResult, ErrorData> {
+    /// 2026-07-28 `tasks/get` (a forwarded task's owner is asked how it is first).
+    pub(super) async fn get_task_2026(
+        &self,
+        params: GetTaskParams,
+    ) -> Result<GetTaskResult, ErrorData> {
+        self.tasks().refresh(&params.task_id, None).await?;
         Ok(GetTaskResult::new(self.tasks().detailed(&params.task_id)?))
     }
 
@@ -274,7 +249,11 @@ impl GatewayServer {
         let owner = self.session_key();
         let result = match request.method.as_str() {
             LEGACY_CALL => self.legacy_call(&params, context).await?,
-            LEGACY_GET | "tasks/get" => self.tasks().legacy(param(&params, "taskId")?, owner)?,
+            LEGACY_GET | "tasks/get" => {
+                let id = param(&params, "taskId")?;
+                self.tasks().refresh(id, Some(owner)).await?;
+                self.tasks().legacy(id, owner)?
+            }
             LEGACY_CANCEL | "tasks/cancel" => {
                 self.tasks()
                     .cancel(param(&params, "taskId")?, Some(owner), true)?
@@ -325,19 +304,42 @@ impl GatewayServer {
         {
             context.meta.set_progress_token(token);
         }
-        let relay = SessionRelay {
+        let relay = StreamRelay {
             context: context.clone(),
-            log_level: Some(
-                self.session_level()
-                    .unwrap_or(rmcp::model::LoggingLevel::Debug),
-            ),
+            min_level: self.session_level(),
+            on_request_stream: false,
         };
         let new = NewTask {
             ttl_ms,
             owner: Some(self.session_key().to_string()),
             relay: Some(relay),
         };
-        let task = self.start_task(name, arguments, &context, new);
+        let cancel = self.tasks().run_token();
+        let (task, sink) = self.tasks().create(new, cancel.clone());
+        let (observer, events) = ChannelObserver::new();
+        let ctx = CallContext {
+            cancel: cancel.clone(),
+            observer: Arc::new(observer),
+            caller: self.caller(&context),
+        };
+        let span = tracing::info_span!("task", task = %task.task_id, tool = %name);
+        let step = start_as_task(
+            self.workbench(),
+            name,
+            arguments,
+            ctx,
+            TaskRequest { ttl_ms },
+        );
+        let handle = span.in_scope(|| {
+            driver::spawn(
+                step.boxed(),
+                OpKind::Tool,
+                events,
+                cancel,
+                Sink::Task(Box::new(sink)),
+            )
+        });
+        self.tasks().adopt(&task.task_id, handle.into_task());
         Ok(json!({ "task": legacy_task(&task, task.status) }))
     }
 }

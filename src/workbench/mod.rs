@@ -8,6 +8,7 @@ mod caller;
 mod error;
 mod observer;
 mod static_wb;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -24,6 +25,9 @@ pub use caller::CallerSession;
 pub use error::WorkbenchError;
 pub use observer::{CallObserver, NoObserver, withdrawn};
 pub use static_wb::StaticWorkbench;
+pub use tasks::{
+    CallFuture, RemoteTask, RemoteTaskHandle, TaskRequest, TaskStart, TaskSupport, TaskUpdate,
+};
 
 /// A tool definition as served: rmcp's typed [`Tool`] plus the fields it does not model.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +140,21 @@ pub trait Workbench: Send + Sync {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError>;
+
+    /// Start a call of tool `name` that the caller wants run as a task. A workbench whose tools
+    /// can run as tasks where they live (an upstream with task support) starts one there and
+    /// answers [`TaskStart::Remote`]; the default, [`TaskStart::Local`], has the server run the
+    /// plain call as a task of its own. Input asked before the answer comes goes to the caller
+    /// as part of its request (an `input_required` round for a 2026-07-28 caller).
+    async fn start_task(
+        &self,
+        _name: &str,
+        _arguments: Option<JsonObject>,
+        _ctx: CallContext,
+        _task: TaskRequest,
+    ) -> Result<TaskStart, WorkbenchError> {
+        Ok(TaskStart::Local)
+    }
 
     /// The resources offered now.
     async fn list_resources(&self) -> Result<Vec<Resource>, WorkbenchError> {

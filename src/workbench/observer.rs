@@ -20,6 +20,10 @@ pub trait CallObserver: Send + Sync {
     /// A log message produced while the call runs.
     async fn log(&self, _message: LoggingMessageNotificationParam) {}
 
+    /// The task the call became at another server changed its status (see
+    /// [`super::TaskStart::Remote`]).
+    async fn task_status(&self, _update: super::TaskUpdate) {}
+
     /// A message or event of an agent or team running inside the call (AgentTool / TeamTool),
     /// for the caller's own event stream (AutoGen's streamed tool calls).
     async fn agent_message(&self, _message: AgentMessage) {}

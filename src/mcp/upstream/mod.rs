@@ -5,6 +5,7 @@
 mod request;
 mod session;
 mod subscriptions;
+mod tasks;
 mod via;
 
 use std::sync::{Arc, Mutex};
@@ -22,7 +23,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use self::request::unexpected;
+use self::request::{Sending, unexpected};
 use self::session::{Inner, Lists, Role, Spec, supervise};
 use self::subscriptions::Subscriptions;
 use self::via::{OtherEraSlot, Via};
@@ -30,7 +31,8 @@ use super::callers::CallerPool;
 use super::handler::{Ownership, shared_capabilities};
 use crate::config::{ServerConfig, SessionMode};
 use crate::workbench::{
-    CallContext, CallerInfo, ToolSpec, Workbench, WorkbenchChange, WorkbenchError,
+    CallContext, CallerInfo, TaskRequest, TaskStart, ToolSpec, Workbench, WorkbenchChange,
+    WorkbenchError,
 };
 
 pub use self::via::is_legacy_caller;
@@ -215,9 +217,10 @@ impl McpWorkbench {
         let span = tracing::info_span!("upstream_call", server = %self.name(), tool = %name);
         let operation = format!("tools/call {name}");
         match self
-            .request_in_rounds(make, &operation, ctx)
+            .request_in_rounds(make, &operation, ctx, Sending::default())
             .instrument(span)
             .await?
+            .result
         {
             ServerResult::CallToolResult(result) => Ok(result),
             other => Err(unexpected(self.name(), "tools/call", &other)),
@@ -235,7 +238,11 @@ impl McpWorkbench {
             params.request_state = state;
             ClientRequest::ReadResourceRequest(rmcp::model::ReadResourceRequest::new(params))
         };
-        match self.request_in_rounds(make, "resources/read", ctx).await? {
+        match self
+            .request_in_rounds(make, "resources/read", ctx, Sending::default())
+            .await?
+            .result
+        {
             ServerResult::ReadResourceResult(result) => Ok(result),
             other => Err(unexpected(self.name(), "resources/read", &other)),
         }
@@ -254,7 +261,11 @@ impl McpWorkbench {
             params.request_state = state;
             ClientRequest::GetPromptRequest(rmcp::model::GetPromptRequest::new(params))
         };
-        match self.request_in_rounds(make, "prompts/get", ctx).await? {
+        match self
+            .request_in_rounds(make, "prompts/get", ctx, Sending::default())
+            .await?
+            .result
+        {
             ServerResult::GetPromptResult(result) => Ok(result),
             other => Err(unexpected(self.name(), "prompts/get", &other)),
         }
@@ -360,6 +371,16 @@ impl Workbench for McpWorkbench {
             .complete(params)
             .await
             .map_err(|e| self.map_err("completion/complete", e))
+    }
+
+    async fn start_task(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        ctx: CallContext,
+        task: TaskRequest,
+    ) -> Result<TaskStart, WorkbenchError> {
+        self.start_upstream_task(name, arguments, ctx, task).await
     }
 
     fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {

@@ -5,18 +5,45 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    ClientRequest, DEFAULT_MRTR_MAX_ROUNDS, InputResponses, RequestMetaObject, ServerResult,
+    ClientRequest, DEFAULT_MRTR_MAX_ROUNDS, InputResponses, JsonObject, RequestMetaObject,
+    ServerResult, TASKS_EXTENSION_ID,
 };
 use rmcp::service::{PeerRequestOptions, ServiceError};
 use rmcp::{Peer, RoleClient};
 
 use super::McpWorkbench;
+use super::tasks::created_task;
+use crate::mcp::handler::RouteGuard;
 use crate::workbench::{CallContext, WorkbenchError};
 
 /// Whether the upstream negotiated 2026-07-28 or later.
 pub fn is_modern(peer: &Peer<RoleClient>) -> bool {
     peer.peer_info()
         .is_some_and(|i| !i.protocol_version.has_initialize())
+}
+
+/// How one upstream request is sent besides its content.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sending {
+    /// Declare the tasks extension for the caller (a 2026-07-28 upstream may then answer with
+    /// a task).
+    pub tasks: bool,
+    /// Wait for the answer as long as it takes (a task's result comes when the task ends; the
+    /// task's own TTL and cancellation bound the wait).
+    pub unbounded: bool,
+    /// The request may create a task at the upstream: wait for the answer even when the caller
+    /// cancels (the task must be known, to be cancelled in turn), and route what the upstream
+    /// says about the task to the caller from the moment the answer arrives (before the
+    /// notifications that came with it are delivered).
+    pub creates_task: bool,
+}
+
+/// An upstream's answer to one request.
+pub struct Answered {
+    /// The result.
+    pub result: ServerResult,
+    /// The route of the task the request created, if it created one.
+    pub task_route: Option<(String, RouteGuard)>,
 }
 
 /// An upstream result of the wrong kind for the request.
@@ -68,14 +95,20 @@ impl McpWorkbench {
         make: impl Fn(Option<InputResponses>, Option<String>) -> ClientRequest,
         operation: &str,
         ctx: &CallContext,
-    ) -> Result<ServerResult, WorkbenchError> {
+        sending: Sending,
+    ) -> Result<Answered, WorkbenchError> {
         let mut responses = None;
         let mut state = None;
         for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
-            match self
-                .request(make(responses.take(), state.take()), operation, ctx)
-                .await?
-            {
+            let answered = self
+                .request(
+                    make(responses.take(), state.take()),
+                    operation,
+                    ctx,
+                    sending,
+                )
+                .await?;
+            match answered.result {
                 ServerResult::InputRequiredResult(round) => {
                     if let Some(requests) = round.input_requests.filter(|r| !r.is_empty()) {
                         let answers = ctx
@@ -90,7 +123,7 @@ impl McpWorkbench {
                     }
                     state = round.request_state;
                 }
-                other => return Ok(other),
+                _ => return Ok(answered),
             }
         }
         Err(WorkbenchError::TooManyRounds {
@@ -101,15 +134,25 @@ impl McpWorkbench {
 
     /// Per-request metadata for 2026-07-28 upstreams: the caller's capabilities and log level,
     /// so the upstream asks only for input the caller can give and logs only what it wants.
-    fn caller_meta(&self, peer: &Peer<RoleClient>, ctx: &CallContext) -> Option<RequestMetaObject> {
+    fn caller_meta(
+        &self,
+        peer: &Peer<RoleClient>,
+        ctx: &CallContext,
+        sending: Sending,
+    ) -> Option<RequestMetaObject> {
         if !is_modern(peer) {
             return None;
         }
         let mut meta = RequestMetaObject::new();
-        if let Some(capabilities) = &ctx.caller.capabilities {
-            let mut ours = capabilities.clone();
+        if ctx.caller.capabilities.is_some() || sending.tasks {
+            let mut ours = ctx.caller.capabilities.clone().unwrap_or_default();
             ours.extensions = None;
             ours.experimental = None;
+            if sending.tasks {
+                let mut extensions = rmcp::model::ExtensionCapabilities::new();
+                extensions.insert(TASKS_EXTENSION_ID.to_string(), JsonObject::new());
+                ours.extensions = Some(extensions);
+            }
             meta.set_client_capabilities(ours);
         }
         if let Some(level) = ctx.caller.log_level {
@@ -118,15 +161,22 @@ impl McpWorkbench {
         Some(meta)
     }
 
-    async fn request(
+    /// Send one request for the caller of `ctx`: what the upstream reports or asks meanwhile
+    /// goes to the caller; the caller's cancellation cancels it upstream.
+    pub(super) async fn request(
         &self,
         request: ClientRequest,
         operation: &str,
         ctx: &CallContext,
-    ) -> Result<ServerResult, WorkbenchError> {
+        sending: Sending,
+    ) -> Result<Answered, WorkbenchError> {
         let peer = self.peer()?;
-        let mut options = PeerRequestOptions::with_timeout(self.inner.config.timeout);
-        if let Some(meta) = self.caller_meta(&peer, ctx) {
+        let mut options = if sending.unbounded {
+            PeerRequestOptions::no_options()
+        } else {
+            PeerRequestOptions::with_timeout(self.inner.config.timeout)
+        };
+        if let Some(meta) = self.caller_meta(&peer, ctx, sending) {
             options = options.with_meta(meta);
         }
         let handle = peer
@@ -138,14 +188,29 @@ impl McpWorkbench {
             handle.progress_token.clone(),
             Arc::clone(&ctx.observer),
         );
-        let id = handle.id.clone();
+        let (id, token) = (handle.id.clone(), handle.progress_token.clone());
+        let cancelled = async {
+            match sending.creates_task {
+                true => std::future::pending().await,
+                false => ctx.cancel.cancelled().await,
+            }
+        };
         tokio::select! {
             result = handle.await_response() => {
+                let result = result.map_err(|e| self.map_err(operation, e));
+                let task_route = match &result {
+                    Ok(result) if sending.creates_task => created_task(result).map(|task| {
+                        let observer = Arc::clone(&ctx.observer);
+                        let route = self.inner.routes.register_task(task.clone(), token.clone(), observer);
+                        (task, route)
+                    }),
+                    _ => None,
+                };
                 // Progress and logs that arrived before the response reach the caller first.
                 self.inner.routes.drain(&id).await;
-                result.map_err(|e| self.map_err(operation, e))
+                Ok(Answered { result: result?, task_route })
             }
-            _ = ctx.cancel.cancelled() => {
+            () = cancelled => {
                 let _ = peer
                     .notify_cancelled(rmcp::model::CancelledNotificationParam::new(
                         Some(id),

@@ -18,7 +18,7 @@ use crate::mcp::inbound::Inbound;
 use crate::mcp::stdio::{ChildGuard, StdioCommand};
 use crate::mcp::tap::ToolExtras;
 use crate::mcp::transport::{self, ConnectError};
-use crate::workbench::{ToolSpec, WorkbenchChange};
+use crate::workbench::{TaskSupport, ToolSpec, WorkbenchChange};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -364,13 +364,19 @@ async fn refresh_tools(inner: &Arc<Inner>, peer: &Peer<RoleClient>) {
     if capabilities(peer).tools.is_none() {
         return;
     }
+    // A 2026-07-28 upstream with the tasks extension decides per call whether a call becomes
+    // a task (its tools carry no `execution`): its tools are served as task-capable.
+    let decides_tasks = super::request::is_modern(peer) && capabilities(peer).supports_tasks();
     match peer.list_all_tools().await {
         Ok(tools) => {
             let specs: Vec<ToolSpec> = tools
                 .into_iter()
-                .map(|tool| ToolSpec {
-                    extra: inner.extras.get(&tool.name),
-                    tool,
+                .map(|tool| {
+                    let mut extra = inner.extras.get(&tool.name);
+                    if decides_tasks && !extra.contains_key("execution") {
+                        extra.extend(TaskSupport::Optional.extra());
+                    }
+                    ToolSpec { extra, tool }
                 })
                 .collect();
             inner.set_status(|s| s.tools = specs.len());

@@ -1,7 +1,17 @@
 //! Unit tests of the task store: TTL, task support, input answered in parts.
 
+use std::time::Duration;
+
+use rmcp::model::{
+    ElicitRequest, ElicitRequestParams, ElicitationSchema, InputRequest, InputRequests,
+    InputResponses, JsonObject, TaskPayload, TaskStatus,
+};
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
 use super::*;
-use rmcp::model::{ElicitRequest, ElicitRequestParams, ElicitationSchema, InputRequest};
+use crate::workbench::ToolSpec;
 
 fn new_task(ttl_ms: Option<u64>) -> NewTask {
     NewTask {
@@ -9,25 +19,6 @@ fn new_task(ttl_ms: Option<u64>) -> NewTask {
         owner: None,
         relay: None,
     }
-}
-
-/// A run that waits for its token (or forever) and the sender of its events.
-fn waiting_run(store: &TaskStore) -> (Run, mpsc::UnboundedSender<CallEvent>) {
-    let cancel = store.run_token();
-    let token = cancel.clone();
-    let (tx, events) = mpsc::unbounded_channel();
-    let call = Box::pin(async move {
-        token.cancelled().await;
-        Err(WorkbenchError::Cancelled)
-    });
-    (
-        Run {
-            call,
-            events,
-            cancel,
-        },
-        tx,
-    )
 }
 
 fn question(key: &str) -> (String, InputRequest) {
@@ -73,23 +64,21 @@ fn task_support_is_read_from_the_execution_extra() {
 #[tokio::test]
 async fn an_expired_task_is_dropped_and_its_run_cancelled() {
     let store = TaskStore::default();
-    let (run, _events) = waiting_run(&store);
-    let token = run.cancel.clone();
-    let task = store.spawn(run, new_task(Some(1)));
+    let token = store.run_token();
+    let (task, _sink) = store.create(new_task(Some(1)), token.clone());
     assert_eq!(task.ttl_ms, Some(1));
-    until(|| store.detailed(&task.task_id).is_err()).await;
-    assert!(token.is_cancelled());
+    // The store's sweeper drops it without anyone asking.
+    token.cancelled().await;
+    assert!(store.detailed(&task.task_id).is_err());
     assert_eq!(store.running(), 0);
 }
 
 #[tokio::test]
 async fn ttl_is_capped_and_defaulted() {
     let store = TaskStore::default();
-    let (run, _e) = waiting_run(&store);
-    let long = store.spawn(run, new_task(Some(u64::MAX)));
+    let (long, _s) = store.create(new_task(Some(u64::MAX)), store.run_token());
     assert_eq!(long.ttl_ms, Some(MAX_TTL_MS));
-    let (run, _e) = waiting_run(&store);
-    let default = store.spawn(run, new_task(None));
+    let (default, _s) = store.create(new_task(None), store.run_token());
     assert_eq!(default.ttl_ms, Some(DEFAULT_TTL_MS));
     store.shutdown().await;
     assert_eq!(store.running(), 0);
@@ -98,13 +87,13 @@ async fn ttl_is_capped_and_defaulted() {
 #[tokio::test]
 async fn input_is_answered_in_parts_under_task_unique_keys() {
     let store = TaskStore::default();
-    let (run, events) = waiting_run(&store);
-    let task = store.spawn(run, new_task(None));
+    let (task, mut sink) = store.create(new_task(None), store.run_token());
     let (reply, answered) = oneshot::channel();
     let requests: InputRequests = [question("a"), question("b")].into_iter().collect();
-    events
-        .send(CallEvent::Input(requests, reply, CancellationToken::new()))
-        .unwrap();
+    assert!(
+        sink.ask(requests, reply, CancellationToken::new())
+            .is_none()
+    );
     let id = task.task_id.clone();
     until(|| {
         store
@@ -137,4 +126,31 @@ async fn input_is_answered_in_parts_under_task_unique_keys() {
     assert_eq!(store.detailed(&id).unwrap().status(), TaskStatus::Working);
     store.cancel(&id, None, false).unwrap();
     assert_eq!(store.detailed(&id).unwrap().status(), TaskStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn a_second_question_waits_next_to_the_first() {
+    let store = TaskStore::default();
+    let (task, mut sink) = store.create(new_task(None), store.run_token());
+    let (first, first_answered) = oneshot::channel();
+    let (second, second_answered) = oneshot::channel();
+    let token = CancellationToken::new();
+    sink.ask([question("x")].into_iter().collect(), first, token.clone());
+    sink.ask([question("x")].into_iter().collect(), second, token);
+    let TaskPayload::InputRequired { input_requests } =
+        store.detailed(&task.task_id).unwrap().payload
+    else {
+        panic!("not input_required");
+    };
+    let mut keys: Vec<String> = input_requests.keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["1-x", "2-x"]);
+    let mut answers = InputResponses::new();
+    answers.insert("2-x".into(), json!(2));
+    store.update(&task.task_id, answers).unwrap();
+    assert_eq!(second_answered.await.unwrap().unwrap()["x"], json!(2));
+    let mut answers = InputResponses::new();
+    answers.insert("1-x".into(), json!(1));
+    store.update(&task.task_id, answers).unwrap();
+    assert_eq!(first_answered.await.unwrap().unwrap()["x"], json!(1));
 }
