@@ -69,7 +69,12 @@ fn an_ide_launch_from_root_serves_the_bundled_config_and_its_workbenches() {
         .arg(&client)
         .args(["--scenario", "run", "--tool", "research_team"])
         // Lists answer with what is ready; the npm servers start later (list_changed).
-        .args(["--wait-for", "everything__echo", "--wait-for", "fs__read_text_file"])
+        .args([
+            "--wait-for",
+            "everything__echo",
+            "--wait-for",
+            "fs__read_text_file",
+        ])
         .args(["--args", r#"{"task": "what is toolyard?"}"#])
         .args(["stdio", "--", toolyard(), "serve", "--stdio", "--config"])
         .arg(&config)
