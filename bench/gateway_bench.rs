@@ -403,9 +403,9 @@ async fn idle_sessions(
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kb(pid)?;
-    // Every session has been idle for longer than the park time; the sweeper runs every
-    // park_time / 4.
-    tokio::time::sleep(Duration::from_secs(PARK_AFTER_SECS * 2)).await;
+    // Every session has been idle for longer than the park time (the sweeper runs every
+    // park_time / 4); the allocator returns freed pages after its decay time (jemalloc: 10 s).
+    tokio::time::sleep(Duration::from_secs(PARK_AFTER_SECS * 2 + 15)).await;
     let parked = rss_kb(pid)?;
     let mut answered = 0;
     for session in &sample {

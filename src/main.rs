@@ -2,11 +2,11 @@
 
 mod cli;
 
-/// mimalloc hands memory back to the system soon after it is freed (glibc's malloc keeps most of
-/// it): RSS falls again once sessions end or are parked, and allocation-heavy JSON work is
-/// quicker (bench/gateway.sh).
+/// jemalloc, with its background thread on, hands memory back to the system some seconds after
+/// it is freed (glibc's malloc and mimalloc keep most of it): RSS falls again once sessions end
+/// or are parked (bench/gateway.sh measures it).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use std::process::ExitCode;
 

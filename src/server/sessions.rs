@@ -4,7 +4,7 @@
 //! notifications, a call streaming its answer) keeps it open however long it lasts; only a
 //! session with nothing in progress for the idle time ends.
 //!
-//! Parking: rmcp keeps a worker with its channels for every open session (about 60 KB each). A
+//! Parking: rmcp keeps a worker with its channels for every open session (60–76 KB each). A
 //! session with nothing in progress for `park_after` whose state is only what its `initialize`
 //! said (no subscriptions, no log level, no tasks: those pin it) gives its worker up and keeps
 //! just its `initialize` parameters here, as rmcp's [`SessionStore`]; its next request restores
