@@ -7,10 +7,12 @@ mod common_agents;
 use common_agents::*;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::{LoadOptions, load_agent};
+use toolyard::agents::LoadOptions;
 use toolyard::component::ComponentModel;
+use toolyard::compose::load_agent;
+use toolyard::compose::{AgentTool, TeamTool};
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::tools::{AgentTool, TeamTool, Tool};
+use toolyard::tools::Tool;
 
 async fn scripted(rules: Value) -> ScriptedServer {
     let script = Script::from_json(&json!({"rules": rules, "when_done": "cycle"}).to_string());

@@ -11,8 +11,8 @@ use crate::agents::AgentError;
 use crate::memory::Memory;
 use crate::model_context::{ChatCompletionContext, UnboundedContext};
 use crate::models::ChatCompletionClient;
-use crate::tools::Tool;
-use crate::workbench::{StaticWorkbench, Workbench};
+use crate::tools::{StaticWorkbench, Tool};
+use crate::workbench::Workbench;
 
 /// Builds an [`AssistantAgent`].
 pub struct AssistantAgentBuilder {
