@@ -195,6 +195,11 @@ impl AssistantAgentBuilder {
             max_tool_iterations: self.max_tool_iterations,
             summary_format: self.summary_format,
             summary_formatter: self.summary_formatter,
+            output_validator: self.output.as_ref().map(|o| {
+                jsonschema::validator_for(&o.schema)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            }),
             output: self.output,
             metadata: self.metadata,
         })
