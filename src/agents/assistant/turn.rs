@@ -192,7 +192,7 @@ impl Turn<'_> {
         ));
         let mut request = CreateRequest::new(messages).with_output(self.output_format());
         if with_tools {
-            request = request.with_tools(offered.schemas.clone());
+            request = request.with_tools(Arc::clone(&offered.schemas));
         } else {
             request = request.with_tool_choice(ToolChoice::None);
         }
@@ -299,7 +299,7 @@ impl Turn<'_> {
     async fn reflect(mut self) -> Result<Response, AgentError> {
         let id = new_id();
         let offered = Offered {
-            schemas: Vec::new(),
+            schemas: Arc::from([]),
             owner: Default::default(),
         };
         let result = self.call_model(&offered, &id, false).await?;
