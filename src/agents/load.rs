@@ -35,6 +35,21 @@ pub trait ComponentLoader: Send + Sync {
     ) -> Option<Result<Arc<dyn Tool>, ComponentError>>;
 }
 
+/// Providers that only a [`ComponentLoader`] builds (the composition layer's).
+const LOADER_PROVIDERS: &[&str] = &["SocietyOfMindAgent", "AgentTool", "TeamTool"];
+
+/// The error for a component only a loader builds, when `options` has none.
+pub(crate) fn needs_loader(model: &ComponentModel) -> Option<ComponentError> {
+    LOADER_PROVIDERS
+        .contains(&short_provider(&model.provider))
+        .then(|| ComponentError::BadConfig {
+            provider: model.provider.clone(),
+            reason: "it is built by the composition layer: load with compose::load_agent / \
+                     compose::load_team, or set LoadOptions::loader"
+                .into(),
+        })
+}
+
 /// What a config cannot carry: code. Tools are matched by name, workbenches by provider.
 #[derive(Default, Clone)]
 pub struct LoadOptions {
@@ -97,10 +112,12 @@ pub fn load_agent(
             .as_ref()
             .and_then(|l| l.agent(model, options))
             .unwrap_or_else(|| {
-                Err(ComponentError::UnknownProvider {
-                    kind: "agent",
-                    provider: model.provider.clone(),
-                })
+                Err(
+                    needs_loader(model).unwrap_or_else(|| ComponentError::UnknownProvider {
+                        kind: "agent",
+                        provider: model.provider.clone(),
+                    }),
+                )
             }),
     }
 }

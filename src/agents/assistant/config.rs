@@ -174,8 +174,17 @@ fn resolve_tools(
     models
         .iter()
         .map(|m| {
-            if let Some(built) = options.loader.as_ref().and_then(|l| l.tool(m, options)) {
-                return built;
+            match &options.loader {
+                Some(loader) => {
+                    if let Some(built) = loader.tool(m, options) {
+                        return built;
+                    }
+                }
+                None => {
+                    if let Some(e) = crate::agents::load::needs_loader(m) {
+                        return Err(e);
+                    }
+                }
             }
             let name = m.config.get("name").and_then(Value::as_str).unwrap_or("");
             options
