@@ -224,6 +224,34 @@ fn logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
 }
 
 #[test]
+fn tools_lists_what_is_ready_and_names_a_hung_upstream_instead_of_waiting_for_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("servers.toml"),
+        "[servers.demo]\ncommand = \"${TOOLYARD_EXE}\"\nargs = [\"demo-server\"]\n\
+         [servers.hung]\ncommand = \"sleep\"\nargs = [\"600\"]\nstartup_timeout_secs = 300\n",
+    )
+    .expect("write config");
+    let started = std::time::Instant::now();
+    let out = Command::new(toolyard())
+        .args(["tools", "--config", "servers.toml", "--wait-secs", "2"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run toolyard");
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("demo__echo"), "{stdout}");
+    assert!(
+        stderr.contains("server `hung` is still starting"),
+        "names the hung server: {stderr}"
+    );
+    // Far below the hung server's 300 s start-up timeout (the bound is 2 s plus start and stop).
+    assert!(took < std::time::Duration::from_secs(60), "took {took:?}");
+}
+
+#[test]
 fn call_prints_the_answer_text_and_shows_progress_on_stderr() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = workbench_support::write_config(dir.path(), "");

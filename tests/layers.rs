@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// `lib.rs` and `main.rs` (which declare the modules) are exempt.
 const ORDER: &[&str] = &[
     "net",
+    "process_group",
     "config",
     "component",
     "models",

@@ -22,6 +22,9 @@ const RESEARCH: &[&str] = &[
     "run",
     "--tool",
     "research_team",
+    // Lists answer with what is ready; npx's server-everything may start later (list_changed).
+    "--wait-for",
+    "everything__echo",
     "--args",
     r#"{"task": "what is toolyard?"}"#,
 ];

@@ -15,6 +15,7 @@ use toolyard::server::http::{HttpConfig, router};
 use toolyard::server::listen::{ListenConfig, serve};
 use toolyard::server::origin::OriginPolicy;
 use toolyard::server::rewrite::tool_extras;
+use toolyard::server::sessions::SessionLimits;
 use toolyard::server::stdio::serve_stdio;
 use toolyard::workbench::Workbench;
 
@@ -52,6 +53,18 @@ pub struct ServeArgs {
     /// Connections one client address may hold open at once; more are refused with 503.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "stdio")]
     max_connections_per_client: u64,
+    /// Most 2025-era HTTP sessions open at once (default: `[gateway] max_sessions`, 10000); an
+    /// `initialize` beyond it is refused with 503 and a JSON-RPC error that says so.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "stdio")]
+    max_sessions: Option<u64>,
+    /// Seconds a 2025-era HTTP session may stay idle (no request or stream in progress) before
+    /// it ends (default: `[gateway] session_idle_secs`, 1800).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "stdio")]
+    session_idle_secs: Option<u64>,
+    /// Seconds after which an idle 2025-era HTTP session with no subscriptions, log level or
+    /// tasks gives its memory up; its next request restores it without the client noticing.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "stdio")]
+    session_park_secs: u64,
     /// Seconds the calls in flight get to finish on Ctrl-C / SIGTERM; calls still running after
     /// it are answered with a JSON-RPC error (-32603 "server shutting down").
     #[arg(long, default_value_t = 10)]
@@ -99,6 +112,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
                 shutdown: stop.sessions.clone(),
                 rewrite: Some(rewrite),
+                sessions: SessionLimits {
+                    max_sessions: args
+                        .max_sessions
+                        .map_or(config.gateway.max_sessions, |max| {
+                            usize::try_from(max).unwrap_or(usize::MAX)
+                        }),
+                    idle: args
+                        .session_idle_secs
+                        .map_or(config.gateway.session_idle, Duration::from_secs),
+                    park_after: Duration::from_secs(args.session_park_secs),
+                },
             },
         );
         let listener = tokio::net::TcpListener::bind(args.listen)

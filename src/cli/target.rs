@@ -64,7 +64,7 @@ impl Target {
     ) -> anyhow::Result<Self> {
         let Some(url) = &url.url else {
             // A call waits only for the upstream it needs (the gateway does that); a listing
-            // waits for every first connection attempt (see `tools`).
+            // waits for the first connection attempts, up to a bound (see `tools`).
             let (_config, gateway, _shutdown, set) =
                 start_gateway_with_workbenches(config, workbenches).await?;
             return Ok(Self::Local { gateway, set });
@@ -97,9 +97,11 @@ impl Target {
     }
 
     /// The tools and where they come from.
-    pub async fn tools(&self) -> anyhow::Result<Vec<Listed>> {
+    pub async fn tools(&self, wait: std::time::Duration) -> anyhow::Result<Vec<Listed>> {
         if let Self::Local { gateway, .. } = self {
-            wait_for_upstreams(gateway).await;
+            // Each upstream's first connection attempt, but never longer than `wait`: one that
+            // hangs is named by `warnings` instead of holding the listing up.
+            let _ = tokio::time::timeout(wait, wait_for_upstreams(gateway)).await;
         }
         Ok(match self {
             Self::Local { gateway, .. } => gateway
@@ -140,9 +142,17 @@ impl Target {
                 .statuses()
                 .into_iter()
                 .filter(|s| s.state != "ready")
-                .map(|s| {
-                    let detail = s.error.as_deref().unwrap_or("no detail");
-                    format!("server `{}` is {}: {detail}", s.name, s.state)
+                .map(|s| match (s.state, s.error.as_deref()) {
+                    ("starting", None) => format!(
+                        "server `{}` is still starting: its tools are not listed \
+                         (wait longer with --wait-secs)",
+                        s.name
+                    ),
+                    (state, detail) => format!(
+                        "server `{}` is {state}: {}",
+                        s.name,
+                        detail.unwrap_or("no detail")
+                    ),
                 })
                 .collect(),
             Self::Remote { .. } => Vec::new(),

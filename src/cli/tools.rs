@@ -17,13 +17,19 @@ pub struct ToolsArgs {
     /// Print the full tool definitions as JSON.
     #[arg(long)]
     json: bool,
+    /// Seconds to wait for upstreams that are still starting before listing what is ready
+    /// (the others are named on stderr); an upstream that fails sooner costs no waiting.
+    #[arg(long, default_value_t = 10)]
+    wait_secs: u64,
 }
 
 /// List tools: name, server, description (or JSON).
 pub async fn run(args: ToolsArgs) -> anyhow::Result<ExitCode> {
     init_logging(Target::log_filter(&args.url));
     let target = Target::open(&args.url, &args.config, &args.workbenches).await?;
-    let listed = target.tools().await;
+    let listed = target
+        .tools(std::time::Duration::from_secs(args.wait_secs))
+        .await;
     let warnings = target.warnings();
     target.shutdown().await;
     let tools = listed?;

@@ -101,6 +101,10 @@ pub struct GatewaySettings {
     pub prefix: PrefixMode,
     /// Name the gateway reports as its server name.
     pub name: String,
+    /// A 2025-era HTTP session with nothing in progress for this long ends (`session_idle_secs`).
+    pub session_idle: std::time::Duration,
+    /// How many 2025-era HTTP sessions may be open at once (`max_sessions`).
+    pub max_sessions: usize,
 }
 
 impl Default for GatewaySettings {
@@ -109,6 +113,8 @@ impl Default for GatewaySettings {
             separator: "__".into(),
             prefix: PrefixMode::Always,
             name: "toolyard".into(),
+            session_idle: std::time::Duration::from_secs(30 * 60),
+            max_sessions: 10_000,
         }
     }
 }

@@ -28,6 +28,8 @@ pub(super) struct RawGateway {
     pub separator: Option<Spanned<String>>,
     pub prefix: Option<PrefixMode>,
     pub name: Option<String>,
+    pub session_idle_secs: Option<Seconds>,
+    pub max_sessions: Option<AtLeastOne>,
 }
 
 /// One `[servers.NAME]` table.

@@ -373,3 +373,24 @@ fn bundled_configs_need_no_cargo_and_hide_get_env() {
         );
     }
 }
+
+#[test]
+fn gateway_session_limits_have_defaults_and_take_values() {
+    let defaults = parse("").expect("empty config");
+    assert_eq!(defaults.gateway.max_sessions, 10_000);
+    assert_eq!(
+        defaults.gateway.session_idle,
+        std::time::Duration::from_secs(1800)
+    );
+    let set = parse("[gateway]\nsession_idle_secs = 90\nmax_sessions = 3\n").expect("config");
+    assert_eq!(set.gateway.max_sessions, 3);
+    assert_eq!(set.gateway.session_idle, std::time::Duration::from_secs(90));
+    assert_error(
+        "[gateway]\nmax_sessions = 0\n",
+        &["`max_sessions`", "at least 1"],
+    );
+    assert_error(
+        "[gateway]\nsession_idle_secs = \"1800\"\n",
+        &["`session_idle_secs`", "expected a number of seconds"],
+    );
+}

@@ -113,6 +113,12 @@ impl Checker<'_> {
         if let Some(name) = raw.name {
             settings.name = name;
         }
+        if let Some(idle) = raw.session_idle_secs {
+            settings.session_idle = idle.0;
+        }
+        if let Some(max) = raw.max_sessions {
+            settings.max_sessions = max.0;
+        }
         Ok(settings)
     }
 

@@ -6,7 +6,7 @@ mod validate;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, GatewaySettings, ToolFilter};
 use crate::mcp::{McpWorkbench, UpstreamStatus};
 use crate::workbench::{
-    CallContext, CallerInfo, TaskRequest, TaskStart, ToolSpec, Workbench, WorkbenchChange,
-    WorkbenchError,
+    CallContext, CallerInfo, TaskRequest, TaskStart, TaskSupport, ToolSpec, Workbench,
+    WorkbenchChange, WorkbenchError,
 };
 
 pub use naming::Collision;
@@ -60,6 +60,8 @@ pub struct ExposedTool {
     pub spec: ToolSpec,
     member: usize,
     validator: Arc<ArgumentValidator>,
+    /// Read from `spec` once, for every call that asks.
+    task_support: TaskSupport,
 }
 
 #[derive(Clone)]
@@ -68,6 +70,9 @@ struct ExposedPrompt {
     member: usize,
     upstream: String,
 }
+
+/// Validators by the address of the schema they were compiled from (kept alive alongside).
+type Compiled = HashMap<usize, (Arc<JsonObject>, Arc<ArgumentValidator>)>;
 
 #[derive(Default)]
 struct Tables {
@@ -84,6 +89,10 @@ pub struct Gateway {
     members: Vec<Member>,
     upstreams: Vec<McpWorkbench>,
     tables: RwLock<Option<Arc<Tables>>>,
+    /// The validators of the last tables built, by the schema they were compiled from (pointer
+    /// identity: an upstream's listed schemas stay the same `Arc` until it lists again), so a
+    /// rebuild after a health change compiles only new schemas.
+    validators: Mutex<Compiled>,
     /// Bumped by every invalidation: tables built from older lists are never stored.
     generation: AtomicU64,
     started: Instant,
@@ -143,6 +152,7 @@ impl Gateway {
             members,
             upstreams,
             tables: RwLock::new(None),
+            validators: Mutex::default(),
             generation: AtomicU64::new(0),
             started: Instant::now(),
             extras: ToolExtrasTable::default(),
@@ -309,6 +319,12 @@ impl Gateway {
         let (named, mut collisions) =
             naming::assign(tool_cands, self.settings.prefix, &self.settings.separator);
         let mut tables = Tables::default();
+        let mut compiled = self
+            .validators
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        let mut validators = HashMap::with_capacity(compiled.len());
         for (name, c) in named {
             let Some(original) = specs[c.member].iter().find(|s| s.name() == c.upstream) else {
                 continue;
@@ -323,8 +339,15 @@ impl Gateway {
             {
                 spec.tool.description = Some(d.into());
             }
-            let validator = Arc::new(ArgumentValidator::new(&name, &spec.tool.input_schema));
+            let schema = &spec.tool.input_schema;
+            let key = Arc::as_ptr(schema) as usize;
+            let validator = match compiled.remove(&key) {
+                Some((kept, validator)) if Arc::ptr_eq(&kept, schema) => validator,
+                _ => Arc::new(ArgumentValidator::new(&name, schema)),
+            };
+            validators.insert(key, (Arc::clone(schema), Arc::clone(&validator)));
             tables.tool_index.insert(name.clone(), tables.tools.len());
+            let task_support = TaskSupport::of(&spec);
             tables.tools.push(ExposedTool {
                 name,
                 server: c.server,
@@ -332,7 +355,11 @@ impl Gateway {
                 spec,
                 member: c.member,
                 validator,
+                task_support,
             });
+        }
+        if let Ok(mut slot) = self.validators.lock() {
+            *slot = validators;
         }
         let prompt_cands = self
             .members
@@ -375,25 +402,24 @@ impl Gateway {
         tables
     }
 
-    /// The member serving tool `name` and the tool's name there, once `arguments` fit its
-    /// input schema.
+    /// The tables and the index of tool `name` in them, once `arguments` fit its input schema
+    /// (they are handed back, unchanged).
     async fn checked_tool(
         &self,
         name: &str,
-        arguments: Option<&JsonObject>,
+        arguments: Option<JsonObject>,
         ctx: &CallContext,
-    ) -> Result<(Arc<dyn Workbench>, String), WorkbenchError> {
+    ) -> Result<(Arc<Tables>, usize, Option<JsonObject>), WorkbenchError> {
         let (tables, index) = self.resolve_tool(name, &ctx.cancel).await?;
-        let tool = &tables.tools[index];
-        tool.validator
+        let arguments = tables.tools[index]
+            .validator
             .check(arguments)
             .map_err(|p| WorkbenchError::InvalidArguments {
                 tool: name.into(),
                 field: p.field,
                 message: p.message,
             })?;
-        let member = Arc::clone(&self.members[tool.member].workbench);
-        Ok((member, tool.upstream.clone()))
+        Ok((tables, index, arguments))
     }
 
     /// Which member owns a resource URI: an exact listed URI first, then a template's literal prefix.
@@ -476,8 +502,12 @@ impl Workbench for Gateway {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
-        let (member, upstream) = self.checked_tool(name, arguments.as_ref(), &ctx).await?;
-        member.call_tool(&upstream, arguments, ctx).await
+        let (tables, index, arguments) = self.checked_tool(name, arguments, &ctx).await?;
+        let tool = &tables.tools[index];
+        self.members[tool.member]
+            .workbench
+            .call_tool(&tool.upstream, arguments, ctx)
+            .await
     }
 
     async fn start_task(
@@ -487,8 +517,12 @@ impl Workbench for Gateway {
         ctx: CallContext,
         task: TaskRequest,
     ) -> Result<TaskStart, WorkbenchError> {
-        let (member, upstream) = self.checked_tool(name, arguments.as_ref(), &ctx).await?;
-        member.start_task(&upstream, arguments, ctx, task).await
+        let (tables, index, arguments) = self.checked_tool(name, arguments, &ctx).await?;
+        let tool = &tables.tools[index];
+        self.members[tool.member]
+            .workbench
+            .start_task(&tool.upstream, arguments, ctx, task)
+            .await
     }
 
     async fn list_resources(&self) -> Result<Vec<Resource>, WorkbenchError> {
@@ -619,6 +653,13 @@ impl Workbench for Gateway {
         let tables = self.tables.read().ok()?.clone()?;
         let index = *tables.tool_index.get(name)?;
         Some(tables.tools[index].spec.clone())
+    }
+
+    fn cached_task_support(&self, name: &str) -> Option<TaskSupport> {
+        let tables = self.tables.read().ok()?;
+        let tables = tables.as_ref()?;
+        let index = *tables.tool_index.get(name)?;
+        Some(tables.tools[index].task_support)
     }
 
     fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {

@@ -1,5 +1,6 @@
 //! Tool-argument validation against a tool's `inputSchema`, before any upstream sees the call.
 
+use jsonschema::error::ValidationErrorKind;
 use rmcp::model::JsonObject;
 use serde_json::Value;
 
@@ -31,33 +32,40 @@ impl ArgumentValidator {
         Self { validator }
     }
 
-    /// Check `arguments` (absent means `{}`).
-    pub fn check(&self, arguments: Option<&JsonObject>) -> Result<(), ArgumentProblem> {
+    /// Check `arguments` (absent means `{}`) and hand them back unchanged when they fit.
+    pub fn check(
+        &self,
+        arguments: Option<JsonObject>,
+    ) -> Result<Option<JsonObject>, ArgumentProblem> {
         let Some(validator) = &self.validator else {
-            return Ok(());
+            return Ok(arguments);
         };
-        let instance = Value::Object(arguments.cloned().unwrap_or_default());
+        let given = arguments.is_some();
+        let instance = Value::Object(arguments.unwrap_or_default());
+        if validator.is_valid(&instance) {
+            return Ok(match instance {
+                Value::Object(arguments) if given => Some(arguments),
+                _ => None,
+            });
+        }
         let Some(error) = validator.iter_errors(&instance).next() else {
-            return Ok(());
+            return Err(ArgumentProblem {
+                field: "(arguments)".into(),
+                message: "the arguments do not fit the tool's input schema".into(),
+            });
         };
-        let pointer = error.instance_path().to_string();
-        let message = error.to_string();
-        let field = if pointer.is_empty() {
-            missing_property(&message).unwrap_or_else(|| "(arguments)".into())
-        } else {
-            pointer
+        let field = match error.kind() {
+            ValidationErrorKind::Required { property } => property
+                .as_str()
+                .map_or_else(|| property.to_string(), str::to_string),
+            _ if error.instance_path().is_empty() => "(arguments)".into(),
+            _ => error.instance_path().to_string(),
         };
-        Err(ArgumentProblem { field, message })
+        Err(ArgumentProblem {
+            field,
+            message: error.to_string(),
+        })
     }
-}
-
-/// `"name" is a required property` → `name`.
-fn missing_property(message: &str) -> Option<String> {
-    let rest = message.strip_prefix('"')?;
-    let end = rest.find('"')?;
-    rest[end..]
-        .contains("required")
-        .then(|| rest[..end].to_string())
 }
 
 #[cfg(test)]
@@ -82,7 +90,7 @@ mod tests {
     fn valid_arguments_pass() {
         assert!(
             validator()
-                .check(Some(&args(json!({"message": "hi", "count": 2}))))
+                .check(Some(args(json!({"message": "hi", "count": 2}))))
                 .is_ok()
         );
     }
@@ -90,7 +98,7 @@ mod tests {
     #[test]
     fn wrong_type_names_the_field() {
         let p = validator()
-            .check(Some(&args(json!({"message": 5}))))
+            .check(Some(args(json!({"message": 5}))))
             .unwrap_err();
         assert_eq!(p.field, "/message");
         assert!(p.message.contains("string"), "{}", p.message);
@@ -101,7 +109,7 @@ mod tests {
         let p = validator().check(None).unwrap_err();
         assert_eq!(p.field, "message");
         let p = validator()
-            .check(Some(&args(json!({"count": 0, "message": "x"}))))
+            .check(Some(args(json!({"count": 0, "message": "x"}))))
             .unwrap_err();
         assert_eq!(p.field, "/count");
     }

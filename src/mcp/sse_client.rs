@@ -32,8 +32,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::Instrument;
 use url::Url;
 
-/// A callback that sees every incoming JSON-RPC message as raw JSON before it is decoded.
-pub type RawMessageTap = Arc<dyn Fn(&serde_json::Value) + Send + Sync>;
+use crate::mcp::tap::RawTap;
+use crate::net::Backoff;
 
 /// How many incoming messages may wait for `receive` before the reader pauses.
 const INCOMING_BUFFER: usize = 64;
@@ -48,7 +48,7 @@ pub struct SseClientConfig {
     /// Bound on opening the stream and receiving the `endpoint` event.
     pub connect_timeout: Duration,
     /// Called with every incoming message as raw JSON, before typed decoding.
-    pub raw_tap: Option<RawMessageTap>,
+    pub raw_tap: Option<RawTap>,
     /// What to do when the event stream drops.
     pub reconnect: ReconnectPolicy,
 }
@@ -464,7 +464,7 @@ struct Reader {
     handshake: Handshake,
     endpoint: watch::Sender<EndpointState>,
     incoming: mpsc::Sender<ServerJsonRpcMessage>,
-    tap: Option<RawMessageTap>,
+    tap: Option<RawTap>,
     policy: ReconnectPolicy,
     cancel: CancellationToken,
 }
@@ -629,11 +629,11 @@ impl Reader {
     }
 
     async fn reconnect(&self) -> Option<(EventStream, Url)> {
-        let mut backoff = self.policy.initial_backoff;
+        let backoff = Backoff::new(self.policy.initial_backoff, self.policy.max_backoff);
         for attempt in 1..=self.policy.max_attempts {
             tokio::select! {
                 () = self.cancel.cancelled() => return None,
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(backoff.delay(attempt - 1)) => {}
             }
             let opened = tokio::select! {
                 () = self.cancel.cancelled() => return None,
@@ -653,7 +653,6 @@ impl Reader {
                 }
                 Err(error) => tracing::warn!(attempt, %error, "SSE reconnect failed"),
             }
-            backoff = (backoff * 2).min(self.policy.max_backoff);
         }
         tracing::warn!(url = %self.opener.url, "SSE stream could not be re-opened; closing");
         None

@@ -10,8 +10,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use crate::process_group::ProcessGroup;
 use rmcp::RoleClient;
 use rmcp::transport::async_rw::AsyncRwTransport;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -42,7 +41,7 @@ const STDERR_TAIL: usize = 12;
 #[derive(Debug)]
 pub struct ChildGuard {
     child: Child,
-    pgid: Option<i32>,
+    group: Option<ProcessGroup>,
     stderr: Arc<Mutex<VecDeque<String>>>,
 }
 
@@ -70,8 +69,8 @@ impl ChildGuard {
 
     /// Ask the process group to stop (SIGTERM), then kill it after `grace`.
     pub async fn shutdown(&mut self, grace: Duration) {
-        if let Some(pgid) = self.pgid {
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGTERM);
+        if let Some(group) = self.group {
+            group.terminate();
         }
         if tokio::time::timeout(grace, self.child.wait())
             .await
@@ -90,8 +89,8 @@ impl ChildGuard {
     }
 
     fn kill_group(&mut self) {
-        if let Some(pgid) = self.pgid {
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        if let Some(group) = self.group {
+            group.kill();
         }
         let _ = self.child.start_kill();
     }
@@ -122,7 +121,7 @@ pub fn spawn(
         command.current_dir(cwd);
     }
     let mut child = command.spawn()?;
-    let pgid = child.id().and_then(|id| i32::try_from(id).ok());
+    let group = ProcessGroup::of(&child);
     let missing = |what: &str| std::io::Error::other(format!("child {what} was not captured"));
     let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
     let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
@@ -149,7 +148,7 @@ pub fn spawn(
         transport,
         ChildGuard {
             child,
-            pgid,
+            group,
             stderr: tail,
         },
     ))

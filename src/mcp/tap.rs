@@ -113,28 +113,33 @@ impl<R: AsyncRead> AsyncRead for TapReader<R> {
         let this = self.project();
         let before = buf.filled().len();
         let result = this.inner.poll_read(cx, buf);
-        for &byte in &buf.filled()[before..] {
-            if byte == b'\n' {
+        let mut rest = &buf.filled()[before..];
+        while !rest.is_empty() {
+            let (part, ended) = match memchr::memchr(b'\n', rest) {
+                Some(end) => (&rest[..end], true),
+                None => (rest, false),
+            };
+            if this.line.len() + part.len() <= MAX_TAPPED_LINE {
+                this.line.extend_from_slice(part);
+            } else {
+                *this.overflow = true;
+            }
+            if ended {
                 if !*this.overflow
-                    && contains(this.line, b"\"tools\"")
+                    && memchr::memmem::find(this.line, b"\"tools\"").is_some()
                     && let Ok(value) = serde_json::from_slice::<Value>(this.line)
                 {
                     (this.tap)(&value);
                 }
                 this.line.clear();
                 *this.overflow = false;
-            } else if this.line.len() < MAX_TAPPED_LINE {
-                this.line.push(byte);
+                rest = &rest[part.len() + 1..];
             } else {
-                *this.overflow = true;
+                rest = &[];
             }
         }
         result
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -160,5 +165,38 @@ mod tests {
             serde_json::json!({"execution": {"taskSupport": "optional"}})
         );
         assert!(extras.get("plain").is_empty());
+    }
+
+    /// Hands out its bytes a few at a time, so messages and newlines straddle reads.
+    struct Trickle(&'static [u8]);
+
+    impl AsyncRead for Trickle {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let n = self.0.len().min(7).min(buf.remaining());
+            buf.put_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_split_across_reads_are_tapped_once() {
+        let extras = ToolExtras::default();
+        let input = concat!(
+            r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a","inputSchema":{},"x":1}]}}"#,
+            "\n\n",
+            r#"{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"b","inputSchema":{},"y":2}]}}"#,
+            "\n"
+        );
+        let mut reader = TapReader::new(Trickle(input.as_bytes()), extras.tap());
+        let mut out = String::new();
+        reader.read_to_string(&mut out).await.unwrap();
+        assert_eq!(out, input);
+        assert_eq!(Value::Object(extras.get("a")), serde_json::json!({"x": 1}));
+        assert_eq!(Value::Object(extras.get("b")), serde_json::json!({"y": 2}));
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use http::HeaderMap;
 
 use super::error::ModelError;
+use crate::net::Backoff;
 
 /// The longest `Retry-After` we are willing to honour.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -51,12 +52,7 @@ impl RetryPolicy {
         {
             return Some((*wait).min(MAX_RETRY_AFTER));
         }
-        let base = self
-            .initial_backoff
-            .saturating_mul(2u32.saturating_pow(attempt))
-            .min(self.max_backoff);
-        let jitter = rand::random_range(0.75..=1.0);
-        Some(base.mul_f64(jitter))
+        Some(Backoff::new(self.initial_backoff, self.max_backoff).jittered(attempt))
     }
 }
 

@@ -21,7 +21,7 @@ use super::handler::WorkbenchServer;
 use super::observer::ChannelObserver;
 use super::rounds::input_required;
 use crate::workbench::{
-    CallContext, CallerInfo, TaskRequest, TaskStart, Workbench, WorkbenchError,
+    CallContext, CallerInfo, CallerSession, TaskRequest, TaskStart, Workbench, WorkbenchError,
 };
 
 /// One operation a caller asked for.
@@ -170,16 +170,23 @@ pub(super) async fn start_as_task(
 impl WorkbenchServer {
     /// What the caller told us about itself, for the upstream.
     pub(super) fn caller(&self, context: &RequestContext<RoleServer>) -> CallerInfo {
-        let log_level = if is_2026_caller(context) {
+        let era_2026 = is_2026_caller(context);
+        let log_level = if era_2026 {
             context.meta.log_level()
         } else {
             // 2025-era sessions get every log message until they call logging/setLevel.
             Some(self.session_level().unwrap_or(LoggingLevel::Debug))
         };
+        // A 2026-07-28 request over HTTP is a caller of its own, with no session to build.
+        let sessionless = era_2026 && context.extensions.get::<http::request::Parts>().is_some();
+        let session = match sessionless {
+            true => CallerSession::new(),
+            false => self.caller_session(),
+        };
         CallerInfo {
             capabilities: context.client_capabilities(),
             log_level,
-            session: Some(self.caller_session()),
+            session: Some(session),
             protocol: context.protocol_version(),
         }
     }

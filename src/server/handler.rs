@@ -2,7 +2,7 @@
 //! workbench files, in-process tools) over MCP, on every face (stdio, streamable HTTP, legacy
 //! SSE) and in both protocol eras (rmcp negotiates the era).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
@@ -24,20 +24,22 @@ use super::rounds::PendingRuns;
 use super::tasks::{SessionTasks, TaskStore};
 use crate::workbench::{CallerInfo, Workbench, WorkbenchError};
 
-/// Serves one workbench to one downstream session (rmcp creates one per session).
+/// Serves one workbench to one downstream session (rmcp creates one per session, and one per
+/// sessionless 2026-07-28 request). The session's state is built on first use: a sessionless
+/// request that only calls a tool builds none of it.
 #[derive(Clone)]
 pub struct WorkbenchServer {
     workbench: Arc<dyn Workbench>,
-    name: String,
-    session: Arc<Session>,
+    name: Arc<str>,
+    session: Arc<OnceLock<Session>>,
     pending: PendingRuns,
     tasks: TaskStore,
-    session_tasks: Arc<SessionTasks>,
     drain: Drain,
 }
 
-#[derive(Default)]
 struct Session {
+    /// The owner key of this session's 2025-era tasks (they are cancelled when it ends).
+    tasks: Arc<SessionTasks>,
     /// Who this session is, for per-caller upstream sessions and routing.
     caller: crate::workbench::CallerSession,
     level: Mutex<Option<LoggingLevel>>,
@@ -81,14 +83,12 @@ impl Drop for Session {
 impl WorkbenchServer {
     /// A handler serving `workbench` under the server name `name`.
     pub fn new(workbench: Arc<dyn Workbench>, name: impl Into<String>) -> Self {
-        let tasks = TaskStore::default();
         Self {
             workbench,
-            name: name.into(),
-            session: Arc::new(Session::default()),
+            name: Arc::from(name.into()),
+            session: Arc::default(),
             pending: PendingRuns::default(),
-            session_tasks: tasks.session(),
-            tasks,
+            tasks: TaskStore::default(),
             drain: Drain::default(),
         }
     }
@@ -96,10 +96,21 @@ impl WorkbenchServer {
     /// A fresh handler for a new session over the same workbench (multi-round calls are shared).
     pub fn fresh(&self) -> Self {
         Self {
-            session: Arc::new(Session::default()),
-            session_tasks: self.tasks.session(),
+            session: Arc::default(),
             ..self.clone()
         }
+    }
+
+    /// This session's state, built on first use.
+    fn session(&self) -> &Session {
+        self.session.get_or_init(|| Session {
+            tasks: self.tasks.session(),
+            caller: crate::workbench::CallerSession::new(),
+            level: Mutex::default(),
+            subscriptions: Arc::default(),
+            subscribed_at: Mutex::default(),
+            notifier: Mutex::default(),
+        })
     }
 
     pub(super) fn workbench(&self) -> Arc<dyn Workbench> {
@@ -127,26 +138,29 @@ impl WorkbenchServer {
 
     /// Identifies this session's 2025-era tasks.
     pub(super) fn session_key(&self) -> &str {
-        self.session_tasks.key()
+        self.session().tasks.key()
     }
 
     pub(super) fn caller_session(&self) -> crate::workbench::CallerSession {
-        self.session.caller.clone()
+        self.session().caller.clone()
     }
 
+    /// The level a 2025-era session asked for with `logging/setLevel` (none: every message).
     pub(super) fn session_level(&self) -> Option<LoggingLevel> {
-        self.session.level.lock().ok().and_then(|l| *l)
+        self.session
+            .get()
+            .and_then(|session| session.level.lock().ok().and_then(|l| *l))
     }
 
     fn start_notifier(&self, peer: Peer<RoleServer>) {
         let Some(changes) = self.workbench.changes() else {
             return;
         };
-        let Ok(mut slot) = self.session.notifier.lock() else {
+        let Ok(mut slot) = self.session().notifier.lock() else {
             return;
         };
         if slot.is_none() {
-            let subscriptions = Arc::downgrade(&self.session.subscriptions);
+            let subscriptions = Arc::downgrade(&self.session().subscriptions);
             *slot = Some(tokio::spawn(
                 notify::notify_session(peer, changes, subscriptions).in_current_span(),
             ));
@@ -207,7 +221,7 @@ impl ServerHandler for WorkbenchServer {
             .enable_tasks()
             .build();
         let mut info = ServerConfig::new(capabilities);
-        info.server_info = Implementation::new(self.name.clone(), env!("CARGO_PKG_VERSION"));
+        info.server_info = Implementation::new(self.name.to_string(), env!("CARGO_PKG_VERSION"));
         info.instructions = Some(
             "toolyard gateway: the tools, resources and prompts of several MCP servers, namespaced by server."
                 .into(),
@@ -320,7 +334,7 @@ impl ServerHandler for WorkbenchServer {
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         self.start_notifier(context.peer.clone());
-        let fresh = self.session.subscriptions.lock().is_ok_and(|mut subs| {
+        let fresh = self.session().subscriptions.lock().is_ok_and(|mut subs| {
             let fresh = !subs.contains(&request.uri);
             if fresh {
                 subs.push(request.uri.clone());
@@ -337,13 +351,13 @@ impl ServerHandler for WorkbenchServer {
             .await;
         match subscribed {
             Ok(()) => {
-                if let Ok(mut at) = self.session.subscribed_at.lock() {
+                if let Ok(mut at) = self.session().subscribed_at.lock() {
                     *at = Some((Arc::clone(&self.workbench), caller));
                 }
                 Ok(())
             }
             Err(e) => {
-                if let Ok(mut subs) = self.session.subscriptions.lock() {
+                if let Ok(mut subs) = self.session().subscriptions.lock() {
                     subs.retain(|u| u != &request.uri);
                 }
                 Err(e.to_error_data())
@@ -356,7 +370,7 @@ impl ServerHandler for WorkbenchServer {
         request: UnsubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let had = self.session.subscriptions.lock().is_ok_and(|mut subs| {
+        let had = self.session().subscriptions.lock().is_ok_and(|mut subs| {
             let had = subs.contains(&request.uri);
             subs.retain(|u| u != &request.uri);
             had
@@ -428,7 +442,7 @@ impl ServerHandler for WorkbenchServer {
         request: SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if let Ok(mut level) = self.session.level.lock() {
+        if let Ok(mut level) = self.session().level.lock() {
             *level = Some(request.level);
         }
         Ok(())

@@ -19,6 +19,7 @@ use super::body::{BodyLimits, read_body};
 use super::handler::WorkbenchServer;
 use super::origin::{OriginPolicy, check_origin};
 use super::rewrite::OutgoingRewrite;
+use super::sessions::{SessionLimits, Sessions};
 use super::sse::{SseServerConfig, sse_router};
 use super::streamable::{McpFace, mcp_face};
 use crate::mcp::UpstreamStatus;
@@ -36,6 +37,8 @@ pub struct HttpConfig {
     pub shutdown: CancellationToken,
     /// Applied to outgoing `tools/list` results (see [`super::rewrite`]).
     pub rewrite: Option<OutgoingRewrite>,
+    /// The cap on open 2025-era sessions of `/mcp` and their idle expiry.
+    pub sessions: SessionLimits,
 }
 
 impl Default for HttpConfig {
@@ -46,6 +49,7 @@ impl Default for HttpConfig {
             body_read_timeout: Duration::from_secs(30),
             shutdown: CancellationToken::new(),
             rewrite: None,
+            sessions: SessionLimits::default(),
         }
     }
 }
@@ -61,14 +65,20 @@ pub fn router(server: WorkbenchServer, health: HealthSource, config: HttpConfig)
         .with_max_request_body_bytes(config.max_body_bytes)
         .with_cancellation_token(config.shutdown.child_token());
     mcp_config.allowed_hosts = hosts;
-    let sessions = Arc::new(LocalSessionManager::default());
+    // Idle sessions are ended by the face (`Sessions::expire`), which knows when one still has a
+    // stream open; rmcp's own idle timer would end a session whose GET stream is listening.
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = None;
+    let manager = Arc::new(manager);
+    let sessions = Sessions::new(Arc::clone(&manager), config.sessions);
+    // Parked sessions are restored from here (rmcp replays their `initialize`).
+    mcp_config.session_store = Some(sessions.store());
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(sessions.expire(config.shutdown.child_token()));
+    }
     let drain = server.drain();
     let template = server.clone();
-    let mcp = StreamableHttpService::new(
-        move || Ok(template.fresh()),
-        Arc::clone(&sessions),
-        mcp_config,
-    );
+    let mcp = StreamableHttpService::new(move || Ok(template.fresh()), manager, mcp_config);
     let sse = sse_router(
         move || server.fresh(),
         SseServerConfig {

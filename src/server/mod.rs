@@ -17,6 +17,7 @@ pub mod parked;
 pub mod relay;
 pub mod rewrite;
 pub mod rounds;
+pub mod sessions;
 pub mod sse;
 pub mod stdio;
 pub mod streamable;

@@ -3,8 +3,9 @@
 //! along instead of parsing again. It answers what rmcp would answer unclearly: text that is not
 //! one JSON-RPC message gets 400 with a `-32700` / `-32600` JSON-RPC error (rmcp: 415 in plain
 //! text), a DELETE of an unknown session 404 and of a live one 204 (rmcp: 202 for both). It also
-//! refuses new sessions while the server drains, keeps a call counted as in flight until its
-//! response is written, puts back tool fields rmcp drops, and holds a streamed response until its
+//! refuses new sessions while the server drains or when `max_sessions` are open, marks a
+//! session busy while one of its requests or streams is in progress (idle ones expire,
+//! [`super::sessions`]), keeps a call counted as in flight until its response is written, puts back tool fields rmcp drops, and holds a streamed response until its
 //! first message so that a quick answer leaves in one write.
 
 use std::sync::Arc;
@@ -18,12 +19,12 @@ use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, stream};
 use http::{HeaderMap, Method, StatusCode, header};
 use rmcp::model::{ErrorCode, RequestId};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use serde_json::json;
 
 use super::drain::{Drain, InFlight, SHUTTING_DOWN};
 use super::incoming::{Incoming, Rejection, check};
 use super::rewrite::{OutgoingRewrite, rewrite_body};
+use super::sessions::{Busy, Sessions};
 use super::task_calls::advertise_legacy_tasks;
 
 /// The session header of streamable HTTP.
@@ -39,8 +40,8 @@ const FIRST_MESSAGE_HOLD: Duration = Duration::from_millis(100);
 /// What the middleware needs besides the request.
 #[derive(Clone)]
 pub struct McpFace {
-    /// rmcp's sessions (to end one on DELETE).
-    pub sessions: Arc<LocalSessionManager>,
+    /// The open sessions (their cap and expiry; rmcp's manager, to end one on DELETE).
+    pub sessions: Arc<Sessions>,
     /// Applied to outgoing `tools/list` results.
     pub rewrite: Option<OutgoingRewrite>,
     /// The server's calls in flight and its stop.
@@ -76,6 +77,7 @@ pub async fn mcp_face(State(face): State<McpFace>, request: Request, next: Next)
     match *request.method() {
         Method::POST => face.post(request, next).await,
         Method::DELETE => face.delete(request, next).await,
+        Method::GET => face.get(request, next).await,
         _ => next.run(request).await,
     }
 }
@@ -91,7 +93,8 @@ impl McpFace {
         let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
             return (StatusCode::BAD_REQUEST, "cannot read the request body").into_response();
         };
-        let in_session = parts.headers.contains_key(SESSION_HEADER);
+        let session = session_id(&parts.headers).map(str::to_owned);
+        let in_session = session.is_some();
         // 2025-era task requests (session requests) go to the custom methods that answer them.
         let incoming = match check(&bytes, in_session) {
             Ok(incoming) => incoming,
@@ -107,6 +110,25 @@ impl McpFace {
             };
             return refuse(StatusCode::SERVICE_UNAVAILABLE, &refusal);
         }
+        let admission = match (kind, in_session) {
+            (Kind::Initialize, false) => match self.sessions.admit() {
+                Ok(admission) => Some(admission),
+                Err(full) => {
+                    tracing::warn!(max_sessions = full.max, "new session refused: {full}");
+                    let refusal = Rejection {
+                        code: ErrorCode::INTERNAL_ERROR,
+                        message: full.to_string(),
+                        id: incoming.id(),
+                    };
+                    return refuse(StatusCode::SERVICE_UNAVAILABLE, &refusal);
+                }
+            },
+            _ => None,
+        };
+        let pin = pins_session(&incoming);
+        let busy = session
+            .as_deref()
+            .and_then(|id| self.sessions.enter(id, pin));
         let id = incoming.id();
         let body = match incoming.renamed {
             true => serde_json::to_vec(&incoming.value).map_or(bytes, Bytes::from),
@@ -114,6 +136,12 @@ impl McpFace {
         };
         let in_flight = (kind == Kind::Call).then(|| self.drain.track());
         let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+        if let Some(admission) = admission
+            && response.status().is_success()
+            && let Some(opened) = session_id(response.headers())
+        {
+            admission.opened(opened);
+        }
         if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
             return rmcp_could_not_decode(response, id).await;
         }
@@ -123,7 +151,24 @@ impl McpFace {
                 let advertise = OutgoingRewrite::new(advertise_legacy_tasks);
                 rewrite_response(response, &advertise).await
             }
-            _ => hold_first_message(response, in_flight).await,
+            _ => hold_first_message(response, Held { in_flight, busy }).await,
+        }
+    }
+
+    /// A GET stream keeps its session busy (so it does not expire) for as long as it is open.
+    async fn get(&self, request: Request, next: Next) -> Response {
+        let busy = session_id(request.headers()).and_then(|id| self.sessions.enter(id, false));
+        let response = next.run(request).await;
+        match busy {
+            Some(busy) => {
+                let (parts, body) = response.into_parts();
+                let body = body.into_data_stream().map(move |chunk| {
+                    let _open = &busy;
+                    chunk
+                });
+                Response::from_parts(parts, Body::from_stream(body))
+            }
+            None => response,
         }
     }
 
@@ -137,8 +182,14 @@ impl McpFace {
             // rmcp answers a DELETE without a session id.
             return next.run(request).await;
         };
-        let session = self.sessions.sessions.write().await.remove(id);
+        let was_open = self.sessions.forget(id);
+        let session = self.sessions.manager().sessions.write().await.remove(id);
         let Some(session) = session else {
+            if was_open {
+                // A parked session: nothing runs for it.
+                tracing::debug!(session_id = %id, "parked session ended by the client");
+                return StatusCode::NO_CONTENT.into_response();
+            }
             let error = json!({ "error": "unknown session (it may have ended already)" });
             return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
         };
@@ -147,6 +198,47 @@ impl McpFace {
         tracing::debug!(session_id = %id, "session ended by the client");
         StatusCode::NO_CONTENT.into_response()
     }
+}
+
+/// The session a request or response names.
+fn session_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok())
+}
+
+/// Whether a request gives its session state beyond what its `initialize` said (so the session
+/// must not be parked, see [`super::sessions`]): subscriptions, a log level, 2025-era tasks;
+/// anything not known to be stateless counts.
+fn pins_session(incoming: &Incoming) -> bool {
+    match incoming.method() {
+        // Responses (answers to the server's questions) and stateless requests.
+        None
+        | Some(
+            "notifications/initialized"
+            | "notifications/cancelled"
+            | "notifications/progress"
+            | "ping"
+            | "tools/list"
+            | "prompts/list"
+            | "prompts/get"
+            | "resources/list"
+            | "resources/templates/list"
+            | "resources/read"
+            | "completion/complete",
+        ) => false,
+        // A tool call is stateless unless it asks to run as a task.
+        Some("tools/call") => incoming
+            .value
+            .get("params")
+            .is_some_and(|params| params.get("task").is_some()),
+        Some(_) => true,
+    }
+}
+
+/// What a streamed response holds until its body has been written (or dropped): the call's
+/// place among the calls in flight, and its session's busy mark.
+struct Held {
+    in_flight: Option<InFlight>,
+    busy: Option<Busy>,
 }
 
 /// Whether the request says its body is JSON (what rmcp accepts).
@@ -195,14 +287,14 @@ async fn rewrite_response(response: Response, rewrite: &OutgoingRewrite) -> Resp
 }
 
 /// Hold a streamed response until it carries its first message (at most
-/// [`FIRST_MESSAGE_HOLD`]), so the head and the first events are written together; `in_flight`
-/// is held until the body has been written (or dropped).
-async fn hold_first_message(response: Response, in_flight: Option<InFlight>) -> Response {
+/// [`FIRST_MESSAGE_HOLD`]), so the head and the first events are written together; `held` is
+/// kept until the body has been written (or dropped).
+async fn hold_first_message(response: Response, held: Held) -> Response {
     let streamed = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-    if !streamed && in_flight.is_none() {
+    if !streamed && held.in_flight.is_none() && held.busy.is_none() {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -230,7 +322,7 @@ async fn hold_first_message(response: Response, in_flight: Option<InFlight>) -> 
     let body = stream::iter(head.into_iter().chain(failed.map(Err)))
         .chain(events)
         .map(move |chunk| {
-            let _written_while_held = &in_flight;
+            let _written_while_held = &held;
             chunk
         });
     Response::from_parts(parts, Body::from_stream(body))
@@ -278,7 +370,14 @@ mod tests {
             .header(header::CONTENT_TYPE, "text/event-stream")
             .body(body)
             .expect("response");
-        let held = hold_first_message(response, None).await;
+        let held = hold_first_message(
+            response,
+            Held {
+                in_flight: None,
+                busy: None,
+            },
+        )
+        .await;
         let text = axum::body::to_bytes(held.into_body(), usize::MAX)
             .await
             .expect("body");

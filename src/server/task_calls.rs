@@ -163,8 +163,8 @@ impl WorkbenchServer {
     /// The task support the served definition of `name` declares; `None`: no such tool.
     async fn task_support(&self, name: &str) -> Option<TaskSupport> {
         // The gateway answers from its table; only a workbench without one is listed.
-        if let Some(spec) = self.workbench().cached_tool(name) {
-            return Some(TaskSupport::of(&spec));
+        if let Some(support) = self.workbench().cached_task_support(name) {
+            return Some(support);
         }
         let tools = self.workbench().list_tools().await.ok()?;
         tools.iter().find(|t| t.name() == name).map(TaskSupport::of)

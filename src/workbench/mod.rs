@@ -223,6 +223,13 @@ pub trait Workbench: Send + Sync {
         None
     }
 
+    /// The task support of one tool, if it is known without waiting (every tool call asks):
+    /// by default read from [`Workbench::cached_tool`]; a workbench with a table answers
+    /// without copying the definition.
+    fn cached_task_support(&self, name: &str) -> Option<TaskSupport> {
+        self.cached_tool(name).map(|spec| TaskSupport::of(&spec))
+    }
+
     /// A stream of change events, if this workbench can change.
     fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {
         None

@@ -5,8 +5,7 @@ use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use crate::process_group::ProcessGroup;
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 use tokio_util::sync::CancellationToken;
@@ -50,10 +49,7 @@ pub(super) async fn run_program(
     let mut child = command.spawn().map_err(spawn_err)?;
     // The Command holds the pipe's write ends: drop it so EOF arrives when the group exits.
     drop(command);
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
+    let group = ProcessGroup::of(&child);
     let mut receiver = pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(spawn_err)?;
 
     let ending = tokio::select! {
@@ -78,10 +74,10 @@ pub(super) async fn run_program(
     }
 }
 
-/// SIGKILLs the process group; ESRCH (already gone) is the normal case after a clean exit.
-fn kill_group(group: Option<Pid>) {
+/// Kill the program's whole process group (if it was spawned).
+fn kill_group(group: Option<ProcessGroup>) {
     if let Some(group) = group {
-        let _ = killpg(group, Signal::SIGKILL);
+        group.kill();
     }
 }
 

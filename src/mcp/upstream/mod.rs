@@ -23,7 +23,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use self::request::{Sending, unexpected};
+use self::request::{Operation, Sending, unexpected};
 use self::session::{Inner, Lists, Role, Spec, supervise};
 use self::subscriptions::Subscriptions;
 use self::via::{OtherEraSlot, Via};
@@ -215,9 +215,9 @@ impl McpWorkbench {
             ClientRequest::CallToolRequest(CallToolRequest::new(params))
         };
         let span = tracing::info_span!("upstream_call", server = %self.name(), tool = %name);
-        let operation = format!("tools/call {name}");
+        let operation = Operation::tool_call(name);
         match self
-            .request_in_rounds(make, &operation, ctx, Sending::default())
+            .request_in_rounds(make, operation, ctx, Sending::default())
             .instrument(span)
             .await?
             .result
@@ -239,7 +239,7 @@ impl McpWorkbench {
             ClientRequest::ReadResourceRequest(rmcp::model::ReadResourceRequest::new(params))
         };
         match self
-            .request_in_rounds(make, "resources/read", ctx, Sending::default())
+            .request_in_rounds(make, "resources/read".into(), ctx, Sending::default())
             .await?
             .result
         {
@@ -262,7 +262,7 @@ impl McpWorkbench {
             ClientRequest::GetPromptRequest(rmcp::model::GetPromptRequest::new(params))
         };
         match self
-            .request_in_rounds(make, "prompts/get", ctx, Sending::default())
+            .request_in_rounds(make, "prompts/get".into(), ctx, Sending::default())
             .await?
             .result
         {
@@ -370,7 +370,7 @@ impl Workbench for McpWorkbench {
         self.peer()?
             .complete(params)
             .await
-            .map_err(|e| self.map_err("completion/complete", e))
+            .map_err(|e| self.map_err("completion/complete".into(), e))
     }
 
     async fn start_task(

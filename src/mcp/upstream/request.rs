@@ -46,6 +46,41 @@ pub struct Answered {
     pub task_route: Option<(String, RouteGuard)>,
 }
 
+/// What a request is, for errors (`tools/call NAME`): formatted only when one is reported.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation<'a> {
+    method: &'a str,
+    target: Option<&'a str>,
+}
+
+impl<'a> Operation<'a> {
+    /// `tools/call NAME`.
+    pub fn tool_call(name: &'a str) -> Self {
+        Self {
+            method: "tools/call",
+            target: Some(name),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Operation<'a> {
+    fn from(method: &'a str) -> Self {
+        Self {
+            method,
+            target: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Operation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.target {
+            Some(target) => write!(f, "{} {target}", self.method),
+            None => f.write_str(self.method),
+        }
+    }
+}
+
 /// An upstream result of the wrong kind for the request.
 pub fn unexpected(server: &str, operation: &str, result: &ServerResult) -> WorkbenchError {
     WorkbenchError::Connection {
@@ -67,7 +102,7 @@ impl McpWorkbench {
         })
     }
 
-    pub(super) fn map_err(&self, operation: &str, e: ServiceError) -> WorkbenchError {
+    pub(super) fn map_err(&self, operation: Operation<'_>, e: ServiceError) -> WorkbenchError {
         let server = self.name().to_string();
         match e {
             ServiceError::McpError(error) => WorkbenchError::Upstream {
@@ -76,13 +111,13 @@ impl McpWorkbench {
             },
             ServiceError::Timeout { timeout } => WorkbenchError::Timeout {
                 server,
-                operation: operation.into(),
+                operation: operation.to_string(),
                 timeout,
             },
             ServiceError::Cancelled { .. } => WorkbenchError::Cancelled,
             other => WorkbenchError::Connection {
                 server,
-                operation: operation.into(),
+                operation: operation.to_string(),
                 message: crate::mcp::transport::cause_chain(&other),
             },
         }
@@ -93,7 +128,7 @@ impl McpWorkbench {
     pub(super) async fn request_in_rounds(
         &self,
         make: impl Fn(Option<InputResponses>, Option<String>) -> ClientRequest,
-        operation: &str,
+        operation: Operation<'_>,
         ctx: &CallContext,
         sending: Sending,
     ) -> Result<Answered, WorkbenchError> {
@@ -166,7 +201,7 @@ impl McpWorkbench {
     pub(super) async fn request(
         &self,
         request: ClientRequest,
-        operation: &str,
+        operation: Operation<'_>,
         ctx: &CallContext,
         sending: Sending,
     ) -> Result<Answered, WorkbenchError> {

@@ -18,10 +18,12 @@ use crate::mcp::inbound::Inbound;
 use crate::mcp::stdio::{ChildGuard, StdioCommand};
 use crate::mcp::tap::ToolExtras;
 use crate::mcp::transport::{self, ConnectError};
+use crate::net::Backoff;
 use crate::workbench::{TaskSupport, ToolSpec, WorkbenchChange};
 
-const MIN_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Restarts of a failed upstream: 250 ms, doubling, at most 30 s; back to the start once a
+/// session has been served.
+const RESTARTS: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
 
 /// What a session is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +217,7 @@ async fn connect(
 /// The supervisor: connect, serve until the session ends, back off, repeat; stop on shutdown.
 pub async fn supervise(inner: Arc<Inner>) {
     let name = inner.config.name.clone();
-    let mut backoff = MIN_BACKOFF;
+    let mut failures = 0;
     loop {
         if inner.shutdown.is_cancelled() {
             break;
@@ -228,7 +230,7 @@ pub async fn supervise(inner: Arc<Inner>) {
         };
         match attempt {
             Ok((running, child)) => {
-                backoff = MIN_BACKOFF;
+                failures = 0;
                 serve_session(&inner, running, child, notice_rx).await;
                 if inner.shutdown.is_cancelled() {
                     break;
@@ -245,10 +247,10 @@ pub async fn supervise(inner: Arc<Inner>) {
             }
         }
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(RESTARTS.delay(failures)) => {}
             _ = inner.shutdown.cancelled() => break,
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        failures = failures.saturating_add(1);
     }
     inner.set_peer(None);
     inner.settled.send_replace(true);

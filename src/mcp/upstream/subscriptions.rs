@@ -95,7 +95,7 @@ impl McpWorkbench {
             }
             peer.subscribe(SubscribeRequestParams::new(uri))
                 .await
-                .map_err(|e| self.map_err("resources/subscribe", e))
+                .map_err(|e| self.map_err("resources/subscribe".into(), e))
         };
         let outcome = told.await;
         if outcome.is_err() {
@@ -116,6 +116,6 @@ impl McpWorkbench {
         let peer = self.peer()?;
         peer.unsubscribe(UnsubscribeRequestParams::new(uri))
             .await
-            .map_err(|e| self.map_err("resources/unsubscribe", e))
+            .map_err(|e| self.map_err("resources/unsubscribe".into(), e))
     }
 }

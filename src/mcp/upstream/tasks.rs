@@ -22,7 +22,7 @@ use rmcp::service::PeerRequestOptions;
 use serde_json::{Value, json};
 
 use super::McpWorkbench;
-use super::request::{Sending, is_modern, unexpected};
+use super::request::{Operation, Sending, is_modern, unexpected};
 use super::via::Via;
 use crate::mcp::callers::CallerLease;
 use crate::mcp::handler::{RELATED_TASK_META, RouteGuard};
@@ -183,9 +183,9 @@ impl McpWorkbench {
             creates_task: true,
             ..Sending::default()
         };
-        let operation = format!("tools/call {name}");
+        let operation = Operation::tool_call(name);
         let answered = self
-            .request_in_rounds(make, &operation, ctx, sending)
+            .request_in_rounds(make, operation, ctx, sending)
             .await?;
         match (answered.result, answered.task_route) {
             (ServerResult::CallToolResult(result), _) => Ok(Created::Done(result)),
@@ -214,11 +214,11 @@ impl McpWorkbench {
         let ttl = task.ttl_ms.map_or(json!({}), |ttl| json!({ "ttl": ttl }));
         params.insert("task".into(), ttl);
         let request = CustomRequest::new("tools/call", Some(Value::Object(params)));
-        let operation = format!("tools/call {name}");
+        let operation = Operation::tool_call(name);
         let answered = self
             .request(
                 ClientRequest::CustomRequest(request),
-                &operation,
+                operation,
                 ctx,
                 Sending {
                     creates_task: true,
@@ -275,8 +275,11 @@ impl McpWorkbench {
                             error: Box::new(error),
                         })?;
                     let update = UpdateTaskRequest::new(UpdateTaskParams::new(id, answers));
-                    self.plain(ClientRequest::UpdateTaskRequest(update), "tasks/update")
-                        .await?;
+                    self.plain(
+                        ClientRequest::UpdateTaskRequest(update),
+                        "tasks/update".into(),
+                    )
+                    .await?;
                     continue;
                 }
                 _ => {}
@@ -303,7 +306,7 @@ impl McpWorkbench {
         let answered = self
             .request(
                 ClientRequest::CustomRequest(request),
-                "tasks/result",
+                "tasks/result".into(),
                 ctx,
                 sending,
             )
@@ -321,7 +324,7 @@ impl McpWorkbench {
     async fn task_state(&self, id: &str) -> Result<DetailedTask, WorkbenchError> {
         let request = GetTaskRequest::new(GetTaskParams::new(id));
         match self
-            .plain(ClientRequest::GetTaskRequest(request), "tasks/get")
+            .plain(ClientRequest::GetTaskRequest(request), "tasks/get".into())
             .await?
         {
             ServerResult::GetTaskResult(result) => Ok(result.task),
@@ -340,7 +343,7 @@ impl McpWorkbench {
                 Some(json!({ "taskId": id })),
             )),
         };
-        match self.plain(request, "tasks/cancel").await {
+        match self.plain(request, "tasks/cancel".into()).await {
             Ok(_) => tracing::info!(server = %self.name(), "task cancelled at the upstream"),
             Err(e) => {
                 tracing::warn!(server = %self.name(), error = %e, "could not cancel a task at the upstream")
@@ -352,7 +355,7 @@ impl McpWorkbench {
     async fn plain(
         &self,
         request: ClientRequest,
-        operation: &str,
+        operation: Operation<'_>,
     ) -> Result<ServerResult, WorkbenchError> {
         let peer = self.peer()?;
         let options = PeerRequestOptions::with_timeout(self.inner.config.timeout);
@@ -423,7 +426,7 @@ impl RemoteTaskHandle for UpstreamTask {
         let request = CustomRequest::new("tasks/get", Some(json!({ "taskId": self.id })));
         let result = self
             .session
-            .plain(ClientRequest::CustomRequest(request), "tasks/get")
+            .plain(ClientRequest::CustomRequest(request), "tasks/get".into())
             .await?;
         let value = to_value(&result);
         let status = value

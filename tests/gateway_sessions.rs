@@ -1,0 +1,236 @@
+//! 2025-era sessions of the `/mcp` face under limits: a cap on open sessions (`max_sessions`)
+//! refused with a clear error while the open ones keep working, and idle expiry
+//! (`session_idle_secs`) that ends only sessions with nothing in progress: a session listening on
+//! its GET stream, or waiting for a slow call, outlives the idle time next to one that expires.
+
+mod common;
+mod common_faces;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::example_bin;
+use common_faces::{
+    client, echo_in_session, in_session, initialize, jsonrpc_body, open_mcp_session, post,
+};
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use toolyard::config::Config;
+use toolyard::gateway::Gateway;
+use toolyard::server::WorkbenchServer;
+use toolyard::server::http::{HttpConfig, router};
+use toolyard::server::sessions::SessionLimits;
+use toolyard::workbench::Workbench;
+
+struct App {
+    base: String,
+    gateway: Arc<Gateway>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn app(sessions: SessionLimits) -> App {
+    let toml = format!(
+        "[servers.demo]\ncommand = \"{}\"\n",
+        example_bin("demo_server").display()
+    );
+    let config = Config::parse(&toml, Path::new("/tmp/servers.toml"), &|_| None).expect("config");
+    let shutdown = CancellationToken::new();
+    let gateway = Gateway::from_config(&config, shutdown.clone());
+    assert!(gateway.wait_ready(Duration::from_secs(30)).await);
+    let server = WorkbenchServer::new(Arc::clone(&gateway) as Arc<dyn Workbench>, "toolyard");
+    let health = Arc::clone(&gateway);
+    let app = router(
+        server,
+        Arc::new(move || health.statuses()),
+        HttpConfig {
+            shutdown: shutdown.clone(),
+            sessions,
+            ..HttpConfig::default()
+        },
+    );
+    let base = format!(
+        "http://{}",
+        common::serve_until(app, shutdown.clone()).await
+    );
+    App {
+        base,
+        gateway,
+        shutdown,
+    }
+}
+
+#[tokio::test]
+async fn sessions_beyond_max_sessions_are_refused_clearly_and_the_open_ones_keep_working() {
+    let app = app(SessionLimits {
+        max_sessions: 2,
+        ..SessionLimits::default()
+    })
+    .await;
+    let (a, b) = tokio::join!(open_mcp_session(&app.base), open_mcp_session(&app.base));
+    let refused = post(&app.base)
+        .json(&initialize())
+        .send()
+        .await
+        .expect("third initialize");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = jsonrpc_body(&refused.text().await.expect("body"));
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("max_sessions"), "{body}");
+    assert_eq!(body["id"], 1, "{body}");
+    // The two open sessions are served, at the same time.
+    tokio::join!(
+        echo_in_session(&app.base, &a, 2),
+        echo_in_session(&app.base, &b, 2)
+    );
+    // Ending one makes room for a new one.
+    let ended = client()
+        .delete(format!("{}/mcp", app.base))
+        .header("mcp-session-id", &a)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    let c = open_mcp_session(&app.base).await;
+    echo_in_session(&app.base, &c, 3).await;
+    echo_in_session(&app.base, &b, 3).await;
+    app.gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_sessions_expire_but_busy_ones_stay() {
+    let idle = Duration::from_millis(600);
+    let app = app(SessionLimits {
+        max_sessions: 3,
+        idle,
+        ..SessionLimits::default()
+    })
+    .await;
+    let (quiet, listening, calling) = tokio::join!(
+        open_mcp_session(&app.base),
+        open_mcp_session(&app.base),
+        open_mcp_session(&app.base)
+    );
+    // `listening` holds its GET stream open; `calling` waits for a call slower than the idle
+    // time; `quiet` does nothing.
+    let stream = client()
+        .get(format!("{}/mcp", app.base))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &listening)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .expect("GET stream");
+    assert_eq!(stream.status(), StatusCode::OK);
+    let slow = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "demo__sleep", "arguments": {"ms": 2500}}});
+    let slow_call = async {
+        let response = in_session(&app.base, &calling)
+            .json(&slow)
+            .send()
+            .await
+            .expect("slow call");
+        assert_eq!(response.status(), StatusCode::OK);
+        jsonrpc_body(&response.text().await.expect("body"))
+    };
+    let wait = async {
+        tokio::time::sleep(idle * 4).await;
+    };
+    let (reply, ()) = tokio::join!(slow_call, wait);
+    assert_eq!(reply["id"], 7, "{reply}");
+    assert!(
+        reply["result"]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("2500")),
+        "{reply}"
+    );
+    // The quiet one has ended: the client is told the session is unknown.
+    let gone = in_session(&app.base, &quiet)
+        .json(&json!({"jsonrpc": "2.0", "id": 8, "method": "tools/list"}))
+        .send()
+        .await
+        .expect("request in an expired session");
+    assert_eq!(
+        gone.status(),
+        StatusCode::NOT_FOUND,
+        "quiet session expired"
+    );
+    // The other two were busy all along and are still served, at the same time.
+    tokio::join!(
+        echo_in_session(&app.base, &listening, 9),
+        echo_in_session(&app.base, &calling, 9)
+    );
+    // The expired session's place under the cap is free again.
+    let again = open_mcp_session(&app.base).await;
+    echo_in_session(&app.base, &again, 10).await;
+    drop(stream);
+    app.gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn parked_sessions_come_back_on_their_next_request() {
+    let app = app(SessionLimits {
+        max_sessions: 4,
+        park_after: Duration::from_millis(300),
+        ..SessionLimits::default()
+    })
+    .await;
+    let (a, b, c) = tokio::join!(
+        open_mcp_session(&app.base),
+        open_mcp_session(&app.base),
+        open_mcp_session(&app.base)
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Both parked sessions answer at once, as if nothing happened: a call and a list.
+    let list = async {
+        let response = in_session(&app.base, &b)
+            .json(&json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}))
+            .send()
+            .await
+            .expect("list");
+        assert_eq!(response.status(), StatusCode::OK);
+        let reply = jsonrpc_body(&response.text().await.expect("body"));
+        let tools = reply["result"]["tools"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(tools.iter().any(|t| t["name"] == "demo__echo"), "{reply}");
+    };
+    tokio::join!(echo_in_session(&app.base, &a, 4), list);
+    // Again after a second parking, on the same sessions.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::join!(
+        echo_in_session(&app.base, &a, 6),
+        echo_in_session(&app.base, &b, 6)
+    );
+    // A parked session is ended by DELETE like an active one, and is then unknown.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let delete = || {
+        client()
+            .delete(format!("{}/mcp", app.base))
+            .header("mcp-session-id", &c)
+            .send()
+    };
+    assert_eq!(
+        delete().await.expect("delete").status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        delete().await.expect("delete").status(),
+        StatusCode::NOT_FOUND
+    );
+    let gone = in_session(&app.base, &c)
+        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}))
+        .send()
+        .await
+        .expect("request in an ended session");
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    app.gateway.shutdown().await;
+}
