@@ -9,6 +9,7 @@
 pub mod agents;
 pub mod code_executors;
 pub mod component;
+pub mod compose;
 pub mod config;
 pub mod demo;
 pub mod gateway;
@@ -24,4 +25,3 @@ pub mod teams;
 pub mod termination;
 pub mod tools;
 pub mod workbench;
-pub mod workbenches;

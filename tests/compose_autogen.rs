@@ -7,10 +7,11 @@ mod common_agents;
 use common_agents::*;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::{LoadOptions, load_agent};
+use toolyard::agents::LoadOptions;
 use toolyard::component::ComponentModel;
+use toolyard::compose::{AgentTool, TeamTool, load_agent};
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::tools::{AgentTool, TeamTool, Tool};
+use toolyard::tools::Tool;
 
 async fn scripted(rules: Value) -> ScriptedServer {
     let script = Script::from_json(&json!({"rules": rules, "when_done": "cycle"}).to_string());
@@ -105,6 +106,20 @@ async fn autogen_society_of_mind_loads_and_answers() {
         dumped.config["team"]["provider"],
         json!("autogen_agentchat.teams.RoundRobinGroupChat")
     );
+}
+
+/// The agents layer alone cannot build what is made of upper layers: it says where to load it.
+#[tokio::test]
+async fn without_the_compose_loader_a_society_or_team_tool_names_where_to_load_it() {
+    let server = scripted(json!([says("writer", "draft")])).await;
+    for fixture in ["society_of_mind.json", "assistant_with_team_tool.json"] {
+        let model = load(fixture, &server);
+        let err = toolyard::agents::load_agent(&model, &LoadOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("compose::load_agent"), "{fixture}: {err}");
+    }
 }
 
 /// An AutoGen AssistantAgent whose workbench holds a TeamTool loads with no tools supplied and

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use common_agents::*;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::{
-    AssistantAgent, ChatAgent, DEFAULT_INSTRUCTION, DEFAULT_RESPONSE_PROMPT, SocietyOfMindAgent,
-};
+use toolyard::agents::{AssistantAgent, ChatAgent};
 use toolyard::messages::AgentMessage;
 use toolyard::models::scripted::{Script, ScriptedServer};
-use toolyard::teams::GroupChat;
+use toolyard::teams::{
+    DEFAULT_INSTRUCTION, DEFAULT_RESPONSE_PROMPT, GroupChat, SocietyOfMindAgent,
+};
 use toolyard::termination::MaxMessageTermination;
 
 async fn scripted(rules: Value) -> ScriptedServer {

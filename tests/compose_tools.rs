@@ -11,10 +11,11 @@ use common_agents::*;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent, LoadOptions};
+use toolyard::compose::{AGENT_TOOL_PROVIDER, AgentTool, TEAM_TOOL_PROVIDER, TeamTool};
 use toolyard::models::scripted::ScriptedServer;
 use toolyard::teams::GroupChat;
 use toolyard::termination::MaxMessageTermination;
-use toolyard::tools::{AGENT_TOOL_PROVIDER, AgentTool, TEAM_TOOL_PROVIDER, TeamTool, Tool};
+use toolyard::tools::Tool;
 
 async fn scripted(rules: Value) -> ScriptedServer {
     server_json(&json!({"rules": rules, "when_done": "cycle"})).await

@@ -6,65 +6,21 @@
 mod common;
 mod common_faces;
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
-
-use common::example_bin;
 use common_faces::{
-    client, echo_in_session, in_session, initialize, jsonrpc_body, open_mcp_session,
+    App, client, demo_app, echo_in_session, in_session, initialize, jsonrpc_body, open_mcp_session,
     open_sse_session, post, sse_reply,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
-use toolyard::config::Config;
-use toolyard::gateway::Gateway;
-use toolyard::server::WorkbenchServer;
-use toolyard::server::http::{HttpConfig, router};
+use toolyard::server::http::HttpConfig;
 use toolyard::workbench::Workbench;
 
-struct App {
-    base: String,
-    gateway: Arc<Gateway>,
-    shutdown: CancellationToken,
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
 async fn app(max_body_bytes: usize) -> App {
-    let toml = format!(
-        "[servers.demo]\ncommand = \"{}\"\n",
-        example_bin("demo_server").display()
-    );
-    let config = Config::parse(&toml, Path::new("/tmp/servers.toml"), &|_| None).expect("config");
-    let shutdown = CancellationToken::new();
-    let gateway = Gateway::from_config(&config, shutdown.clone());
-    assert!(gateway.wait_ready(Duration::from_secs(30)).await);
-    let server = WorkbenchServer::new(Arc::clone(&gateway) as Arc<dyn Workbench>, "toolyard");
-    let health = Arc::clone(&gateway);
-    let app = router(
-        server,
-        Arc::new(move || health.statuses()),
-        HttpConfig {
-            max_body_bytes,
-            shutdown: shutdown.clone(),
-            ..HttpConfig::default()
-        },
-    );
-    let base = format!(
-        "http://{}",
-        common::serve_until(app, shutdown.clone()).await
-    );
-    App {
-        base,
-        gateway,
-        shutdown,
-    }
+    demo_app(HttpConfig {
+        max_body_bytes,
+        ..HttpConfig::default()
+    })
+    .await
 }
 
 #[tokio::test]

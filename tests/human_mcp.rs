@@ -15,14 +15,14 @@ use async_trait::async_trait;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use toolyard::agents::user_proxy::caller::caller_input_for;
 use toolyard::agents::{
     AgentError, AssistantAgent, BaseChatAgent, ChatAgent, Response, UserProxyAgent,
 };
+use toolyard::compose::caller_input::caller_input_for;
+use toolyard::compose::sampling::{SamplingClient, SamplingConfig};
 use toolyard::config::GatewaySettings;
 use toolyard::gateway::{Gateway, Member};
 use toolyard::messages::{AgentMessage, ChatMessage};
-use toolyard::models::sampling::{SamplingClient, SamplingConfig};
 use toolyard::server::WorkbenchServer;
 use toolyard::server::http::{HttpConfig, router};
 use toolyard::teams::GroupChat;

@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use toolyard::server::tasks::{TaskStore, TaskSupport};
-use toolyard::tools::{FunctionTool, Tool};
-use toolyard::workbench::{CallContext, StaticWorkbench, ToolSpec, Workbench, WorkbenchError};
+use toolyard::tools::{FunctionTool, StaticWorkbench, Tool};
+use toolyard::workbench::{CallContext, ToolSpec, Workbench, WorkbenchError};
 
 /// Gates the slow tools wait on, and what they saw.
 #[derive(Default)]

@@ -15,12 +15,12 @@ use common_tasks::{member, response_for, serve_gateway};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{AssistantAgent, ChatAgent};
+use toolyard::compose::TeamTool;
 use toolyard::models::scripted::{Script, ScriptedServer};
 use toolyard::server::tasks::TaskSupport;
 use toolyard::teams::GroupChat;
 use toolyard::termination::MaxMessageTermination;
-use toolyard::tools::{FunctionTool, TeamTool, Tool};
-use toolyard::workbench::StaticWorkbench;
+use toolyard::tools::{FunctionTool, StaticWorkbench, Tool};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 

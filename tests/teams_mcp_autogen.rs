@@ -17,8 +17,8 @@ use common::{example_bin, marked_processes};
 use common_agents::{run_team, server_json};
 use common_teams::{autogen_run, mcp_fixture_copy as fixture_copy, mcp_script as script, summary};
 use serde_json::{Value, json};
-use toolyard::workbenches::prepare::{Built, Mode, build, no_input_channel};
-use toolyard::workbenches::{GatewayHandle, McpServers, ModelTable, RunEnv, WorkbenchFile};
+use toolyard::compose::prepare::{Built, Mode, build, no_input_channel};
+use toolyard::compose::{GatewayHandle, McpServers, ModelTable, RunEnv, WorkbenchFile};
 
 const TOOL: &str = "mcp_autogen.py";
 

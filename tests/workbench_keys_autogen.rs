@@ -1,10 +1,10 @@
-//! toolyard's table of component config keys (src/workbenches/keys.rs), against which workbench
+//! toolyard's table of component config keys (src/compose/keys.rs), against which workbench
 //! files are checked for unknown keys, knows every key AutoGen 0.7.5's own config models have
 //! (tests/fixtures/agentchat/config_keys.py asks AutoGen), under AutoGen's provider names: an
 //! AutoGen or AutoGen Studio dump never trips the check.
 
 use serde_json::Value;
-use toolyard::workbenches::keys::{TOOL_OVERRIDE, known, server_params_keys};
+use toolyard::compose::keys::{TOOL_OVERRIDE, known, server_params_keys};
 
 fn autogen_keys() -> Value {
     let python = std::env::var_os("TOOLYARD_AUTOGEN_PYTHON")

@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rmcp::model::{CallToolResult, LoggingMessageNotificationParam};
 use serde_json::{Value, json};
+use toolyard::compose::{ClientFactory, Kind, ModelTable, RunEnv, WorkbenchFile, WorkbenchSet};
 use toolyard::models::{ChatCompletionClient, ReplayClient, ReplayEntry};
 use toolyard::workbench::{CallContext, CallObserver, Workbench};
-use toolyard::workbenches::{ClientFactory, Kind, ModelTable, RunEnv, WorkbenchFile, WorkbenchSet};
 
 fn fixture(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -282,7 +282,7 @@ provider = "MaxMessageTermination"
 config = { max_messages = 2 }
 "#,
     );
-    let input: toolyard::workbenches::InputFactory = Arc::new(|env: &RunEnv| {
+    let input: toolyard::compose::InputFactory = Arc::new(|env: &RunEnv| {
         let cancelled = env.ctx.cancel.is_cancelled();
         toolyard::agents::prompt_input(Arc::new(move |prompt: String, _cancel| {
             Box::pin(async move { Ok(format!("answer to {prompt:?} (cancelled: {cancelled})")) })
@@ -356,10 +356,10 @@ fn a_single_workbench_object_as_autogen_studio_may_write_it_is_accepted() {
                 "server_params": {"type": "SseServerParams", "url": "http://127.0.0.1:9/sse"}}}}}),
     )
     .expect("parse");
-    let refs = toolyard::workbenches::prepare::references(&file);
+    let refs = toolyard::compose::prepare::references(&file);
     assert!(
         refs.iter().any(|r| matches!(r,
-            toolyard::workbenches::prepare::Reference::Mcp { field, .. }
+            toolyard::compose::prepare::Reference::Mcp { field, .. }
                 if field == "config.workbench[0]")),
         "{refs:?}"
     );
@@ -368,6 +368,6 @@ fn a_single_workbench_object_as_autogen_studio_may_write_it_is_accepted() {
         built: AtomicUsize::new(0),
     };
     models.insert_factory("m", Arc::new(replays));
-    let problems = toolyard::workbenches::runnable_problems(&file, &models);
+    let problems = toolyard::compose::runnable_problems(&file, &models);
     assert!(problems.is_empty(), "{problems:?}");
 }

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use common::{example_bin, marked_processes};
 use common_teams::{mcp_fixture_copy, mcp_script};
 use serde_json::{Value, json};
+use toolyard::compose::{ModelTable, WorkbenchSet};
 use toolyard::models::scripted::ScriptedServer;
 use toolyard::workbench::{CallContext, Workbench};
-use toolyard::workbenches::{ModelTable, WorkbenchSet};
 use workbench_support::{Served, run_tool, serve_http, workbench_dir};
 
 /// The model calls `say` (the demo server's `echo`, overridden) once, then ends.

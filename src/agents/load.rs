@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{ChatAgent, SocietyOfMindAgent, UserInputFn, UserProxyAgent, assistant, code_executor};
+use super::{ChatAgent, UserInputFn, UserProxyAgent, assistant, code_executor};
 use crate::component::{ComponentError, ComponentModel, short_provider};
 use crate::models::{ChatCompletionClient, ModelError, load_chat_completion_client};
 use crate::tools::Tool;
@@ -12,6 +12,43 @@ use crate::workbench::Workbench;
 /// Provider of a model client supplied by name in [`LoadOptions::models`]
 /// (config: `{"name": "NAME"}`).
 pub const MODEL_REF_PROVIDER: &str = "toolyard.models.Ref";
+
+/// Loads the components the agents layer cannot name because they are built from layers above
+/// it: agents made of a team (`SocietyOfMindAgent`) and agents or teams offered as tools
+/// (`AgentTool`, `TeamTool`). The composition layer supplies one (`crate::compose::loader`);
+/// without it such components are unknown providers.
+pub trait ComponentLoader: Send + Sync {
+    /// An agent whose provider [`load_agent`] does not know; `None` when this loader does not
+    /// know it either.
+    fn agent(
+        &self,
+        model: &ComponentModel,
+        options: &LoadOptions,
+    ) -> Option<Result<Arc<dyn ChatAgent>, ComponentError>>;
+
+    /// A tool built from its own config; `None` when the tool is code, to be found by name in
+    /// [`LoadOptions::tools`].
+    fn tool(
+        &self,
+        model: &ComponentModel,
+        options: &LoadOptions,
+    ) -> Option<Result<Arc<dyn Tool>, ComponentError>>;
+}
+
+/// Providers that only a [`ComponentLoader`] builds (the composition layer's).
+const LOADER_PROVIDERS: &[&str] = &["SocietyOfMindAgent", "AgentTool", "TeamTool"];
+
+/// The error for a component only a loader builds, when `options` has none.
+pub(crate) fn needs_loader(model: &ComponentModel) -> Option<ComponentError> {
+    LOADER_PROVIDERS
+        .contains(&short_provider(&model.provider))
+        .then(|| ComponentError::BadConfig {
+            provider: model.provider.clone(),
+            reason: "it is built by the composition layer: load with compose::load_agent / \
+                     compose::load_team, or set LoadOptions::loader"
+                .into(),
+        })
+}
 
 /// What a config cannot carry: code. Tools are matched by name, workbenches by provider.
 #[derive(Default, Clone)]
@@ -24,6 +61,8 @@ pub struct LoadOptions {
     pub models: HashMap<String, Arc<dyn ChatCompletionClient>>,
     /// Input function of every `UserProxyAgent` loaded (the console when `None`).
     pub user_input: Option<UserInputFn>,
+    /// Loader of agents and tools built from upper layers (see [`ComponentLoader`]).
+    pub loader: Option<Arc<dyn ComponentLoader>>,
 }
 
 impl LoadOptions {
@@ -65,15 +104,20 @@ pub fn load_agent(
             }))
         }
         "CodeExecutorAgent" => Ok(Arc::new(code_executor::config_load(model, options)?)),
-        "SocietyOfMindAgent" => Ok(Arc::new(SocietyOfMindAgent::from_component(
-            model, options,
-        )?)),
         "MessageFilterAgent" => Ok(Arc::new(
             super::message_filter::MessageFilterAgent::from_component(model, options)?,
         )),
-        _ => Err(ComponentError::UnknownProvider {
-            kind: "agent",
-            provider: model.provider.clone(),
-        }),
+        _ => options
+            .loader
+            .as_ref()
+            .and_then(|l| l.agent(model, options))
+            .unwrap_or_else(|| {
+                Err(
+                    needs_loader(model).unwrap_or_else(|| ComponentError::UnknownProvider {
+                        kind: "agent",
+                        provider: model.provider.clone(),
+                    }),
+                )
+            }),
     }
 }

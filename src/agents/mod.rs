@@ -1,6 +1,7 @@
 //! Agents: the `ChatAgent` trait (with `run` / `run_stream` for every agent), the small
 //! `BaseChatAgent` trait for custom agents, `AssistantAgent`, `UserProxyAgent`,
-//! `CodeExecutorAgent`, `SocietyOfMindAgent`, and loading agents from component configs.
+//! `CodeExecutorAgent`, `MessageFilterAgent`, and loading agents from component configs (agents
+//! made of teams, and agents or teams as tools, load through a `ComponentLoader` from above).
 
 mod assistant;
 mod base;
@@ -9,7 +10,6 @@ mod drive;
 mod error;
 mod load;
 pub mod message_filter;
-mod society_of_mind;
 pub mod user_proxy;
 
 use async_trait::async_trait;
@@ -27,11 +27,7 @@ pub use code_executor::{
 };
 pub use drive::{Driven, drive, drive_turn};
 pub use error::AgentError;
-pub use load::{LoadOptions, MODEL_REF_PROVIDER, load_agent};
-pub use society_of_mind::{
-    DEFAULT_INSTRUCTION, DEFAULT_RESPONSE_PROMPT, DEFAULT_SOM_DESCRIPTION, SOM_PROVIDER,
-    SocietyOfMindAgent,
-};
+pub use load::{ComponentLoader, LoadOptions, MODEL_REF_PROVIDER, load_agent};
 pub use user_proxy::{
     InputFn, UserInputFn, UserInputRequest, UserProxyAgent, console_input, prompt_input,
 };

@@ -1,7 +1,6 @@
 //! `UserProxyAgent`: answers with a human's input, read through a pluggable async input function
-//! (the console by default; [`caller`] asks the calling MCP client's user instead).
-
-pub mod caller;
+//! (the console by default; `crate::compose::caller_input` asks the calling MCP client's user
+//! instead).
 
 use std::sync::Arc;
 
@@ -111,7 +110,7 @@ impl UserProxyAgent {
         self
     }
 
-    /// Uses an input function that sees the whole request (e.g. [`caller::caller_input`]).
+    /// Uses an input function that sees the whole request (e.g. `crate::compose::caller_input`).
     pub fn with_request_input(mut self, input: UserInputFn) -> Self {
         self.input = input;
         self

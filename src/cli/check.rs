@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use toolyard::workbenches::{Kind, Known, check_folder};
+use toolyard::compose::{Kind, Known, check_folder};
 
 use super::{
     ConfigArgs, WorkbenchArgs, init_logging, model_table, start_gateway, wait_for_upstreams,

@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
+use toolyard::compose::{ModelTable, WorkbenchSet};
 use toolyard::config::Config;
 use toolyard::gateway::{Gateway, Member};
-use toolyard::workbenches::{ModelTable, WorkbenchSet};
 
 /// MCP gateway and tool-orchestration service.
 #[derive(Debug, Parser)]

@@ -11,10 +11,10 @@ use futures::stream::BoxStream;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{RunItem, Task, console_input, prompt_input};
+use toolyard::compose::prepare::{Built, Mode, Reference, build, references};
+use toolyard::compose::{GatewayHandle, McpServers, ModelTable, RunEnv, WorkbenchFile};
 use toolyard::config::Config;
 use toolyard::gateway::Gateway;
-use toolyard::workbenches::prepare::{Built, Mode, Reference, build, references};
-use toolyard::workbenches::{GatewayHandle, McpServers, ModelTable, RunEnv, WorkbenchFile};
 
 use super::model_table;
 

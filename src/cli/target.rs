@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
+use toolyard::compose::WorkbenchSet;
 use toolyard::config::ServerConfig;
 use toolyard::gateway::Gateway;
 use toolyard::mcp::McpWorkbench;
 use toolyard::workbench::{CallObserver, ToolSpec, Workbench};
-use toolyard::workbenches::WorkbenchSet;
 use url::Url;
 
 use super::{ConfigArgs, WorkbenchArgs, start_gateway_with_workbenches, wait_for_upstreams};

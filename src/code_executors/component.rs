@@ -8,7 +8,7 @@ use super::docker::{DockerCommandLineCodeExecutor, DockerExecutorConfig};
 use super::error::CodeExecutorError;
 use super::executor::CodeExecutor;
 use super::local::{LocalCommandLineCodeExecutor, LocalExecutorConfig};
-use crate::models::component::ComponentModel;
+use crate::component::ComponentModel;
 
 /// AutoGen provider name of the Docker executor.
 pub const DOCKER_PROVIDER: &str = "autogen_ext.code_executors.docker.DockerCommandLineCodeExecutor";

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::error::CodeExecutorError;
-use crate::models::component::ComponentModel;
+use crate::component::ComponentModel;
 
 /// A code block taken from a message: its language tag and its code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

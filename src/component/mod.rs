@@ -3,11 +3,33 @@
 
 pub mod suggest;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::models::ComponentModel;
+/// A serialised component (AutoGen `ComponentModel`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComponentModel {
+    /// Which implementation (AutoGen class path or a short alias).
+    pub provider: String,
+    /// Kind of component (`chat_completion_client`; AutoGen writes `model`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_type: Option<String>,
+    /// Schema version of this envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// Version of the component's config schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_version: Option<u32>,
+    /// Human description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Human label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The provider-specific config.
+    pub config: Value,
+}
 
 /// Why a component config could not be loaded or dumped.
 #[derive(Debug, thiserror::Error)]
@@ -24,12 +46,12 @@ pub enum ComponentError {
     /// The component cannot be expressed as a config (e.g. a Rust closure).
     #[error("`{what}` has no component config: {reason}")]
     NotSerialisable { what: String, reason: String },
-    /// A nested model client failed to load.
+    /// A nested model client failed to load (the source is the model layer's `ModelError`).
     #[error("model client of `{provider}`: {source}")]
     Model {
         provider: String,
         #[source]
-        source: crate::models::ModelError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -60,20 +82,6 @@ pub fn component(
         label: Some(short_provider(provider).to_string()),
         config,
     })
-}
-
-/// The component config of `client`, the model client of `owner`; an error naming `owner` when
-/// the client has none.
-pub fn model_client_config(
-    client: &dyn crate::models::ChatCompletionClient,
-    owner: &str,
-) -> Result<ComponentModel, ComponentError> {
-    client
-        .dump_component()
-        .ok_or_else(|| ComponentError::NotSerialisable {
-            what: owner.to_string(),
-            reason: "its model client has no component config".into(),
-        })
 }
 
 /// Removes `null` object fields recursively (AutoGen dumps configs with `exclude_none`).

@@ -234,6 +234,13 @@ impl Gateway {
         self.tables().await.tools.clone()
     }
 
+    /// The served tool `name` with its routing, when it is served now (no waiting).
+    pub async fn exposed_tool(&self, name: &str) -> Option<ExposedTool> {
+        let tables = self.tables().await;
+        let index = *tables.tool_index.get(name)?;
+        tables.tools.get(index).cloned()
+    }
+
     fn invalidate(&self) {
         if let Ok(mut t) = self.tables.write() {
             self.generation.fetch_add(1, Ordering::AcqRel);

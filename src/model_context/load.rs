@@ -49,7 +49,7 @@ pub fn load_model_context(
             let client = load_chat_completion_client(&c.model_client).map_err(|source| {
                 ComponentError::Model {
                     provider: model.provider.clone(),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
             Arc::new(

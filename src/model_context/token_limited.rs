@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{ChatCompletionContext, ContextError, MessageStore, drop_orphan_results};
-use crate::component::{ComponentError, ComponentModel, component, model_client_config};
-use crate::models::{ChatCompletionClient, LlmMessage, ToolSchema};
+use crate::component::{ComponentError, ComponentModel, component};
+use crate::models::{ChatCompletionClient, LlmMessage, ToolSchema, model_client_config};
 
 /// AutoGen's provider name.
 pub const PROVIDER: &str = "autogen_core.model_context.TokenLimitedChatCompletionContext";

@@ -1,9 +1,9 @@
-//! Component configs for model clients, in AutoGen's `{provider, component_type, version, config}` shape.
+//! Component configs for model clients (the envelope, `ComponentModel`, lives in
+//! `crate::component`): provider names, loading a client, dumping one.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::anthropic::{AnthropicClient, AnthropicConfig};
 use super::azure::{AzureOpenAiClient, AzureOpenAiConfig};
@@ -12,6 +12,8 @@ use super::client::ChatCompletionClient;
 use super::error::ModelError;
 use super::openai::{OpenAiClient, OpenAiConfig};
 use super::replay::{ReplayClient, ReplayConfig};
+use crate::component::ComponentError;
+pub use crate::component::ComponentModel;
 
 /// AutoGen provider name of the OpenAI client.
 pub const OPENAI_PROVIDER: &str = "autogen_ext.models.openai.OpenAIChatCompletionClient";
@@ -26,30 +28,7 @@ pub const CACHE_PROVIDER: &str = "autogen_ext.models.cache.ChatCompletionCache";
 /// The component type we write for model clients.
 pub const COMPONENT_TYPE: &str = "chat_completion_client";
 
-/// A serialised component (AutoGen `ComponentModel`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ComponentModel {
-    /// Which implementation (AutoGen class path or a short alias).
-    pub provider: String,
-    /// Kind of component (`chat_completion_client`; AutoGen writes `model`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub component_type: Option<String>,
-    /// Schema version of this envelope.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<u32>,
-    /// Version of the component's config schema.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub component_version: Option<u32>,
-    /// Human description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Human label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// The provider-specific config.
-    pub config: Value,
-}
-
+/// Model-client constructors of the component envelope (defined in `crate::component`).
 impl ComponentModel {
     /// A model-client component for `provider` with `config` serialised (secrets are skipped).
     pub fn model(provider: &str, label: &str, config: &impl Serialize) -> Result<Self, ModelError> {
@@ -154,4 +133,18 @@ fn load_cache(component: &ComponentModel) -> Result<Arc<dyn ChatCompletionClient
         None => CacheStore::in_memory()?,
     };
     Ok(Arc::new(ChatCompletionCache::new(inner, store)))
+}
+
+/// The component config of `client`, the model client of `owner`; an error naming `owner` when
+/// the client has none.
+pub fn model_client_config(
+    client: &dyn ChatCompletionClient,
+    owner: &str,
+) -> Result<ComponentModel, ComponentError> {
+    client
+        .dump_component()
+        .ok_or_else(|| ComponentError::NotSerialisable {
+            what: owner.to_string(),
+            reason: "its model client has no component config".into(),
+        })
 }

@@ -1,5 +1,6 @@
 //! Shared HTTP plumbing for providers: send with retries, timeouts, cancellation, error mapping.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,6 +22,22 @@ pub(crate) struct HttpCore {
     pub timeout: Option<Duration>,
 }
 
+/// The one reqwest client every model client of the process uses (a handle to one connection
+/// pool). Building one loads the TLS roots, and a served team builds fresh model clients for
+/// every call; nothing in it is per provider (timeouts are set per request).
+fn shared_client() -> Result<reqwest::Client, ModelError> {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .build()
+        .map_err(|e| ModelError::Config {
+            reason: format!("cannot build the HTTP client: {e}"),
+        })?;
+    Ok(CLIENT.get_or_init(|| client).clone())
+}
+
 /// What a successful exchange produced.
 pub(crate) enum Exchange {
     /// A complete body (non-streaming).
@@ -30,17 +47,13 @@ pub(crate) enum Exchange {
 }
 
 impl HttpCore {
-    /// A core with a fresh pooled reqwest client.
+    /// A core on the process's shared reqwest client.
     pub fn new(
         provider: &str,
         retry: RetryPolicy,
         timeout: Option<Duration>,
     ) -> Result<Self, ModelError> {
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| ModelError::Config {
-                reason: format!("cannot build the HTTP client: {e}"),
-            })?;
+        let client = shared_client()?;
         Ok(Self {
             client,
             provider: provider.to_string(),

@@ -1,5 +1,7 @@
 //! What a caller asks of a model: messages, tools, tool choice, output format, extra args.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -83,9 +85,9 @@ pub enum OutputFormat {
 pub struct CreateRequest {
     /// The conversation.
     pub messages: Vec<LlmMessage>,
-    /// Tools offered.
+    /// Tools offered (shared: an agent offers the same list on every call of a turn).
     #[serde(default)]
-    pub tools: Vec<ToolSchema>,
+    pub tools: Arc<[ToolSchema]>,
     /// Tool choice (ignored when no tools are offered).
     #[serde(default)]
     pub tool_choice: ToolChoice,
@@ -106,9 +108,9 @@ impl CreateRequest {
         }
     }
 
-    /// Adds tools.
-    pub fn with_tools(mut self, tools: Vec<ToolSchema>) -> Self {
-        self.tools = tools;
+    /// Adds tools (a `Vec`, or an `Arc<[ToolSchema]>` shared with other requests).
+    pub fn with_tools(mut self, tools: impl Into<Arc<[ToolSchema]>>) -> Self {
+        self.tools = tools.into();
         self
     }
 

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{DiGraph, GroupChat, GroupChatBuilder, Selector};
-use crate::agents::{LoadOptions, load_agent};
+use crate::agents::{ChatAgent, LoadOptions, load_agent};
 use crate::component::{ComponentError, ComponentModel, parse_config, short_provider};
 use crate::model_context::load_model_context;
 use crate::models::ChatCompletionClient;
 use crate::termination::load_termination;
 
-use super::MagenticOne;
+use super::{MagenticOne, SocietyOfMindAgent};
 
 /// The fields every team config has.
 #[derive(Deserialize)]
@@ -63,6 +63,20 @@ struct GraphFields {
     graph: serde_json::Value,
 }
 
+/// Builds a participant: a `SocietyOfMindAgent` here (it is made of a team), any other agent
+/// through [`load_agent`].
+fn load_participant(
+    model: &ComponentModel,
+    options: &LoadOptions,
+) -> Result<Arc<dyn ChatAgent>, ComponentError> {
+    if short_provider(&model.provider) == "SocietyOfMindAgent" {
+        return Ok(Arc::new(SocietyOfMindAgent::from_component(
+            model, options,
+        )?));
+    }
+    load_agent(model, options)
+}
+
 /// Builds a team from its component config.
 pub fn load_team(
     model: &ComponentModel,
@@ -72,7 +86,7 @@ pub fn load_team(
     let participants = common
         .participants
         .iter()
-        .map(|p| load_agent(p, options))
+        .map(|p| load_participant(p, options))
         .collect::<Result<Vec<_>, _>>()?;
     let builder = match short_provider(&model.provider) {
         "RoundRobinGroupChat" => GroupChat::round_robin(participants),
@@ -135,7 +149,7 @@ fn team_model_client(
         .model_client(client)
         .map_err(|source| ComponentError::Model {
             provider: team.provider.clone(),
-            source,
+            source: Box::new(source),
         })
 }
 

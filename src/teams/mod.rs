@@ -8,6 +8,7 @@ mod load;
 mod magentic;
 mod round_robin;
 mod selector;
+mod society_of_mind;
 mod swarm;
 
 pub use error::TeamError;
@@ -22,4 +23,8 @@ pub use load::load_team;
 pub use magentic::{DEFAULT_FINAL_ANSWER_PROMPT, MagenticOne, ORCHESTRATOR_NAME};
 pub use round_robin::RoundRobin;
 pub use selector::{CandidateFn, DEFAULT_SELECTOR_PROMPT, Selector, SelectorFn};
+pub use society_of_mind::{
+    DEFAULT_INSTRUCTION, DEFAULT_RESPONSE_PROMPT, DEFAULT_SOM_DESCRIPTION, SOM_PROVIDER,
+    SocietyOfMindAgent,
+};
 pub use swarm::Swarm;

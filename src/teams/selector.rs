@@ -11,12 +11,13 @@ use tracing::{debug, warn};
 
 use super::group_chat::{GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy};
 use crate::agents::ChatAgent;
-use crate::component::{ComponentError, model_client_config};
+use crate::component::ComponentError;
 
 use crate::messages::{AgentEvent, AgentMessage, ChatMessage, ChunkEvent, MessageMeta, TextBody};
 use crate::model_context::ChatCompletionContext;
 use crate::models::{
     AssistantContent, ChatCompletionClient, CreateRequest, CreateResult, FunctionCall, LlmMessage,
+    model_client_config,
 };
 
 /// AutoGen's default selector prompt.

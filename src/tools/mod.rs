@@ -1,20 +1,16 @@
-//! In-process tools: the `Tool` trait and `FunctionTool` (a JSON schema plus an async closure).
-//! `crate::workbench::StaticWorkbench` serves a set of them as a workbench. `AgentTool` and
-//! `TeamTool` offer an agent or a team as a tool.
+//! In-process tools: the `Tool` trait, `FunctionTool` (a JSON schema plus an async closure), and
+//! `StaticWorkbench`, which serves a set of them as a workbench. Agents and teams offered as tools
+//! (`AgentTool`, `TeamTool`) live above both, in `crate::compose::task_tools`.
 
-mod agent_tool;
 mod function;
-mod task_runner;
-mod team_tool;
+mod static_wb;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-pub use agent_tool::{AGENT_TOOL_PROVIDER, AgentTool};
 pub use function::{FunctionTool, ToolFn};
-pub use task_runner::{TaskRunner, TaskRunnerTool};
-pub use team_tool::{TEAM_TOOL_PROVIDER, TeamTool};
+pub use static_wb::StaticWorkbench;
 
 use crate::component::{ComponentError, ComponentModel};
 use crate::models::ToolSchema;

@@ -1,13 +1,13 @@
 //! The `Workbench` trait: a set of tools (plus resources and prompts) that can be listed and called.
 //!
 //! Everything that offers tools is a workbench: one upstream MCP server ([`crate::mcp::McpWorkbench`]),
-//! the [`crate::gateway::Gateway`] over many of them, and later in-process tools. Agents call tools
+//! the [`crate::gateway::Gateway`] over many of them, and in-process tools
+//! (`crate::tools::StaticWorkbench`). Agents call tools
 //! through a workbench; the MCP server faces serve one.
 
 mod caller;
 mod error;
 mod observer;
-mod static_wb;
 mod tasks;
 
 use std::sync::Arc;
@@ -24,7 +24,6 @@ use tokio_util::sync::CancellationToken;
 pub use caller::CallerSession;
 pub use error::WorkbenchError;
 pub use observer::{CallObserver, NoObserver, withdrawn};
-pub use static_wb::StaticWorkbench;
 pub use tasks::{
     CallFuture, RemoteTask, RemoteTaskHandle, TaskRequest, TaskStart, TaskSupport, TaskUpdate,
 };

@@ -5,10 +5,64 @@
 //! Use from a test file with `mod common_faces;`.
 #![allow(dead_code)] // each test binary uses a different subset of these helpers
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use toolyard::config::Config;
+use toolyard::gateway::Gateway;
+use toolyard::server::WorkbenchServer;
+use toolyard::server::http::{HttpConfig, router};
+use toolyard::workbench::Workbench;
+
+/// toolyard's HTTP app over a gateway whose upstream is the demo server, listening on a free
+/// port until dropped.
+pub struct App {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub gateway: Arc<Gateway>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Start [`App`] with `config` (its `shutdown` is replaced by the app's own).
+pub async fn demo_app(config: HttpConfig) -> App {
+    let toml = format!(
+        "[servers.demo]\ncommand = \"{}\"\n",
+        crate::common::example_bin("demo_server").display()
+    );
+    let servers = Config::parse(&toml, Path::new("/tmp/servers.toml"), &|_| None).expect("config");
+    let shutdown = CancellationToken::new();
+    let gateway = Gateway::from_config(&servers, shutdown.clone());
+    assert!(gateway.wait_ready(Duration::from_secs(30)).await);
+    let server = WorkbenchServer::new(Arc::clone(&gateway) as Arc<dyn Workbench>, "toolyard");
+    let health = Arc::clone(&gateway);
+    let app = router(
+        server,
+        Arc::new(move || health.statuses()),
+        HttpConfig {
+            shutdown: shutdown.clone(),
+            ..config
+        },
+    );
+    let base = format!(
+        "http://{}",
+        crate::common::serve_until(app, shutdown.clone()).await
+    );
+    App {
+        base,
+        gateway,
+        shutdown,
+    }
+}
 
 /// A client that gives up after 10 s (no test waits on a hang).
 pub fn client() -> reqwest::Client {

@@ -11,8 +11,8 @@ use crate::agents::AgentError;
 use crate::memory::Memory;
 use crate::model_context::{ChatCompletionContext, UnboundedContext};
 use crate::models::ChatCompletionClient;
-use crate::tools::Tool;
-use crate::workbench::{StaticWorkbench, Workbench};
+use crate::tools::{StaticWorkbench, Tool};
+use crate::workbench::Workbench;
 
 /// Builds an [`AssistantAgent`].
 pub struct AssistantAgentBuilder {
@@ -195,6 +195,11 @@ impl AssistantAgentBuilder {
             max_tool_iterations: self.max_tool_iterations,
             summary_format: self.summary_format,
             summary_formatter: self.summary_formatter,
+            output_validator: self.output.as_ref().map(|o| {
+                jsonschema::validator_for(&o.schema)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            }),
             output: self.output,
             metadata: self.metadata,
         })

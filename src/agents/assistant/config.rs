@@ -8,12 +8,11 @@ use serde_json::{Value, json};
 
 use super::{AssistantAgent, Handoff, StructuredOutput};
 use crate::agents::LoadOptions;
-use crate::component::{
-    ComponentError, ComponentModel, component, model_client_config, parse_config, short_provider,
-};
+use crate::component::{ComponentError, ComponentModel, component, parse_config, short_provider};
 use crate::memory::load_memory;
 use crate::model_context::load_model_context;
-use crate::tools::{AgentTool, TeamTool, Tool};
+use crate::models::model_client_config;
+use crate::tools::Tool;
 
 /// AutoGen's provider name.
 pub const PROVIDER: &str = "autogen_agentchat.agents.AssistantAgent";
@@ -175,10 +174,17 @@ fn resolve_tools(
     models
         .iter()
         .map(|m| {
-            match short_provider(&m.provider) {
-                "AgentTool" => return Ok(Arc::new(AgentTool::from_component(m, options)?) as _),
-                "TeamTool" => return Ok(Arc::new(TeamTool::from_component(m, options)?) as _),
-                _ => {}
+            match &options.loader {
+                Some(loader) => {
+                    if let Some(built) = loader.tool(m, options) {
+                        return built;
+                    }
+                }
+                None => {
+                    if let Some(e) = crate::agents::load::needs_loader(m) {
+                        return Err(e);
+                    }
+                }
             }
             let name = m.config.get("name").and_then(Value::as_str).unwrap_or("");
             options
@@ -203,7 +209,7 @@ pub(crate) fn load(
         .model_client(&c.model_client)
         .map_err(|source| ComponentError::Model {
             provider: model.provider.clone(),
-            source,
+            source: Box::new(source),
         })?;
     let mut builder = AssistantAgent::builder(c.name.clone(), client)
         .description(c.description)

@@ -17,7 +17,8 @@ use crate::workbench::{CallContext, CallObserver, Workbench};
 
 /// The tools offered in one model call, and which workbench serves each.
 pub(super) struct Offered {
-    pub schemas: Vec<ToolSchema>,
+    /// Shared by every model call that offers them (no copy per call).
+    pub schemas: Arc<[ToolSchema]>,
     pub owner: HashMap<String, Arc<dyn Workbench>>,
 }
 
@@ -46,7 +47,10 @@ impl AssistantAgent {
             }
         }
         schemas.extend(self.handoffs.iter().map(Handoff::tool_schema));
-        Ok(Offered { schemas, owner })
+        Ok(Offered {
+            schemas: schemas.into(),
+            owner,
+        })
     }
 
     /// Runs all calls concurrently, results in call order.

@@ -121,6 +121,9 @@ pub struct AssistantAgent {
     summary_format: String,
     summary_formatter: Option<SummaryFormatter>,
     output: Option<StructuredOutput>,
+    /// The output schema compiled once (its error, if it is not a valid schema, is reported
+    /// when an answer is checked, as before).
+    output_validator: Option<Result<Arc<jsonschema::Validator>, String>>,
     metadata: BTreeMap<String, String>,
 }
 

@@ -192,7 +192,7 @@ impl Turn<'_> {
         ));
         let mut request = CreateRequest::new(messages).with_output(self.output_format());
         if with_tools {
-            request = request.with_tools(offered.schemas.clone());
+            request = request.with_tools(Arc::clone(&offered.schemas));
         } else {
             request = request.with_tool_choice(ToolChoice::None);
         }
@@ -231,7 +231,8 @@ impl Turn<'_> {
         let meta = MessageMeta::new(&self.agent.name)
             .with_usage(result.usage)
             .with_id(id);
-        let Some(output) = &self.agent.output else {
+        let (Some(output), Some(validator)) = (&self.agent.output, &self.agent.output_validator)
+        else {
             return Ok(ChatMessage::TextMessage(TextBody {
                 meta,
                 content: text.to_string(),
@@ -244,8 +245,7 @@ impl Turn<'_> {
         };
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let validator =
-            jsonschema::validator_for(&output.schema).map_err(|e| invalid(e.to_string()))?;
+        let validator = validator.as_ref().map_err(|e| invalid(e.clone()))?;
         let errors: Vec<String> = validator
             .iter_errors(&value)
             .map(|e| format!("{} at `{}`", e, e.instance_path()))
@@ -299,7 +299,7 @@ impl Turn<'_> {
     async fn reflect(mut self) -> Result<Response, AgentError> {
         let id = new_id();
         let offered = Offered {
-            schemas: Vec::new(),
+            schemas: Arc::from([]),
             owner: Default::default(),
         };
         let result = self.call_model(&offered, &id, false).await?;

@@ -6,10 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::CodeExecutorAgent;
 use crate::agents::LoadOptions;
 use crate::code_executors::component::load_code_executor;
-use crate::component::{
-    ComponentError, ComponentModel, component, model_client_config, parse_config,
-};
+use crate::component::{ComponentError, ComponentModel, component, parse_config};
 use crate::model_context::load_model_context;
+use crate::models::model_client_config;
 
 /// AutoGen's provider name.
 pub const PROVIDER: &str = "autogen_agentchat.agents.CodeExecutorAgent";
@@ -94,7 +93,7 @@ pub(crate) fn load(
             .model_client(mc)
             .map_err(|source| ComponentError::Model {
                 provider: model.provider.clone(),
-                source,
+                source: Box::new(source),
             })?;
         builder = builder.model_client(client);
     }

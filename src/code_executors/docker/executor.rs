@@ -20,7 +20,7 @@ use crate::code_executors::language::Language;
 use crate::code_executors::output::OutputBuffer;
 use crate::code_executors::run::{BlockOutcome, BlockRunner, RunLimits, run_blocks};
 use crate::code_executors::workspace::WorkDir;
-use crate::models::component::ComponentModel;
+use crate::component::ComponentModel;
 
 /// Runs code blocks in a sandboxed Docker container (AutoGen `DockerCommandLineCodeExecutor`).
 ///

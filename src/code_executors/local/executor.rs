@@ -16,7 +16,7 @@ use crate::code_executors::language::Language;
 use crate::code_executors::output::OutputBuffer;
 use crate::code_executors::run::{BlockOutcome, BlockRunner, RunLimits, run_blocks};
 use crate::code_executors::workspace::WorkDir;
-use crate::models::component::ComponentModel;
+use crate::component::ComponentModel;
 
 /// Runs code blocks as processes on this host (AutoGen `LocalCommandLineCodeExecutor`).
 ///

@@ -17,9 +17,9 @@ pub use prompts::DEFAULT_FINAL_ANSWER_PROMPT;
 
 use super::group_chat::{GroupChat, GroupChatBuilder, PolicyContext, Selection, SpeakerPolicy};
 use crate::agents::ChatAgent;
-use crate::component::{ComponentError, model_client_config};
+use crate::component::ComponentError;
 use crate::messages::ChatMessage;
-use crate::models::ChatCompletionClient;
+use crate::models::{ChatCompletionClient, model_client_config};
 
 /// The orchestrator's name: the source of its messages and the key of its state.
 pub const ORCHESTRATOR_NAME: &str = "MagenticOneOrchestrator";

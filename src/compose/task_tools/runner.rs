@@ -8,9 +8,9 @@ use futures::stream::BoxStream;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::{Tool, ToolError};
 use crate::agents::{RunItem, Task};
 use crate::component::{ComponentError, ComponentModel};
+use crate::tools::{Tool, ToolError};
 use crate::workbench::CallContext;
 
 /// Something a `TaskRunnerTool` runs: an agent or a team.

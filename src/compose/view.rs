@@ -122,8 +122,8 @@ impl Workbench for GatewayView {
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
         let gateway = self.gateway.get()?;
-        let listed = gateway.exposed_tools().await;
-        if !listed.iter().any(|t| t.name == name && self.admits(t)) {
+        let served = gateway.exposed_tool(name).await;
+        if !served.is_some_and(|t| self.admits(&t)) {
             return Err(WorkbenchError::UnknownTool { name: name.into() });
         }
         // A team loop that is cancelled drops its agents' turns mid-call. The upstream call runs

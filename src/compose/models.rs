@@ -15,12 +15,12 @@ use serde_json::{Map, Value, json};
 
 use super::WorkbenchesError;
 use crate::component::ComponentModel;
+use crate::compose::sampling::{SamplingClient, SamplingConfig, is_sampling_provider};
 use crate::models::ChatCompletionClient;
 use crate::models::component::{
     ANTHROPIC_PROVIDER, AZURE_PROVIDER, CACHE_PROVIDER, OPENAI_PROVIDER, ProviderKind,
     REPLAY_PROVIDER, provider_kind,
 };
-use crate::models::sampling::{SamplingClient, SamplingConfig, is_sampling_provider};
 use crate::models::scripted::{Script, ScriptedServer};
 use crate::workbench::CallContext;
 

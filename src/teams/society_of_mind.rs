@@ -1,5 +1,7 @@
 //! `SocietyOfMindAgent`: runs an inner team on the new messages and answers with a model's
-//! summary of the team's transcript (AutoGen 0.7.5's agent, its default prompts and flow).
+//! summary of the team's transcript (AutoGen 0.7.5's agent, its default prompts and flow). An
+//! agent made of a team, so it lives with the teams (AutoGen keeps it in `agents`; its provider
+//! name is unchanged).
 
 use std::sync::Arc;
 
@@ -10,16 +12,16 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use super::{
+use super::{GroupChat, TeamError, load_team};
+use crate::agents::{
     AgentError, AgentStream, AgentStreamItem, ChatAgent, Driven, LoadOptions, Response, RunItem,
     Task, drive,
 };
-use crate::component::{
-    ComponentError, ComponentModel, component, model_client_config, parse_config,
-};
+use crate::component::{ComponentError, ComponentModel, component, parse_config};
 use crate::messages::{AgentEvent, AgentMessage, ChatMessage, HandoffMessage, MessageMeta};
-use crate::models::{AssistantContent, ChatCompletionClient, CreateRequest, LlmMessage};
-use crate::teams::{GroupChat, TeamError, load_team};
+use crate::models::{
+    AssistantContent, ChatCompletionClient, CreateRequest, LlmMessage, model_client_config,
+};
 
 /// AutoGen's default instruction (put before the inner team's transcript).
 pub const DEFAULT_INSTRUCTION: &str = "Earlier you were asked to fulfill a request. You and your team worked diligently to address that request. Here is a transcript of that conversation:";
@@ -115,7 +117,7 @@ impl SocietyOfMindAgent {
                 .model_client(&c.model_client)
                 .map_err(|source| ComponentError::Model {
                     provider: model.provider.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
         let mut agent = Self::new(c.name, Arc::new(team), client);
         if let Some(d) = c.description {

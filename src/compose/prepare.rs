@@ -98,6 +98,7 @@ pub fn build(
     let mut component = file.component.clone();
     let mut options = LoadOptions {
         user_input: Some(user_input),
+        loader: Some(super::load::loader()),
         ..LoadOptions::default()
     };
     let mut views = 0usize;
@@ -120,7 +121,7 @@ pub fn build(
                         GatewayView::new((*gateway).clone(), entries.clone())
                             .for_caller(env.ctx.caller.session.clone()),
                     ),
-                    Mode::Check => Arc::new(crate::workbench::StaticWorkbench::default()),
+                    Mode::Check => Arc::new(crate::tools::StaticWorkbench::default()),
                 };
                 options.workbenches.insert(key.clone(), workbench);
                 (field.clone(), Ok(json!({"provider": key, "config": {}})))
@@ -190,7 +191,7 @@ fn mcp_workbench(
 ) -> Result<Arc<dyn Workbench>, mcp_servers::ParamsError> {
     let spec = mcp_servers::parse(component, &mcp_servers::server_name(component))?;
     Ok(match mode {
-        Mode::Check => Arc::new(crate::workbench::StaticWorkbench::default()),
+        Mode::Check => Arc::new(crate::tools::StaticWorkbench::default()),
         Mode::Run { servers, .. } => Arc::new(OverriddenMcp::new(
             servers.server(nth, &spec),
             spec.overrides,

@@ -17,7 +17,7 @@ use rmcp::model::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{UserInputFn, UserInputRequest};
+use crate::agents::{UserInputFn, UserInputRequest};
 use crate::workbench::{CallContext, CallObserver, CallerInfo};
 
 /// The name of the one string field of the elicitation form.
@@ -67,7 +67,7 @@ pub fn caller_input_for(ctx: &CallContext) -> UserInputFn {
 }
 
 /// A user-proxy input function that asks the caller behind `observer`, whose capabilities are
-/// in `caller`. Use it with [`super::UserProxyAgent::with_request_input`].
+/// in `caller`. Use it with [`crate::agents::UserProxyAgent::with_request_input`].
 pub fn caller_input(observer: Arc<dyn CallObserver>, caller: &CallerInfo) -> UserInputFn {
     let supported = supports_elicitation(caller);
     Arc::new(

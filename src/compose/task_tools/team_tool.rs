@@ -7,7 +7,7 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::task_runner::{TaskRunner, TaskRunnerTool};
+use super::runner::{TaskRunner, TaskRunnerTool};
 use crate::agents::{LoadOptions, RunItem, Task};
 use crate::component::{ComponentError, ComponentModel, component, parse_config};
 use crate::teams::{GroupChat, load_team};
@@ -77,6 +77,7 @@ impl TeamTool {
         options: &LoadOptions,
     ) -> Result<Self, ComponentError> {
         let c: Config = parse_config(model)?;
+        let options = &crate::compose::load::with_loader(options);
         let team = load_team(&c.team, options)?;
         Ok(Self::new(Arc::new(team), c.name, c.description)
             .return_value_as_last_message(c.return_value_as_last_message))

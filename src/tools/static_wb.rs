@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool as McpTool};
 use serde_json::Value;
 
-use super::{CallContext, ToolSpec, Workbench, WorkbenchError};
-use crate::tools::{Tool, ToolError};
+use super::{Tool, ToolError};
+use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchError};
 
 /// In-process tools as a workbench. Tool failures become `isError` results, never errors.
 #[derive(Clone, Default)]

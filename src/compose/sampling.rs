@@ -21,13 +21,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{ChatCompletionClient, ChatStream, StreamItem, UsageTracker};
-use super::component::ComponentModel;
-use super::error::ModelError;
-use super::model_info::{ModelInfo, family};
-use super::request::{CreateRequest, ToolChoice, ToolSchema, check_capabilities};
-use super::tokens::count_tokens;
-use super::types::{
+use crate::component::ComponentModel;
+use crate::models::client::{ChatCompletionClient, ChatStream, StreamItem, UsageTracker};
+use crate::models::error::ModelError;
+use crate::models::model_info::{ModelInfo, family};
+use crate::models::request::{CreateRequest, ToolChoice, ToolSchema, check_capabilities};
+use crate::models::tokens::count_tokens;
+use crate::models::types::{
     AssistantContent, CreateResult, FinishReason, FunctionCall, Image, LlmMessage, RequestUsage,
     UserContent, UserPart,
 };

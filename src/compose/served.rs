@@ -27,8 +27,8 @@ use super::models::{ModelTable, RunEnv};
 use super::prepare::{Built, Mode, build, no_input_channel};
 use super::view::GatewayHandle;
 use super::{WorkbenchFile, WorkbenchesError};
-use crate::agents::user_proxy::caller::caller_input_for;
 use crate::agents::{RunItem, Task, UserInputFn};
+use crate::compose::caller_input::caller_input_for;
 use crate::messages::{AgentEvent, AgentMessage, TaskResult};
 use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
 

@@ -7,7 +7,7 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::task_runner::{TaskRunner, TaskRunnerTool};
+use super::runner::{TaskRunner, TaskRunnerTool};
 use crate::agents::{ChatAgent, LoadOptions, RunItem, Task, load_agent};
 use crate::component::{ComponentError, ComponentModel, component, parse_config};
 
@@ -69,6 +69,7 @@ impl AgentTool {
         options: &LoadOptions,
     ) -> Result<Self, ComponentError> {
         let c: Config = parse_config(model)?;
+        let options = &crate::compose::load::with_loader(options);
         let agent = load_agent(&c.agent, options)?;
         Ok(Self::new(agent).return_value_as_last_message(c.return_value_as_last_message))
     }
