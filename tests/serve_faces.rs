@@ -620,3 +620,56 @@ async fn sigterm_on_stdio_answers_the_calls_in_flight_before_exiting() {
     assert!(status.success(), "toolyard exited with {status}");
     assert_eq!(marked_processes(&stdio.marker), Vec::<u32>::new());
 }
+
+/// The stdio face reads an async pipe when stdin is one (what clients give it) and falls back to
+/// tokio's stdin otherwise: requests in a regular file are answered the same way, two callers
+/// (one per process) at once.
+#[test]
+fn the_stdio_face_answers_requests_from_a_file_as_from_a_pipe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "stdio-file");
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "file", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "demo__echo", "arguments": {"message": "read from a file"}}}),
+    ];
+    let input = dir.path().join("requests.jsonl");
+    let lines: Vec<String> = requests.iter().map(Value::to_string).collect();
+    std::fs::write(&input, lines.join("\n") + "\n").expect("write requests");
+    let run = |stdin: Stdio| {
+        Command::new(toolyard())
+            .args(["serve", "--stdio", "--config"])
+            .arg(&config)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn toolyard")
+    };
+    let from_file = run(Stdio::from(std::fs::File::open(&input).expect("open")));
+    let mut from_pipe = run(Stdio::piped());
+    {
+        use std::io::Write;
+        let mut stdin = from_pipe.stdin.take().expect("stdin");
+        stdin
+            .write_all(std::fs::read(&input).expect("read").as_slice())
+            .expect("write to the pipe");
+        // Dropping stdin ends the session once the answers are out.
+    }
+    for child in [from_file, from_pipe] {
+        let out = child.wait_with_output().expect("toolyard ends");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let answer = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|m| m["id"] == 2)
+            .unwrap_or_else(|| panic!("no answer to the call: {text}"));
+        assert_eq!(
+            answer["result"]["content"][0]["text"], "read from a file",
+            "{answer}"
+        );
+    }
+}

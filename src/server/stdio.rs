@@ -2,12 +2,15 @@
 //! message per line. Each line is parsed once and checked ([`super::incoming`]); a line that is
 //! not a message is answered with its JSON-RPC error on stdout, like the HTTP faces answer it.
 
+use std::os::fd::AsFd;
+
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::unix::pipe;
 use tokio_util::sync::CancellationToken;
 
 use super::handler::WorkbenchServer;
@@ -42,14 +45,35 @@ pub async fn serve_stdio(
     rewrite: Option<OutgoingRewrite>,
     shutdown: CancellationToken,
 ) -> Result<(), StdioServeError> {
-    serve_lines(
-        server,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        rewrite,
-        shutdown,
-    )
-    .await
+    serve_lines(server, stdin(), stdout(), rewrite, shutdown).await
+}
+
+/// This process's stdin: an async pipe when it is one (what a launching client gives), read
+/// on the runtime's own threads; otherwise tokio's stdin, which hands every read to a blocking
+/// thread (the profile of a stdio call showed those hand-offs among its largest costs).
+fn stdin() -> Box<dyn AsyncRead + Unpin + Send> {
+    let pipe = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());
+    match pipe {
+        Some(pipe) => Box::new(pipe),
+        None => Box::new(tokio::io::stdin()),
+    }
+}
+
+/// This process's stdout, as an async pipe when it is one (see [`stdin`]).
+fn stdout() -> Box<dyn AsyncWrite + Unpin + Send> {
+    let pipe = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .and_then(|fd| pipe::Sender::from_owned_fd(fd).ok());
+    match pipe {
+        Some(pipe) => Box::new(pipe),
+        None => Box::new(tokio::io::stdout()),
+    }
 }
 
 /// Serve `server` on newline-delimited JSON-RPC: messages from `input`, answers to `output`.
