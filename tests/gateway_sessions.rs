@@ -192,3 +192,53 @@ async fn parked_sessions_come_back_on_their_next_request() {
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     app.gateway.shutdown().await;
 }
+
+/// A caller that goes away with its GET stream open (connection dropped, no DELETE) leaves its
+/// session idle from then on, so it expires; the caller next to it, still listening, keeps its
+/// session.
+#[tokio::test]
+async fn a_caller_that_vanishes_mid_stream_expires_and_the_listening_one_stays() {
+    let idle = Duration::from_millis(600);
+    let app = app(SessionLimits {
+        max_sessions: 4,
+        idle,
+        ..SessionLimits::default()
+    })
+    .await;
+    let (vanishing, staying) =
+        tokio::join!(open_mcp_session(&app.base), open_mcp_session(&app.base));
+    let listen = |session: String| {
+        let base = app.base.clone();
+        async move {
+            // A client of its own, so dropping the stream closes its connection.
+            let stream = reqwest::Client::new()
+                .get(format!("{base}/mcp"))
+                .header("accept", "text/event-stream")
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-11-25")
+                .send()
+                .await
+                .expect("GET stream");
+            assert_eq!(stream.status(), StatusCode::OK);
+            stream
+        }
+    };
+    let (gone, kept) = tokio::join!(listen(vanishing.clone()), listen(staying.clone()));
+    tokio::time::sleep(idle * 2).await;
+    // Both are still there while listening.
+    tokio::join!(
+        echo_in_session(&app.base, &vanishing, 2),
+        echo_in_session(&app.base, &staying, 2)
+    );
+    drop(gone);
+    tokio::time::sleep(idle * 4).await;
+    let expired = in_session(&app.base, &vanishing)
+        .json(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}))
+        .send()
+        .await
+        .expect("request in the vanished caller's session");
+    assert_eq!(expired.status(), StatusCode::NOT_FOUND);
+    echo_in_session(&app.base, &staying, 3).await;
+    drop(kept);
+    app.gateway.shutdown().await;
+}
