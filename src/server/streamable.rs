@@ -5,8 +5,9 @@
 //! text), a DELETE of an unknown session 404 and of a live one 204 (rmcp: 202 for both). It also
 //! refuses new sessions while the server drains or when `max_sessions` are open, marks a
 //! session busy while one of its requests or streams is in progress (idle ones expire,
-//! [`super::sessions`]), keeps a call counted as in flight until its response is written, puts back tool fields rmcp drops, and holds a streamed response until its
-//! first message so that a quick answer leaves in one write.
+//! [`super::sessions`]), keeps a call counted as in flight until its response is written, puts
+//! back tool fields rmcp drops, and holds a streamed response until its first message so that a
+//! quick answer leaves in one write.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -162,11 +163,7 @@ impl McpFace {
         match busy {
             Some(busy) => {
                 let (parts, body) = response.into_parts();
-                let body = body.into_data_stream().map(move |chunk| {
-                    let _open = &busy;
-                    chunk
-                });
-                Response::from_parts(parts, Body::from_stream(body))
+                Response::from_parts(parts, body_keeping(body.into_data_stream(), busy))
             }
             None => response,
         }
@@ -319,13 +316,20 @@ async fn hold_first_message(response: Response, held: Held) -> Response {
         }
     }
     let head = (!first.is_empty()).then(|| Ok(first.freeze()));
-    let body = stream::iter(head.into_iter().chain(failed.map(Err)))
-        .chain(events)
-        .map(move |chunk| {
-            let _written_while_held = &held;
-            chunk
-        });
-    Response::from_parts(parts, Body::from_stream(body))
+    let body = stream::iter(head.into_iter().chain(failed.map(Err))).chain(events);
+    Response::from_parts(parts, body_keeping(body, held))
+}
+
+/// A response body of `chunks` that holds `keep` until it has been written (or dropped with the
+/// connection).
+fn body_keeping(
+    chunks: impl futures::Stream<Item = Result<Bytes, axum::Error>> + Send + 'static,
+    keep: impl Send + Sync + 'static,
+) -> Body {
+    Body::from_stream(chunks.map(move |chunk| {
+        let _kept = &keep;
+        chunk
+    }))
 }
 
 /// Whether SSE text holds a JSON-RPC message (a priming event holds none).
