@@ -4,6 +4,6 @@
 # Usage: bash bench/gateway.sh [CALLS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin toolyard --example demo_server --example gateway_bench
+cargo build --release --quiet --bin toolyard --example demo_server --example gateway_bench --example stdio_relay
 target="${CARGO_TARGET_DIR:-target}/release"
-"$target/examples/gateway_bench" --toolyard "$target/toolyard" --demo "$target/examples/demo_server" --calls "${1:-2000}"
+"$target/examples/gateway_bench" --toolyard "$target/toolyard" --demo "$target/examples/demo_server" --relay "$target/examples/stdio_relay" --calls "${1:-2000}"

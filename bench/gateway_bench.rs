@@ -30,6 +30,10 @@ struct Args {
     /// Calls per measurement.
     #[arg(long, default_value_t = 2000)]
     calls: usize,
+    /// A byte relay (the stdio_relay example): the demo server is also measured through it, the
+    /// floor for one more process on a stdio path.
+    #[arg(long)]
+    relay: Option<PathBuf>,
     /// Idle 2025-era sessions to open for the memory measurement.
     #[arg(long, default_value_t = 10_000)]
     sessions: usize,
@@ -179,6 +183,19 @@ async fn main() -> Result<()> {
     );
     let direct_stdio = measure(Arc::clone(&direct), "echo", args.calls).await?;
     drop(direct);
+    let relayed_stdio = match &args.relay {
+        Some(relay) => {
+            let relayed = Arc::new(
+                stdio_client(relay, &[args.demo.display().to_string()])
+                    .await
+                    .context("stdio relay")?,
+            );
+            let figures = measure(Arc::clone(&relayed), "echo", args.calls).await?;
+            drop(relayed);
+            Some(figures)
+        }
+        None => None,
+    };
     let config = write_config(
         dir.path(),
         &format!("[servers.demo]\ncommand = \"{}\"\n", args.demo.display()),
@@ -255,11 +272,17 @@ async fn main() -> Result<()> {
 
     println!();
     row("direct stdio", &direct_stdio);
+    if let Some(relayed) = &relayed_stdio {
+        row("through a byte relay", relayed);
+    }
     row("through toolyard (stdio)", &through_stdio);
     row("direct http", &direct_http);
     row("through toolyard (http)", &through_http);
     row("http face, stdio upstream", &mixed_figures);
     println!();
+    if let Some(relayed) = &relayed_stdio {
+        ratio("stdio byte relay (floor)", &direct_stdio, relayed);
+    }
     ratio("stdio", &direct_stdio, &through_stdio);
     ratio("http", &direct_http, &through_http);
     println!();
@@ -287,6 +310,13 @@ async fn main() -> Result<()> {
         "<= 100 us",
         through_stdio.p50_us - direct_stdio.p50_us <= 100.0,
     );
+    if let Some(relayed) = &relayed_stdio {
+        println!(
+            "    (a byte relay that parses nothing adds {:.2} us p50 and keeps {:.2}x of c=32 here)",
+            relayed.p50_us - direct_stdio.p50_us,
+            relayed.rps_c32 / direct_stdio.rps_c32
+        );
+    }
     goal(
         "added p50 per tools/call, HTTP face -> HTTP upstream",
         through_http.p50_us - direct_http.p50_us,
