@@ -188,6 +188,7 @@ impl WorkbenchServer {
             log_level,
             session: Some(session),
             protocol: context.protocol_version(),
+            principal: None,
         }
     }
 

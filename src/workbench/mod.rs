@@ -8,6 +8,7 @@
 mod caller;
 mod error;
 mod observer;
+mod principal;
 mod tasks;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 pub use caller::CallerSession;
 pub use error::WorkbenchError;
 pub use observer::{CallObserver, NoObserver, withdrawn};
+pub use principal::{AuthMethod, Principal};
 pub use tasks::{
     CallFuture, RemoteTask, RemoteTaskHandle, TaskRequest, TaskStart, TaskSupport, TaskUpdate,
 };
@@ -76,6 +78,10 @@ pub struct CallerInfo {
     /// The protocol version the caller speaks (its era picks the upstream session of a server
     /// that speaks both); `None`: unknown (the CLI, a test).
     pub protocol: Option<ProtocolVersion>,
+    /// Who the call is made for, when the face authenticated the caller (`[auth]`, or the
+    /// stdio face's `[auth.stdio]`); `None`: nobody in particular (auth off, the CLI, a test).
+    /// Policy decides on it, and it travels into served teams so their agents act for the caller.
+    pub principal: Option<Arc<Principal>>,
 }
 
 /// What a workbench call carries besides its arguments.
