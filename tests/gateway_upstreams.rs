@@ -543,3 +543,60 @@ async fn configured_headers_reach_a_streamable_http_upstream() {
     gw.shutdown().await;
     server.cancel();
 }
+
+/// A stdio upstream sees only a minimal environment (PATH, HOME, ...) plus what its `env`
+/// names, so a secret in toolyard's environment cannot be read through a tool that prints the
+/// environment; `inherit_env = true` gives one server the whole environment back.
+#[test]
+fn stdio_upstreams_get_a_minimal_environment_unless_they_inherit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let everything = npm_bin("mcp-server-everything");
+    let config = dir.path().join("servers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[servers.plain]
+command = "{bin}"
+[servers.named]
+command = "{bin}"
+env = {{ NAMED_FOR_THE_SERVER = "${{TOOLYARD_TEST_SECRET}}" }}
+[servers.inherits]
+command = "{bin}"
+inherit_env = true
+"#,
+            bin = everything.display()
+        ),
+    )
+    .expect("write config");
+    let secret = "s3cr3t-only-in-toolyards-environment";
+    let env_of = |server: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_toolyard"))
+            .args(["call", &format!("{server}__get-env"), "--args", "{}"])
+            .arg("--config")
+            .arg(&config)
+            .env("TOOLYARD_TEST_SECRET", secret)
+            .output()
+            .expect("run toolyard call");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let plain = env_of("plain");
+    assert!(plain.contains("\"PATH\""), "PATH is passed: {plain}");
+    assert!(!plain.contains(secret), "the secret leaked: {plain}");
+    assert!(!plain.contains("TOOLYARD_TEST_SECRET"), "{plain}");
+    let named = env_of("named");
+    assert!(named.contains("NAMED_FOR_THE_SERVER"), "{named}");
+    assert!(
+        named.contains(secret),
+        "named variables are passed: {named}"
+    );
+    assert!(!named.contains("TOOLYARD_TEST_SECRET"), "{named}");
+    let inherits = env_of("inherits");
+    assert!(inherits.contains("TOOLYARD_TEST_SECRET"), "{inherits}");
+}

@@ -9,6 +9,7 @@ mod diagnose;
 mod interpolate;
 mod locate;
 mod raw;
+mod upstream_auth;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use url::Url;
 
 pub use interpolate::{MissingVar, from_env, interpolate};
 pub use locate::{At, Location};
+pub use upstream_auth::{ClientSecret, UpstreamAuth, UpstreamGrant};
 
 /// Default per-call timeout for upstream tool calls.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -163,6 +165,11 @@ impl Default for CallerSessions {
     }
 }
 
+/// The variables a stdio upstream inherits from toolyard's environment unless its config says
+/// `inherit_env = true` (what the official MCP SDKs pass): anything else, such as model API keys
+/// and tokens, must be named in the server's `env`.
+pub const MINIMAL_ENV: &[&str] = &["PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG"];
+
 /// How to reach one upstream server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportConfig {
@@ -172,6 +179,9 @@ pub enum TransportConfig {
         args: Vec<String>,
         env: BTreeMap<String, String>,
         cwd: Option<PathBuf>,
+        /// Whether the child gets toolyard's whole environment (`inherit_env = true`), or only
+        /// the minimal one ([`crate::config::MINIMAL_ENV`]) plus `env`.
+        inherit_env: bool,
     },
     /// Streamable HTTP.
     StreamableHttp {
@@ -247,6 +257,8 @@ pub struct ServerConfig {
     pub session: SessionMode,
     /// Limits of per-caller sessions (`max_callers`, `caller_idle_secs`).
     pub caller_sessions: CallerSessions,
+    /// How requests get a token (`[servers.NAME.auth]`, streamable HTTP only).
+    pub auth: Option<UpstreamAuth>,
 }
 
 impl ServerConfig {
@@ -264,6 +276,7 @@ impl ServerConfig {
             protocol: ProtocolPreference::default(),
             session: SessionMode::default(),
             caller_sessions: CallerSessions::default(),
+            auth: None,
         }
     }
 }

@@ -40,6 +40,7 @@ pub(super) struct RawServer {
     pub args: Option<Spanned<Array<Spanned<String>>>>,
     pub env: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     pub cwd: Option<Spanned<String>>,
+    pub inherit_env: Option<Spanned<bool>>,
     pub url: Option<Spanned<String>>,
     pub headers: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     pub transport: Option<Spanned<TransportKind>>,
@@ -50,6 +51,7 @@ pub(super) struct RawServer {
     pub session: Option<SessionMode>,
     pub max_callers: Option<Spanned<AtLeastOne>>,
     pub caller_idle_secs: Option<Spanned<Seconds>>,
+    pub auth: Option<Spanned<super::upstream_auth::RawUpstreamAuth>>,
 }
 
 /// A server's `tools` table.

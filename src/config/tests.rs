@@ -47,6 +47,7 @@ fn documented_example_parses() {
         args,
         env,
         cwd,
+        inherit_env,
     } = &everything.transport
     else {
         panic!("stdio expected");
@@ -55,6 +56,7 @@ fn documented_example_parses() {
     assert_eq!(args, &["-y", "@modelcontextprotocol/server-everything"]);
     assert_eq!(env.get("LOG_LEVEL").map(String::as_str), Some("info"));
     assert_eq!(cwd.as_deref(), Some(Path::new("/etc/toolyard/.")));
+    assert!(!inherit_env);
     assert_eq!(everything.timeout, Duration::from_secs(60));
     assert!(everything.tools.admits("echo") && !everything.tools.admits("printEnv"));
     let ov = &everything.tools.overrides["echo"];
@@ -392,5 +394,48 @@ fn gateway_session_limits_have_defaults_and_take_values() {
     assert_error(
         "[gateway]\nsession_idle_secs = \"1800\"\n",
         &["`session_idle_secs`", "expected a number of seconds"],
+    );
+}
+
+#[test]
+fn upstream_auth_is_for_streamable_http_and_keeps_its_secret_out_of_sight() {
+    let table = "[servers.a.auth]\nclient_id = \"ci\"\ntoken_url = \"https://idp.test/token\"\n";
+    let config = parse(&format!(
+        "[servers.a]\nurl = \"https://mcp.test/mcp\"\n{table}scopes = [\"mcp:tools\"]\n\
+         client_secret_env = \"REMOTE_TOKEN\"\ngrant = \"token_exchange\"\n"
+    ))
+    .expect("valid");
+    let auth = config.servers[0].auth.as_ref().expect("auth");
+    assert_eq!(auth.grant, crate::config::UpstreamGrant::TokenExchange);
+    assert_eq!(
+        auth.resource, "https://mcp.test/mcp",
+        "the server's url by default"
+    );
+    assert_eq!(auth.scopes, ["mcp:tools"]);
+    let secret = auth.client_secret.as_ref().expect("secret");
+    assert!(!format!("{config:?}").contains(secret.expose()));
+    assert_error(
+        &format!("[servers.a]\ncommand = \"x\"\n{table}"),
+        &["`auth`", "only streamable HTTP servers"],
+    );
+    assert_error(
+        &format!("[servers.a]\nurl = \"http://h/sse\"\ntransport = \"sse\"\n{table}"),
+        &["`auth`", "only streamable HTTP servers"],
+    );
+    assert_error(
+        &format!(
+            "[servers.a]\nurl = \"http://h/mcp\"\nheaders = {{ Authorization = \"x\" }}\n{table}"
+        ),
+        &["`auth`", "headers.Authorization"],
+    );
+    assert_error(
+        &format!(
+            "[servers.a]\nurl = \"http://h/mcp\"\n{table}client_secret_env = \"NOPE_NOT_SET\"\n"
+        ),
+        &["`auth.client_secret_env`", "NOPE_NOT_SET", "not set"],
+    );
+    assert_error(
+        &format!("[servers.a]\nurl = \"http://h/mcp\"\n{table}grant = \"password\"\n"),
+        &["grant", "password"],
     );
 }

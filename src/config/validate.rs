@@ -11,6 +11,7 @@ use url::Url;
 
 use super::locate::{At, Location};
 use super::raw::{RawFile, RawGateway, RawServer, RawTools, TransportKind};
+use super::upstream_auth::{ClientSecret, RawUpstreamAuth, UpstreamAuth};
 use super::{
     CallerSessions, Config, ConfigError, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT, GatewaySettings,
     MissingVar, ServerConfig, SessionMode, ToolFilter, TransportConfig, interpolate,
@@ -138,7 +139,12 @@ impl Checker<'_> {
             (None, Some(url)) => self.http(&name, url, &mut raw)?,
         };
         let (session, caller_sessions) = self.sessions(&name, &raw)?;
+        let auth = match raw.auth.take() {
+            Some(auth) => Some(self.upstream_auth(&name, auth, &transport)?),
+            None => None,
+        };
         Ok(ServerConfig {
+            auth,
             tools: self.tools(&name, raw.tools)?,
             timeout: raw.timeout_secs.map_or(DEFAULT_TIMEOUT, |s| s.0),
             startup_timeout: raw
@@ -184,6 +190,7 @@ impl Checker<'_> {
             Some(cwd) => Some(self.base.join(self.interp(name, "cwd", &cwd)?)),
             None => None,
         };
+        let inherit_env = raw.inherit_env.take().is_some_and(Spanned::into_inner);
         let command = self.interp(name, "command", &command)?;
         let command = if command.contains('/') && Path::new(&command).is_relative() {
             self.base.join(&command).to_string_lossy().into_owned()
@@ -195,6 +202,7 @@ impl Checker<'_> {
             args,
             env,
             cwd,
+            inherit_env,
         })
     }
 
@@ -208,6 +216,7 @@ impl Checker<'_> {
             ("args", raw.args.as_ref().map(Spanned::span)),
             ("env", raw.env.as_ref().map(Spanned::span)),
             ("cwd", raw.cwd.as_ref().map(Spanned::span)),
+            ("inherit_env", raw.inherit_env.as_ref().map(Spanned::span)),
         ];
         if let Some((key, Some(span))) = stdio_only.into_iter().find(|(_, s)| s.is_some()) {
             let message = "only stdio servers (with `command`) take this key";
@@ -239,6 +248,66 @@ impl Checker<'_> {
                 Err(self.server_err(name, "transport", span, message))
             }
         }
+    }
+
+    fn upstream_auth(
+        &self,
+        name: &str,
+        raw: Spanned<RawUpstreamAuth>,
+        transport: &TransportConfig,
+    ) -> Result<UpstreamAuth, ConfigError> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let TransportConfig::StreamableHttp { url, headers } = transport else {
+            let message = "only streamable HTTP servers (with `url`) take an `auth` table";
+            return Err(self.server_err(name, "auth", span, message));
+        };
+        if headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case("authorization"))
+        {
+            let message = "`auth` gives the server its token: drop `headers.Authorization`";
+            return Err(self.server_err(name, "auth", span, message));
+        }
+        let client_id = self.interp(name, "auth.client_id", &raw.client_id)?;
+        let client_secret = match &raw.client_secret_env {
+            Some(var) => match (self.env)(var.get_ref()) {
+                Some(secret) if !secret.is_empty() => Some(ClientSecret::new(secret)),
+                _ => {
+                    let message = format!(
+                        "environment variable `{}` (the client secret) is not set",
+                        var.get_ref()
+                    );
+                    return Err(self.server_err(
+                        name,
+                        "auth.client_secret_env",
+                        var.span(),
+                        message,
+                    ));
+                }
+            },
+            None => None,
+        };
+        let text = self.interp(name, "auth.token_url", &raw.token_url)?;
+        let token_url = Url::parse(&text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                let message = format!("`{text}` is not an http(s) URL");
+                self.server_err(name, "auth.token_url", raw.token_url.span(), message)
+            })?;
+        let resource = match &raw.resource {
+            Some(r) => self.interp(name, "auth.resource", r)?,
+            None => url.to_string(),
+        };
+        Ok(UpstreamAuth {
+            grant: raw.grant.unwrap_or_default(),
+            client_id,
+            client_secret,
+            token_url,
+            scopes: raw.scopes.unwrap_or_default(),
+            resource,
+        })
     }
 
     fn sessions(

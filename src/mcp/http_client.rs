@@ -23,7 +23,9 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
-use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, RequestId, ServerJsonRpcMessage};
+use rmcp::model::{
+    ClientJsonRpcMessage, GetExtensions, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
+};
 use rmcp::transport::streamable_http_client::{
     AuthRequiredError, HttpStatusError, InsufficientScopeError, SseError, StreamableHttpClient,
     StreamableHttpError, StreamableHttpPostResponse,
@@ -31,6 +33,7 @@ use rmcp::transport::streamable_http_client::{
 use serde_json::Value;
 use sse_stream::{Sse, SseStream};
 
+use super::credentials::{CredentialError, Credentials, UpstreamBearer};
 use super::handler::RELATED_REQUEST_META;
 use super::tap::RawTap;
 use crate::net::QuickAckConnector;
@@ -61,6 +64,9 @@ pub enum HttpError {
     /// A request could not be built (a bad URL or header).
     #[error("cannot build the request: {0}")]
     Request(#[source] http::Error),
+    /// No token could be had for the request (`[servers.NAME.auth]`).
+    #[error("{0}")]
+    Credentials(#[source] CredentialError),
 }
 
 type HttpResult<T> = Result<T, StreamableHttpError<HttpError>>;
@@ -111,6 +117,7 @@ enum Backend {
 pub struct UpstreamHttp {
     backend: Backend,
     tap: Option<RawTap>,
+    credentials: Option<Arc<Credentials>>,
 }
 
 impl UpstreamHttp {
@@ -121,7 +128,40 @@ impl UpstreamHttp {
             "http" => Backend::Plain(crate::net::http_client()),
             _ => Backend::Tls(super::transport::tls_client()),
         };
-        Self { backend, tap }
+        Self {
+            backend,
+            tap,
+            credentials: None,
+        }
+    }
+
+    /// The same client, with requests carrying tokens from `credentials`.
+    pub fn with_credentials(mut self, credentials: Option<Arc<Credentials>>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// The bearer token of one request: the one the request was given for its caller (token
+    /// exchange), else toolyard's own from the credentials, else rmcp's configured one.
+    async fn bearer(
+        &self,
+        message: Option<&ClientJsonRpcMessage>,
+        given: Option<String>,
+    ) -> Result<Option<String>, StreamableHttpError<HttpError>> {
+        if let Some(ClientJsonRpcMessage::Request(request)) = message
+            && let Some(UpstreamBearer(token)) =
+                request.request.extensions().get::<UpstreamBearer>()
+        {
+            return Ok(Some(token.to_string()));
+        }
+        match &self.credentials {
+            Some(credentials) => credentials
+                .own_token()
+                .await
+                .map(|t| Some(t.to_string()))
+                .map_err(|e| StreamableHttpError::Client(HttpError::Credentials(e))),
+            None => Ok(given),
+        }
     }
 
     /// Show a raw message to the tap when it may be a tool list.
@@ -467,6 +507,7 @@ impl StreamableHttpClient for UpstreamHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> HttpResult<StreamableHttpPostResponse> {
+        let auth_header = self.bearer(Some(&message), auth_header).await?;
         match &self.backend {
             Backend::Plain(client) => {
                 self.plain_post(
@@ -512,6 +553,7 @@ impl StreamableHttpClient for UpstreamHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> HttpResult<()> {
+        let auth_header = self.bearer(None, auth_header).await?;
         match &self.backend {
             Backend::Plain(client) => {
                 self.plain_delete(client, uri, session_id, auth_header, custom_headers)
@@ -532,6 +574,7 @@ impl StreamableHttpClient for UpstreamHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> HttpResult<BoxStream<'static, Result<Sse, SseError>>> {
+        let auth_header = self.bearer(None, auth_header).await?;
         match &self.backend {
             Backend::Plain(client) => {
                 self.plain_get(

@@ -2,6 +2,7 @@
 //! and [`McpWorkbench`], one supervised upstream server.
 
 mod callers;
+pub mod credentials;
 pub mod handler;
 pub mod http_client;
 mod inbound;

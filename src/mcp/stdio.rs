@@ -32,6 +32,9 @@ pub struct StdioCommand {
     pub env: BTreeMap<String, String>,
     /// Working directory.
     pub cwd: Option<PathBuf>,
+    /// Give the child toolyard's whole environment; otherwise only
+    /// [`crate::config::MINIMAL_ENV`] (and `env`).
+    pub inherit_env: bool,
 }
 
 /// How many of a child's last stderr lines are kept for error reports.
@@ -109,6 +112,14 @@ pub fn spawn(
     tap: RawTap,
 ) -> std::io::Result<(StdioTransport, ChildGuard)> {
     let mut command = tokio::process::Command::new(&cmd.command);
+    if !cmd.inherit_env {
+        command.env_clear();
+        for key in crate::config::MINIMAL_ENV {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
+    }
     command
         .args(&cmd.args)
         .envs(&cmd.env)

@@ -1,6 +1,7 @@
 //! Building the client transport for an upstream's `[servers.NAME]` settings, and connect errors.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -9,6 +10,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use url::Url;
 
+use super::credentials::Credentials;
 use super::http_client::{HttpError, UpstreamHttp};
 use super::sse_client::{SseClientConfig, SseClientTransport, SseTransportError};
 use super::tap::RawTap;
@@ -156,6 +158,7 @@ pub fn streamable_http(
     url: &Url,
     headers: &BTreeMap<String, String>,
     tap: RawTap,
+    credentials: Option<Arc<Credentials>>,
 ) -> Result<StreamableHttpClientTransport<UpstreamHttp>, ConnectError> {
     let custom: HashMap<HeaderName, HeaderValue> = header_map(headers)?
         .into_iter()
@@ -165,7 +168,7 @@ pub fn streamable_http(
         .custom_headers(custom)
         .reinit_on_expired_session(true);
     Ok(StreamableHttpClientTransport::with_client(
-        UpstreamHttp::for_url(url, Some(tap)),
+        UpstreamHttp::for_url(url, Some(tap)).with_credentials(credentials),
         config,
     ))
 }

@@ -159,6 +159,7 @@ pub fn parse(component: &Value, name: &str) -> Result<McpSpec, ParamsError> {
             protocol: ProtocolPreference::Auto,
             session: SessionMode::Shared,
             caller_sessions: CallerSessions::default(),
+            auth: None,
         },
         overrides,
     })
@@ -231,6 +232,9 @@ fn stdio(params: Value) -> Result<Parsed, ParamsError> {
         args: p.args.unwrap_or_default(),
         env,
         cwd: p.cwd,
+        // As AutoGen's McpWorkbench (the MCP SDK's stdio client): a minimal environment plus
+        // `env`.
+        inherit_env: false,
     };
     Ok((transport, timeout, DEFAULT_STARTUP_TIMEOUT))
 }
@@ -365,7 +369,12 @@ mod tests {
                 args,
                 env,
                 cwd,
+                inherit_env,
             } => {
+                assert!(
+                    !inherit_env,
+                    "AutoGen's stdio servers get a minimal environment"
+                );
                 assert_eq!(command, "demo");
                 assert_eq!(args, &["a"]);
                 assert_eq!(env.get("X").map(String::as_str), Some("1"));

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::UpstreamStatus;
 use crate::config::{ProtocolPreference, ServerConfig, TransportConfig};
+use crate::mcp::credentials::Credentials;
 use crate::mcp::handler::{Ownership, Routes, UpstreamHandler, UpstreamNotice};
 use crate::mcp::inbound::Inbound;
 use crate::mcp::stdio::{ChildGuard, StdioCommand};
@@ -60,6 +61,8 @@ pub struct Inner {
     pub ready: watch::Sender<bool>,
     pub settled: watch::Sender<bool>,
     pub shutdown: CancellationToken,
+    /// Where this session's requests get their tokens (`[servers.NAME.auth]`).
+    pub credentials: Option<Arc<Credentials>>,
 }
 
 /// How to start one connection.
@@ -102,6 +105,11 @@ impl Inner {
             ready: watch::channel(false).0,
             settled: watch::channel(false).0,
             shutdown: spec.shutdown,
+            credentials: spec
+                .config
+                .auth
+                .clone()
+                .map(|auth| Arc::new(Credentials::new(auth))),
             config: spec.config,
         }
     }
@@ -167,12 +175,14 @@ async fn connect(
                 args,
                 env,
                 cwd,
+                inherit_env,
             } => {
                 let cmd = StdioCommand {
                     command: command.clone(),
                     args: args.clone(),
                     env: env.clone(),
                     cwd: cwd.clone(),
+                    inherit_env: *inherit_env,
                 };
                 let (t, mut child) = crate::mcp::stdio::spawn(&inner.config.name, &cmd, tap)
                     .map_err(|source| ConnectError::Spawn {
@@ -190,7 +200,8 @@ async fn connect(
                 }
             }
             TransportConfig::StreamableHttp { url, headers } => {
-                let t = transport::streamable_http(url, headers, tap)?;
+                let credentials = inner.credentials.clone();
+                let t = transport::streamable_http(url, headers, tap, credentials)?;
                 let t = Inbound::new(t, routes, server);
                 let running = serve_client_with_lifecycle_and_ct(handler, t, lifecycle, session_ct)
                     .await
