@@ -242,3 +242,88 @@ async fn a_caller_that_vanishes_mid_stream_expires_and_the_listening_one_stays()
     drop(kept);
     app.gateway.shutdown().await;
 }
+
+/// Two callers park while the upstream their own (per-caller) sessions came from dies; both come
+/// back at once: the healthy upstream answers them at once, the dead one once it has restarted,
+/// each caller again in a session of its own.
+#[tokio::test]
+async fn parked_callers_come_back_after_their_upstream_died_meanwhile() {
+    let marker = uuid::Uuid::new_v4().to_string();
+    let demo = common::example_bin("demo_server");
+    let toml = format!(
+        "[servers.demo]\ncommand = \"{bin}\"\n\
+         [servers.mine]\ncommand = \"{bin}\"\nsession = \"per_caller\"\n\
+         env = {{ TOOLYARD_TEST_MARKER = \"{marker}\" }}\n",
+        bin = demo.display()
+    );
+    let app = common_faces::gateway_app(
+        &toml,
+        HttpConfig {
+            sessions: SessionLimits {
+                park_after: Duration::from_millis(300),
+                ..SessionLimits::default()
+            },
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    let call = |session: String, tool: &'static str, id: i64| {
+        let base = app.base.clone();
+        async move {
+            let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": {"name": tool, "arguments": {"message": session}}});
+            let response = in_session(&base, &session)
+                .json(&body)
+                .send()
+                .await
+                .expect("call");
+            assert_eq!(response.status(), StatusCode::OK);
+            let reply = jsonrpc_body(&response.text().await.expect("body"));
+            assert_eq!(reply["result"]["content"][0]["text"], session, "{reply}");
+        }
+    };
+    let (a, b) = tokio::join!(open_mcp_session(&app.base), open_mcp_session(&app.base));
+    tokio::join!(
+        call(a.clone(), "mine__echo", 2),
+        call(b.clone(), "mine__echo", 2),
+        call(a.clone(), "demo__echo", 3),
+    );
+    // The lists session plus one session (child) per caller.
+    assert_eq!(common::marked_processes(&marker).len(), 3);
+
+    // Parked: the callers' own sessions end; then the upstream's last child dies.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while common::marked_processes(&marker).len() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "per-caller sessions outlive parking"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for pid in common::marked_processes(&marker) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid")),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+
+    // Both come back at once, to both upstreams.
+    tokio::join!(
+        call(a.clone(), "demo__echo", 4),
+        call(b.clone(), "demo__echo", 4),
+        call(a.clone(), "mine__echo", 5),
+        call(b.clone(), "mine__echo", 5),
+    );
+    // One session per caller at once; the lists session comes back after its restart backoff.
+    assert!(common::marked_processes(&marker).len() >= 2);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while common::marked_processes(&marker).len() != 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lists session did not restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.gateway.shutdown().await;
+    assert!(common::marked_processes(&marker).is_empty());
+}

@@ -39,7 +39,12 @@ pub async fn demo_app(config: HttpConfig) -> App {
         "[servers.demo]\ncommand = \"{}\"\n",
         crate::common::example_bin("demo_server").display()
     );
-    let servers = Config::parse(&toml, Path::new("/tmp/servers.toml"), &|_| None).expect("config");
+    gateway_app(&toml, config).await
+}
+
+/// The HTTP faces over a gateway of the servers in `toml`, once they are ready.
+pub async fn gateway_app(toml: &str, config: HttpConfig) -> App {
+    let servers = Config::parse(toml, Path::new("/tmp/servers.toml"), &|_| None).expect("config");
     let shutdown = CancellationToken::new();
     let gateway = Gateway::from_config(&servers, shutdown.clone());
     assert!(gateway.wait_ready(Duration::from_secs(30)).await);
