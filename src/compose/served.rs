@@ -10,11 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use futures::{Stream, StreamExt};
-use rmcp::model::{
-    CallToolResult, ContentBlock, JsonObject, LoggingLevel, LoggingMessageNotificationParam,
-    Tool as McpTool,
-};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool as McpTool};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -25,18 +21,13 @@ use super::file::load_folder;
 use super::mcp_servers::{McpServers, Scope};
 use super::models::{ModelTable, RunEnv};
 use super::prepare::{Built, Mode, build, no_input_channel};
+use super::task_tools::follow::{Followed, Reporting, follow};
 use super::view::GatewayHandle;
 use super::{WorkbenchFile, WorkbenchesError};
-use crate::agents::{RunItem, Task, UserInputFn};
+use crate::agents::{Task, UserInputFn};
 use crate::compose::caller_input::caller_input_for;
-use crate::messages::{AgentEvent, AgentMessage, TaskResult};
+use crate::messages::TaskResult;
 use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
-
-/// How long a cancelled run may take to stop before it is dropped.
-const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Longest speaker content in a progress message, in characters.
-const PROGRESS_CHARS: usize = 200;
 
 /// Makes the input function of a run's `UserProxyAgent`s from the call (e.g. asking the calling
 /// client's user through MCP elicitation).
@@ -274,11 +265,11 @@ impl WorkbenchSet {
         let outcome = match &built {
             Built::Team(team) => {
                 let stream = team.run_stream(Task::Text(task), cancel.clone());
-                follow(&file.name, stream, &ctx).await
+                follow(&file.name, stream, &ctx, Reporting::Progress).await
             }
             Built::Agent(agent) => {
                 let stream = agent.run_stream(Task::Text(task), cancel.clone());
-                follow(&file.name, stream, &ctx).await
+                follow(&file.name, stream, &ctx, Reporting::Progress).await
             }
         };
         match outcome {
@@ -289,106 +280,6 @@ impl WorkbenchSet {
             )])),
         }
     }
-}
-
-enum Followed {
-    Done(TaskResult),
-    Cancelled,
-    Failed(String),
-}
-
-/// Relays a run's messages to the caller until its result (or cancellation).
-async fn follow<E: std::fmt::Display>(
-    tool: &str,
-    stream: impl Stream<Item = Result<RunItem, E>>,
-    ctx: &CallContext,
-) -> Followed {
-    let mut stream = std::pin::pin!(stream);
-    let mut count = 0u64;
-    loop {
-        let item = tokio::select! {
-            item = stream.next() => item,
-            _ = ctx.cancel.cancelled() => {
-                // The run's token is a child of the caller's: let it wind down (upstream calls
-                // send their own cancellations) before the stream is dropped.
-                let drain = async { while stream.next().await.is_some() {} };
-                if tokio::time::timeout(CANCEL_GRACE, drain).await.is_err() {
-                    tracing::warn!(tool, "run did not stop within the grace period; dropped");
-                }
-                return Followed::Cancelled;
-            }
-        };
-        match item {
-            None => return Followed::Failed("the run ended without a result".into()),
-            Some(Err(e)) if ctx.cancel.is_cancelled() => {
-                tracing::debug!(tool, error = %e, "run stopped by cancellation");
-                return Followed::Cancelled;
-            }
-            Some(Err(e)) => return Followed::Failed(e.to_string()),
-            Some(Ok(RunItem::Result(r))) => return Followed::Done(r),
-            Some(Ok(RunItem::Message(m))) => {
-                // A caller that is itself an agent (a team calling this team through its
-                // gateway view) gets the messages in its own stream, as with a TeamTool.
-                ctx.observer.agent_message(m.clone()).await;
-                if matches!(
-                    m,
-                    AgentMessage::Event(AgentEvent::ModelClientStreamingChunkEvent(_))
-                ) {
-                    continue;
-                }
-                count += 1;
-                report(tool, &m, count, ctx).await;
-            }
-        }
-    }
-}
-
-/// A one-line form of a message for progress: tool calls as `name(args)`, results as
-/// `name → text`, anything else as its text; cut to [`PROGRESS_CHARS`].
-fn short_content(message: &AgentMessage) -> String {
-    let full = match message {
-        AgentMessage::Event(AgentEvent::ToolCallRequestEvent(e)) => e
-            .content
-            .iter()
-            .map(|c| format!("{}({})", c.name, c.arguments))
-            .collect::<Vec<_>>()
-            .join(", "),
-        AgentMessage::Event(AgentEvent::ToolCallExecutionEvent(e)) => e
-            .content
-            .iter()
-            .map(|r| format!("{} → {}", r.name, r.content))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_text(),
-    };
-    let full = full.replace('\n', " ");
-    let short: String = full.chars().take(PROGRESS_CHARS).collect();
-    if short.len() < full.len() {
-        format!("{short}…")
-    } else {
-        short
-    }
-}
-
-async fn report(tool: &str, message: &AgentMessage, count: u64, ctx: &CallContext) {
-    let content = message.to_text();
-    let short = short_content(message);
-    ctx.observer
-        .progress(
-            count as f64,
-            None,
-            Some(format!("{}: {short}", message.source())),
-        )
-        .await;
-    ctx.observer
-        .log(
-            LoggingMessageNotificationParam::new(
-                LoggingLevel::Info,
-                json!({"source": message.source(), "type": message.type_name(), "content": content}),
-            )
-            .with_logger(tool),
-        )
-        .await;
 }
 
 /// The tool result: AutoGen's `TaskRunnerTool` text plus the structured result.

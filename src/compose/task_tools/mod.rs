@@ -3,6 +3,7 @@
 //! may be a team and a team's agent may carry an agent as a tool.
 
 mod agent_tool;
+pub(crate) mod follow;
 mod runner;
 mod team_tool;
 

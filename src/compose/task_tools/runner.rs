@@ -3,11 +3,11 @@
 //! observer, and AutoGen's result text. The runner itself (agent or team) is a `TaskRunner`.
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::follow::{Followed, Reporting, follow};
 use crate::agents::{RunItem, Task};
 use crate::component::{ComponentError, ComponentModel};
 use crate::tools::{Tool, ToolError};
@@ -107,8 +107,9 @@ impl<R: TaskRunner> Tool for TaskRunnerTool<R> {
             .await
     }
 
-    /// Runs the task; every message goes to the call's observer as it arrives (AutoGen's
-    /// `run_json_stream`); the result is AutoGen's `return_value_as_string`.
+    /// Runs the task on the one team-as-tool path ([`follow`]): every message goes to the call's
+    /// observer as it arrives (AutoGen's `run_json_stream`); the result is AutoGen's
+    /// `return_value_as_string`.
     async fn run_in(&self, arguments: Value, ctx: &CallContext) -> Result<String, ToolError> {
         let tool = || self.name.clone();
         let task = arguments
@@ -118,29 +119,21 @@ impl<R: TaskRunner> Tool for TaskRunnerTool<R> {
                 tool: tool(),
                 reason: "`task` must be a string".into(),
             })?;
-        let fail = |message: String| {
-            if ctx.cancel.is_cancelled() {
-                ToolError::Cancelled { tool: tool() }
-            } else {
-                ToolError::Failed {
+        let cancel = ctx.cancel.child_token();
+        let _stop = cancel.clone().drop_guard();
+        let stream = self.runner.run_task(Task::Text(task.to_string()), cancel);
+        match follow(&self.name, stream, ctx, Reporting::Messages).await {
+            Followed::Done(result) => result
+                .runner_text(self.return_value_as_last_message)
+                .ok_or_else(|| ToolError::Failed {
                     tool: tool(),
-                    message,
-                }
-            }
-        };
-        let mut stream = self
-            .runner
-            .run_task(Task::Text(task.to_string()), ctx.cancel.clone());
-        while let Some(item) = stream.next().await {
-            match item.map_err(fail)? {
-                RunItem::Message(m) => ctx.observer.agent_message(m).await,
-                RunItem::Result(r) => {
-                    return r
-                        .runner_text(self.return_value_as_last_message)
-                        .ok_or_else(|| fail("The last message is not a BaseChatMessage.".into()));
-                }
-            }
+                    message: "The last message is not a BaseChatMessage.".into(),
+                }),
+            Followed::Cancelled => Err(ToolError::Cancelled { tool: tool() }),
+            Followed::Failed(message) => Err(ToolError::Failed {
+                tool: tool(),
+                message,
+            }),
         }
-        Err(fail("the run ended without a result".into()))
     }
 }
