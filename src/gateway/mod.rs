@@ -545,7 +545,7 @@ impl Workbench for Gateway {
         let tool = &tables.tools[index];
         let caller = guarded::who(&ctx.caller);
         let request = Request::tool(&tool.name, &tool.server);
-        let shown = arguments.clone().filter(|_| self.audits_arguments());
+        let shown = self.audits_arguments().then(|| arguments.clone()).flatten();
         let call = async {
             let arguments = Self::checked_arguments(tool, arguments)?;
             self.members[tool.member]
@@ -574,7 +574,7 @@ impl Workbench for Gateway {
         let tool = &tables.tools[index];
         let caller = guarded::who(&ctx.caller);
         let request = Request::tool(&tool.name, &tool.server);
-        let shown = arguments.clone().filter(|_| self.audits_arguments());
+        let shown = self.audits_arguments().then(|| arguments.clone()).flatten();
         let call = async {
             let arguments = Self::checked_arguments(tool, arguments)?;
             self.members[tool.member]
@@ -695,7 +695,7 @@ impl Workbench for Gateway {
             .map(|&i| &tables.prompts[i])
             .ok_or_else(|| WorkbenchError::UnknownPrompt { name: name.into() })?;
         let caller = guarded::who(&ctx.caller);
-        let shown = arguments.clone().filter(|_| self.audits_arguments());
+        let shown = self.audits_arguments().then(|| arguments.clone()).flatten();
         let get = self.members[p.member]
             .workbench
             .get_prompt(&p.upstream, arguments, ctx);

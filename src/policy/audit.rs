@@ -1,19 +1,17 @@
-//! `[audit]`: one JSON line per decided call, written by one writer task through a bounded
-//! channel (the call never waits on the disk unless the channel is full), to a file or stderr.
-//! The writer belongs to the [`Audit`] (its owner closes it at shutdown, which writes out
-//! what is queued); no arguments, results or secrets are written unless
-//! `include_arguments = true`.
+//! `[audit]`: one JSON line per decided call, written by one writer thread through a bounded
+//! channel (a call never waits on the disk unless the channel is full), to a file or stderr.
+//! The writer belongs to the [`Audit`]: [`Audit::close`] (the gateway's shutdown) writes out
+//! what is queued and ends it, as dropping the `Audit` does. No arguments, results or secrets
+//! are written unless `include_arguments = true`.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{mpsc, oneshot};
 
 use super::PolicyError;
 use super::evaluate::{DecidedBy, Decision, Request};
@@ -22,6 +20,14 @@ use crate::workbench::{AuthMethod, CallerInfo};
 
 /// Lines queued for the writer before a call waits for room.
 const QUEUE: usize = 4096;
+
+/// What the writer thread is sent.
+enum Message {
+    /// One line, newline included.
+    Line(String),
+    /// Write out what is queued and stop; answer when done.
+    Close(oneshot::Sender<()>),
+}
 
 /// How a decided call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,11 +57,10 @@ impl Outcome {
     }
 }
 
-/// The audit log: a queue to its writer task.
+/// The audit log: a queue to its writer thread.
 pub struct Audit {
-    tx: mpsc::Sender<String>,
-    stop: CancellationToken,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    tx: mpsc::Sender<Message>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     include_arguments: bool,
 }
 
@@ -84,19 +89,19 @@ pub struct Entry<'a> {
 }
 
 impl Audit {
-    /// Opens the audit file (appending) or stderr, and starts the writer. Must be called
-    /// inside a tokio runtime.
+    /// Opens the audit file (appending) or stderr, and starts the writer thread.
     pub fn open(config: &AuditConfig) -> Result<Self, PolicyError> {
-        let out: Box<dyn AsyncWrite + Send + Unpin> = match &config.path {
+        let out: Box<dyn Write + Send> = match &config.path {
             Some(path) => Box::new(open_append(path)?),
-            None => Box::new(tokio::io::stderr()),
+            None => Box::new(std::io::stderr()),
         };
         let (tx, rx) = mpsc::channel(QUEUE);
-        let stop = CancellationToken::new();
-        let writer = tokio::spawn(write_lines(rx, out, stop.clone()));
+        let writer = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || write_lines(rx, out))
+            .map_err(|source| PolicyError::AuditWriter { source })?;
         Ok(Self {
             tx,
-            stop,
             writer: Mutex::new(Some(writer)),
             include_arguments: config.include_arguments,
         })
@@ -110,68 +115,68 @@ impl Audit {
     /// Queues one line (waits only while the queue is full; dropped once the log is closed).
     pub async fn record(&self, entry: Entry<'_>) {
         let line = line(&entry, self.include_arguments);
-        let _ = self.tx.send(line).await;
+        let _ = self.tx.send(Message::Line(line)).await;
     }
 
     /// Writes out every queued line and stops the writer (later lines are dropped).
     pub async fn close(&self) {
-        self.stop.cancel();
+        let (done, written) = oneshot::channel();
+        if self.tx.send(Message::Close(done)).await.is_ok() {
+            let _ = written.await;
+        }
         let writer = self.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(writer) = writer {
-            let _ = writer.await;
+            // The thread has answered (or is gone): joining it does not wait on the disk.
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
     }
 }
 
-fn open_append(path: &Path) -> Result<tokio::fs::File, PolicyError> {
+fn open_append(path: &Path) -> Result<std::fs::File, PolicyError> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map(tokio::fs::File::from_std)
         .map_err(|source| PolicyError::AuditOpen {
             path: path.to_path_buf(),
             source,
         })
 }
 
-async fn write_lines(
-    mut rx: mpsc::Receiver<String>,
-    mut out: Box<dyn AsyncWrite + Send + Unpin>,
-    stop: CancellationToken,
-) {
+/// The writer thread: lines as they come, one write and flush per batch of queued lines; ends
+/// on `Close` (after answering it) or when the `Audit` is dropped.
+fn write_lines(mut rx: mpsc::Receiver<Message>, out: Box<dyn Write + Send>) {
+    let mut out = std::io::BufWriter::new(out);
     let mut failed = false;
-    loop {
-        let first = tokio::select! {
-            line = rx.recv() => line,
-            () = stop.cancelled() => None,
-        };
-        let Some(first) = first else { break };
-        let mut batch = first;
-        while let Ok(line) = rx.try_recv() {
-            batch.push_str(&line);
+    while let Some(message) = rx.blocking_recv() {
+        let mut close = None;
+        let mut next = Some(message);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Line(line) => {
+                    if let Err(error) = out.write_all(line.as_bytes()) {
+                        report(&mut failed, &error);
+                    }
+                }
+                Message::Close(done) => close = Some(done),
+            }
+            if close.is_none() {
+                next = rx.try_recv().ok();
+            }
         }
-        write(&mut out, &batch, &mut failed).await;
+        if let Err(error) = out.flush() {
+            report(&mut failed, &error);
+        }
+        if let Some(done) = close {
+            let _ = done.send(());
+            return;
+        }
     }
-    rx.close();
-    let mut rest = String::new();
-    while let Some(line) = rx.recv().await {
-        rest.push_str(&line);
-    }
-    write(&mut out, &rest, &mut failed).await;
+    let _ = out.flush();
 }
 
-async fn write(out: &mut (dyn AsyncWrite + Send + Unpin), text: &str, failed: &mut bool) {
-    if text.is_empty() {
-        return;
-    }
-    let written = async {
-        out.write_all(text.as_bytes()).await?;
-        out.flush().await
-    };
-    if let Err(error) = written.await
-        && !std::mem::replace(failed, true)
-    {
+fn report(failed: &mut bool, error: &std::io::Error) {
+    if !std::mem::replace(failed, true) {
         tracing::error!(%error, "cannot write the audit log; audit lines are being lost");
     }
 }
@@ -225,4 +230,54 @@ fn auth_name(method: &AuthMethod) -> &'static str {
 fn session_tag(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     hex::encode(&digest[..6])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn close_writes_out_every_queued_line_and_later_ones_are_dropped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.jsonl");
+        let audit = Audit::open(&AuditConfig {
+            path: Some(path.clone()),
+            include_arguments: false,
+        })
+        .expect("open");
+        let caller = CallerInfo::default();
+        let decision = Decision::unguarded();
+        let arguments = json!({"secret": "s3cret"});
+        for _ in 0..500 {
+            audit
+                .record(Entry {
+                    caller: &caller,
+                    request: Request::tool("demo__echo", "demo"),
+                    decision: &decision,
+                    outcome: Outcome::Ok,
+                    duration: Duration::from_micros(1500),
+                    arguments: Some(&arguments),
+                })
+                .await;
+        }
+        audit.close().await;
+        audit
+            .record(Entry {
+                caller: &caller,
+                request: Request::prompt("late"),
+                decision: &decision,
+                outcome: Outcome::Ok,
+                duration: Duration::ZERO,
+                arguments: None,
+            })
+            .await;
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text.lines().count(), 500);
+        assert!(!text.contains("s3cret"), "arguments only when asked");
+        let first: Value =
+            serde_json::from_str(text.lines().next().expect("a line")).expect("json");
+        assert_eq!(first["duration_ms"], 1.5);
+        assert_eq!(first["rule"]["effect"], "default");
+        assert!(first["sub"].is_null() && first["session"].is_null());
+    }
 }

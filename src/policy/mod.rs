@@ -46,6 +46,12 @@ pub enum PolicyError {
     /// Compiling the rules panicked.
     #[error("compiling the policy rules panicked")]
     CompilePanicked,
+    /// The audit writer thread could not start.
+    #[error("cannot start the audit writer thread")]
+    AuditWriter {
+        #[source]
+        source: std::io::Error,
+    },
     /// The audit file could not be opened.
     #[error("cannot open the audit log {}", .path.display())]
     AuditOpen {
@@ -73,8 +79,7 @@ pub struct Pass {
 
 impl Guard {
     /// The guard `config` asks for: `None` without `[policy]` and `[audit]`. Rules are
-    /// compiled (a bad one is an error with its place in the file) and the audit file opened;
-    /// must be called inside a tokio runtime when `[audit]` is there.
+    /// compiled (a bad one is an error with its place in the file) and the audit file opened.
     pub fn from_config(config: &Config) -> Result<Option<Arc<Self>>, PolicyError> {
         if config.policy.is_none() && config.audit.is_none() {
             return Ok(None);
