@@ -19,6 +19,7 @@ pub mod messages;
 pub mod model_context;
 pub mod models;
 pub mod net;
+pub mod policy;
 pub mod process_group;
 pub mod server;
 pub mod teams;

@@ -18,6 +18,7 @@ const ORDER: &[&str] = &[
     "code_executors",
     "termination",
     "workbench",
+    "policy",
     "tools",
     "agents",
     "teams",

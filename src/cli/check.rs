@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 
 use toolyard::compose::{Kind, Known, check_folder};
+use toolyard::config::Config;
+use toolyard::policy::RuleSet;
 
 use super::{
     ConfigArgs, WorkbenchArgs, init_logging, model_table, start_gateway, wait_for_upstreams,
@@ -26,8 +28,8 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         config.path.display(),
         config.servers.len()
     );
+    let mut failed = !check_policy(&config);
     wait_for_upstreams(&gateway).await;
-    let mut failed = false;
     for s in gateway.statuses() {
         let ok = s.state == "ready";
         failed |= !ok;
@@ -74,6 +76,35 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Compile every `[policy]` rule and report; whether they all compile.
+fn check_policy(config: &Config) -> bool {
+    let Some(policy) = &config.policy else {
+        return true;
+    };
+    match RuleSet::compile(policy, &config.path) {
+        Ok(rules) => {
+            let limits = &policy.rate_limit;
+            let per_minute = limits
+                .per_minute
+                .map_or_else(|| "none".to_string(), |n| format!("{n}/min per caller"));
+            println!(
+                "ok   policy: {} rule(s), default {}, rate limit {per_minute}{}",
+                rules.rules.len(),
+                rules.default.name(),
+                match limits.tools.len() {
+                    0 => String::new(),
+                    n => format!(" and {n} per-tool limit(s)"),
+                }
+            );
+            true
+        }
+        Err(e) => {
+            println!("FAIL policy: {e}");
+            false
+        }
+    }
 }
 
 /// Report every workbench file of `dir`; whether all are good.

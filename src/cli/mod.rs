@@ -4,6 +4,7 @@ mod call;
 mod check;
 mod demo_server;
 mod health;
+mod policy;
 mod run;
 mod runner;
 mod serve;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use toolyard::compose::{ModelTable, WorkbenchSet};
 use toolyard::config::Config;
 use toolyard::gateway::{Gateway, Member};
+use toolyard::policy::Guard;
 
 /// MCP gateway and tool-orchestration service.
 #[derive(Debug, Parser)]
@@ -41,6 +43,9 @@ enum Command {
     Check(check::CheckArgs),
     /// Run one agent or team from a file in the terminal (like AutoGen's Console).
     Run(run::RunArgs),
+    /// Work with the `[policy]` rules (`toolyard policy test`).
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Ask a running gateway's /healthz; exit 0 when every upstream is ready (for health checks).
     Health(health::HealthArgs),
     /// Serve toolyard's example MCP server (what the bundled servers.toml starts as `demo`).
@@ -122,10 +127,11 @@ pub async fn start_gateway_with_workbenches(
     workbenches: &WorkbenchArgs,
 ) -> anyhow::Result<Started> {
     let config = Config::load(&args.config)?;
+    let guard = Guard::from_config(&config)?;
     let folder = workbenches.folder(&config)?;
     let shutdown = CancellationToken::new();
     let Some(folder) = folder.as_deref() else {
-        let gateway = Gateway::from_config(&config, shutdown.clone());
+        let gateway = Gateway::from_config_guarded(&config, Vec::new(), guard, shutdown.clone());
         return Ok((config, gateway, shutdown, None));
     };
     let models = Arc::new(model_table(&config, true).await?);
@@ -135,7 +141,7 @@ pub async fn start_gateway_with_workbenches(
         workbench: Arc::clone(&set) as Arc<dyn toolyard::workbench::Workbench>,
         filter: Default::default(),
     };
-    let gateway = Gateway::from_config_with(&config, vec![member], shutdown.clone());
+    let gateway = Gateway::from_config_guarded(&config, vec![member], guard, shutdown.clone());
     set.gateway_handle().bind(&gateway);
     set.watch(shutdown.clone());
     Ok((config, gateway, shutdown, Some(set)))
@@ -150,6 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args).await,
         Command::Run(args) => run::run(args).await,
         Command::Health(args) => health::run(args).await,
+        Command::Policy(command) => policy::run(command),
         Command::DemoServer(args) => demo_server::run(args).await,
     }
 }
@@ -177,7 +184,8 @@ fn colour_on_stderr() -> bool {
 /// notes (which workbench folder, which gateway).
 pub const ONE_SHOT_LOG: &str = "warn,toolyard::cli=info";
 
-/// Load the config and start the gateway over it.
+/// Load the config and start the gateway over it, without its `[policy]` guard (for `check`,
+/// which compiles the rules itself and writes no audit line).
 pub fn start_gateway(
     args: &ConfigArgs,
 ) -> anyhow::Result<(Config, Arc<Gateway>, CancellationToken)> {

@@ -119,7 +119,7 @@ pub fn build(
                 let workbench: Arc<dyn Workbench> = match mode {
                     Mode::Run { gateway, env, .. } => Arc::new(
                         GatewayView::new((*gateway).clone(), entries.clone())
-                            .for_caller(env.ctx.caller.session.clone()),
+                            .for_caller(&env.ctx.caller),
                     ),
                     Mode::Check => Arc::new(crate::tools::StaticWorkbench::default()),
                 };

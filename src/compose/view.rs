@@ -1,6 +1,8 @@
 //! An agent's filtered view of the gateway: the tools of named servers (`"everything"`) and
 //! single served tools (`"fs__read_file"`), called through the gateway (validation, routing,
-//! cancellation and progress as for any caller).
+//! cancellation and progress as for any caller). A view made for a run on a caller's behalf
+//! acts as that caller: its principal goes with every call, so the gateway's `[policy]`
+//! decides for it, and the model is offered only the tools that caller may call.
 
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -8,7 +10,9 @@ use async_trait::async_trait;
 use rmcp::model::{CallToolResult, JsonObject};
 
 use crate::gateway::{ExposedTool, Gateway};
-use crate::workbench::{CallContext, CallerSession, ToolSpec, Workbench, WorkbenchError};
+use crate::workbench::{
+    CallContext, CallerInfo, CallerSession, Principal, ToolSpec, Workbench, WorkbenchError,
+};
 
 /// The gateway a workbench set serves in, bound once the gateway exists (it holds the set).
 #[derive(Clone, Default)]
@@ -46,6 +50,7 @@ pub struct GatewayView {
     gateway: GatewayHandle,
     entries: Vec<String>,
     caller: Option<CallerSession>,
+    principal: Option<Arc<Principal>>,
 }
 
 impl GatewayView {
@@ -55,14 +60,26 @@ impl GatewayView {
             gateway,
             entries,
             caller: None,
+            principal: None,
         }
     }
 
     /// The same view for the agents of a run made on a caller's behalf: their tool calls are
-    /// that caller's (its per-caller upstream sessions), whatever context the agent passes.
-    pub fn for_caller(mut self, caller: Option<CallerSession>) -> Self {
-        self.caller = caller;
+    /// that caller's (its per-caller upstream sessions, and its principal, which the policy
+    /// decides on), whatever context the agent passes.
+    pub fn for_caller(mut self, caller: &CallerInfo) -> Self {
+        self.caller = caller.session.clone();
+        self.principal = caller.principal.clone();
         self
+    }
+
+    /// Who the view's calls are made for, as the gateway's policy sees it.
+    fn acting_for(&self) -> CallerInfo {
+        CallerInfo {
+            session: self.caller.clone(),
+            principal: self.principal.clone(),
+            ..CallerInfo::default()
+        }
     }
 
     /// What the view admits.
@@ -107,7 +124,7 @@ impl Workbench for GatewayView {
             )
             .await;
         Ok(gateway
-            .exposed_tools()
+            .exposed_tools_for(&self.acting_for())
             .await
             .into_iter()
             .filter(|t| self.admits(t))
@@ -134,6 +151,9 @@ impl Workbench for GatewayView {
         let mut ctx = CallContext { cancel, ..ctx };
         if self.caller.is_some() {
             ctx.caller.session = self.caller.clone();
+        }
+        if self.principal.is_some() {
+            ctx.caller.principal = self.principal.clone();
         }
         let name = name.to_string();
         let call = tokio::spawn(async move { gateway.call_tool(&name, arguments, ctx).await });

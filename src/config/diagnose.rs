@@ -9,7 +9,9 @@ use toml::de::DeTable;
 use super::ConfigError;
 use super::ToolOverride;
 use super::locate::{At, Location, fields_of, find, suggestion};
+use super::policy::{RawAudit, RawPolicy, RawRateLimit, RawRule};
 use super::raw::{RawFile, RawGateway, RawServer, RawTools};
+use super::upstream_auth::RawUpstreamAuth;
 
 /// A serde error of the raw tables as a config error naming the section or server, the key
 /// and the place; unknown keys get a hint when a known key is close.
@@ -45,13 +47,17 @@ pub(super) fn serde_error(
                 message,
             }
         }
-        [gateway, rest @ ..] if gateway == "gateway" && !rest.is_empty() => ConfigError::Section {
-            path,
-            at,
-            section: "gateway".into(),
-            key: rest.join("."),
-            message,
-        },
+        [section, rest @ ..]
+            if matches!(section.as_str(), "gateway" | "policy" | "audit") && !rest.is_empty() =>
+        {
+            ConfigError::Section {
+                path,
+                at,
+                section: section.clone(),
+                key: rest.join("."),
+                message,
+            }
+        }
         [first, ..] => ConfigError::Section {
             path,
             at,
@@ -111,6 +117,11 @@ fn known_keys(parent: &[String]) -> &'static [&'static str] {
         ["servers", _] => fields_of::<RawServer>(),
         ["servers", _, "tools"] => fields_of::<RawTools>(),
         ["servers", _, "tools", "overrides", _] => fields_of::<ToolOverride>(),
+        ["servers", _, "auth"] => fields_of::<RawUpstreamAuth>(),
+        ["policy"] => fields_of::<RawPolicy>(),
+        ["policy", rule] if rule.starts_with("rules[") => fields_of::<RawRule>(),
+        ["policy", "rate_limit"] => fields_of::<RawRateLimit>(),
+        ["audit"] => fields_of::<RawAudit>(),
         _ => &[],
     }
 }

@@ -8,6 +8,7 @@
 mod diagnose;
 mod interpolate;
 mod locate;
+mod policy;
 mod raw;
 mod upstream_auth;
 mod validate;
@@ -22,6 +23,7 @@ use url::Url;
 
 pub use interpolate::{MissingVar, from_env, interpolate};
 pub use locate::{At, Location};
+pub use policy::{AuditConfig, Effect, PolicyConfig, RateLimitConfig, RuleSource};
 pub use upstream_auth::{ClientSecret, UpstreamAuth, UpstreamGrant};
 
 /// Default per-call timeout for upstream tool calls.
@@ -294,6 +296,10 @@ pub struct Config {
     pub servers: Vec<ServerConfig>,
     /// The raw `[models.NAME]` tables (used by workbenches).
     pub models: Table,
+    /// The `[policy]` table, if any (its rules are compiled by `crate::policy`).
+    pub policy: Option<PolicyConfig>,
+    /// The `[audit]` table, if any.
+    pub audit: Option<AuditConfig>,
 }
 
 impl Config {

@@ -19,6 +19,8 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub servers: Entries<Spanned<RawServer>>,
     pub models: Option<toml::Table>,
+    pub policy: Option<super::policy::RawPolicy>,
+    pub audit: Option<super::policy::RawAudit>,
 }
 
 /// `[gateway]`.

@@ -438,4 +438,92 @@ fn upstream_auth_is_for_streamable_http_and_keeps_its_secret_out_of_sight() {
         &format!("[servers.a]\nurl = \"http://h/mcp\"\n{table}grant = \"password\"\n"),
         &["grant", "password"],
     );
+    assert_error(
+        &format!("[servers.a]\nurl = \"http://h/mcp\"\n{table}client_secret = \"x\"\n"),
+        &["`auth.client_secret`", "client_secret_env"],
+    );
+}
+
+const POLICY: &str = r#"
+[policy]
+default = "allow"
+[[policy.rules]]
+allow = 'jwt.sub == "alice"'
+[[policy.rules]]
+deny = """
+mcp.tool.name == "x"
+"""
+[policy.rate_limit]
+per_minute = 120
+[policy.rate_limit.tools]
+"everything__echo" = 10
+
+[audit]
+path = "audit.jsonl"
+include_arguments = true
+"#;
+
+#[test]
+fn policy_and_audit_parse_with_rule_positions() {
+    let config = parse(POLICY).unwrap();
+    let policy = config.policy.unwrap();
+    assert_eq!(policy.default, Effect::Allow);
+    assert_eq!(policy.rules.len(), 2);
+    assert_eq!(policy.rules[0].effect, Effect::Allow);
+    assert_eq!(
+        policy.rules[0].at,
+        Location {
+            line: 5,
+            column: 10
+        }
+    );
+    assert_eq!(policy.rules[1].effect, Effect::Deny);
+    assert_eq!(policy.rules[1].expression, "mcp.tool.name == \"x\"\n");
+    assert_eq!(policy.rules[1].at, Location { line: 8, column: 1 });
+    assert_eq!(policy.rate_limit.per_minute.map(|n| n.get()), Some(120));
+    assert_eq!(policy.rate_limit.tools["everything__echo"].get(), 10);
+    let audit = config.audit.unwrap();
+    assert_eq!(
+        audit.path.as_deref(),
+        Some(Path::new("/etc/toolyard/audit.jsonl"))
+    );
+    assert!(audit.include_arguments);
+}
+
+#[test]
+fn policy_defaults_to_deny_and_audit_to_stderr() {
+    let config = parse("[policy]\n[audit]\npath = \"-\"\n").unwrap();
+    assert_eq!(config.policy.unwrap().default, Effect::Deny);
+    assert_eq!(config.audit.unwrap().path, None);
+    let config = parse("").unwrap();
+    assert!(config.policy.is_none() && config.audit.is_none());
+}
+
+#[test]
+fn bad_policy_tables_name_their_key() {
+    let err = parse("[policy]\ndefault = \"maybe\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(":2:11: [policy] key `default`"), "{err}");
+    let err = parse("[policy]\n[[policy.rules]]\nalow = 'true'\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[policy] key `rules[0].alow`: unknown key"),
+        "{err}"
+    );
+    assert!(err.contains("allow"), "a hint: {err}");
+    let err = parse("[policy]\n[[policy.rules]]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[policy.rules[0]]: a rule needs"), "{err}");
+    let err = parse("[policy.rate_limit]\nper_minute = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[policy] key `rate_limit.per_minute`"),
+        "{err}"
+    );
+    let err = parse("[audit]\nfile = \"x\"\n").unwrap_err().to_string();
+    assert!(err.contains("[audit] key `file`: unknown key"), "{err}");
 }

@@ -10,11 +10,13 @@ use toml::Spanned;
 use url::Url;
 
 use super::locate::{At, Location};
+use super::policy::{self, RawAudit, RawPolicy};
 use super::raw::{RawFile, RawGateway, RawServer, RawTools, TransportKind};
 use super::upstream_auth::{ClientSecret, RawUpstreamAuth, UpstreamAuth};
 use super::{
-    CallerSessions, Config, ConfigError, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT, GatewaySettings,
-    MissingVar, ServerConfig, SessionMode, ToolFilter, TransportConfig, interpolate,
+    AuditConfig, CallerSessions, Config, ConfigError, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT,
+    Effect, GatewaySettings, MissingVar, PolicyConfig, RateLimitConfig, RuleSource, ServerConfig,
+    SessionMode, ToolFilter, TransportConfig, interpolate,
 };
 
 /// Checks one file's raw tables and builds the typed config.
@@ -88,7 +90,81 @@ impl Checker<'_> {
             gateway,
             servers,
             models: raw.models.unwrap_or_default(),
+            policy: raw.policy.map(|p| self.policy(p)).transpose()?,
+            audit: raw.audit.map(|a| self.audit(a)),
         })
+    }
+
+    fn section_err(
+        &self,
+        section: &str,
+        key: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Section {
+            path: self.path.to_path_buf(),
+            at: self.at(span),
+            section: section.into(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn policy(&self, raw: RawPolicy) -> Result<PolicyConfig, ConfigError> {
+        let mut rules = Vec::with_capacity(raw.rules.len());
+        for (i, rule) in raw.rules.into_iter().enumerate() {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            let section = format!("policy.rules[{i}]");
+            let (effect, expression) = match (rule.allow, rule.deny) {
+                (Some(allow), None) => (Effect::Allow, allow),
+                (None, Some(deny)) => (Effect::Deny, deny),
+                (Some(_), Some(deny)) => {
+                    let message = "a rule has either `allow` or `deny`, not both";
+                    return Err(self.section_err(&section, "deny", deny.span(), message));
+                }
+                (None, None) => {
+                    let message = "a rule needs `allow = '<CEL>'` or `deny = '<CEL>'`";
+                    return Err(self.section_err(&section, "", span, message));
+                }
+            };
+            let start = expression.span().start;
+            let start = start + policy::opener_len(self.text, start);
+            rules.push(RuleSource {
+                effect,
+                expression: expression.into_inner(),
+                at: Location::of(self.text, start),
+            });
+        }
+        let rate_limit = raw
+            .rate_limit
+            .map(|r| RateLimitConfig {
+                per_minute: r.per_minute.map(policy::per_minute),
+                tools: r
+                    .tools
+                    .into_iter()
+                    .map(|(tool, n)| (tool, policy::per_minute(n)))
+                    .collect(),
+            })
+            .unwrap_or_default();
+        Ok(PolicyConfig {
+            default: raw.default.unwrap_or_default(),
+            rules,
+            rate_limit,
+        })
+    }
+
+    fn audit(&self, raw: RawAudit) -> AuditConfig {
+        let path = raw
+            .path
+            .map(Spanned::into_inner)
+            .filter(|p| p != "-")
+            .map(|p| self.base.join(p));
+        AuditConfig {
+            path,
+            include_arguments: raw.include_arguments,
+        }
     }
 
     fn gateway(&self, raw: Option<RawGateway>) -> Result<GatewaySettings, ConfigError> {

@@ -1,6 +1,7 @@
 //! The Gateway workbench: many member workbenches as one, namespaced, filtered, renamed,
 //! with argument validation and change notification.
 
+mod guarded;
 mod naming;
 mod validate;
 
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, GatewaySettings, ToolFilter};
 use crate::mcp::{McpWorkbench, UpstreamStatus};
+use crate::policy::{Guard, Outcome, Request};
 use crate::workbench::{
     CallContext, CallerInfo, TaskRequest, TaskStart, TaskSupport, ToolSpec, Workbench,
     WorkbenchChange, WorkbenchError,
@@ -99,6 +101,8 @@ pub struct Gateway {
     extras: ToolExtrasTable,
     changes: broadcast::Sender<WorkbenchChange>,
     shutdown: CancellationToken,
+    /// `[policy]` and `[audit]`: asked before every call, told after it; `None`: no checks.
+    guard: Option<Arc<Guard>>,
 }
 
 impl Gateway {
@@ -112,6 +116,17 @@ impl Gateway {
     pub fn from_config_with(
         config: &Config,
         extra: Vec<Member>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        Self::from_config_guarded(config, extra, None, shutdown)
+    }
+
+    /// Like [`Gateway::from_config_with`], with `guard` deciding, limiting and auditing every
+    /// call (build it from the same config with [`Guard::from_config`]).
+    pub fn from_config_guarded(
+        config: &Config,
+        extra: Vec<Member>,
+        guard: Option<Arc<Guard>>,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
         let upstreams: Vec<McpWorkbench> = config
@@ -128,7 +143,7 @@ impl Gateway {
             })
             .chain(extra)
             .collect();
-        Self::build(config.gateway.clone(), members, upstreams, shutdown)
+        Self::build(config.gateway.clone(), members, upstreams, guard, shutdown)
     }
 
     /// Aggregate arbitrary workbenches (no upstream supervision).
@@ -137,13 +152,24 @@ impl Gateway {
         members: Vec<Member>,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
-        Self::build(settings, members, Vec::new(), shutdown)
+        Self::build(settings, members, Vec::new(), None, shutdown)
+    }
+
+    /// Aggregate arbitrary workbenches behind `guard` (no upstream supervision).
+    pub fn new_guarded(
+        settings: GatewaySettings,
+        members: Vec<Member>,
+        guard: Option<Arc<Guard>>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        Self::build(settings, members, Vec::new(), guard, shutdown)
     }
 
     fn build(
         settings: GatewaySettings,
         members: Vec<Member>,
         upstreams: Vec<McpWorkbench>,
+        guard: Option<Arc<Guard>>,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
         let (changes, _) = broadcast::channel(256);
@@ -158,6 +184,7 @@ impl Gateway {
             extras: ToolExtrasTable::default(),
             changes,
             shutdown,
+            guard,
         });
         for member in &gateway.members {
             if let Some(rx) = member.workbench.changes() {
@@ -218,10 +245,19 @@ impl Gateway {
         }
     }
 
-    /// Stop every upstream (their supervisors close sessions and kill child process groups).
+    /// Stop every upstream (their supervisors close sessions and kill child process groups),
+    /// then write out the audit lines still queued.
     pub async fn shutdown(&self) {
         self.shutdown.cancel();
         futures::future::join_all(self.upstreams.iter().map(McpWorkbench::stopped)).await;
+        if let Some(guard) = &self.guard {
+            guard.close().await;
+        }
+    }
+
+    /// The policy guard, if `[policy]` or `[audit]` is configured.
+    pub fn guard(&self) -> Option<&Arc<Guard>> {
+        self.guard.as_ref()
     }
 
     /// Names two servers both want under `prefix = "never"` (the later one is not served).
@@ -232,6 +268,12 @@ impl Gateway {
     /// The served tools with their routing.
     pub async fn exposed_tools(&self) -> Vec<ExposedTool> {
         self.tables().await.tools.clone()
+    }
+
+    /// The served tools `caller` may call, with their routing.
+    pub async fn exposed_tools_for(&self, caller: &CallerInfo) -> Vec<ExposedTool> {
+        let tools = self.tables().await.tools.clone();
+        self.permitted(caller, tools, |t| Request::tool(&t.name, &t.server))
     }
 
     /// The served tool `name` with its routing, when it is served now (no waiting).
@@ -402,24 +444,18 @@ impl Gateway {
         tables
     }
 
-    /// The tables and the index of tool `name` in them, once `arguments` fit its input schema
-    /// (they are handed back, unchanged).
-    async fn checked_tool(
-        &self,
-        name: &str,
+    /// `arguments` once they fit the input schema of `tool` (handed back, unchanged).
+    fn checked_arguments(
+        tool: &ExposedTool,
         arguments: Option<JsonObject>,
-        ctx: &CallContext,
-    ) -> Result<(Arc<Tables>, usize, Option<JsonObject>), WorkbenchError> {
-        let (tables, index) = self.resolve_tool(name, &ctx.cancel).await?;
-        let arguments = tables.tools[index]
-            .validator
+    ) -> Result<Option<JsonObject>, WorkbenchError> {
+        tool.validator
             .check(arguments)
             .map_err(|p| WorkbenchError::InvalidArguments {
-                tool: name.into(),
+                tool: tool.name.clone(),
                 field: p.field,
                 message: p.message,
-            })?;
-        Ok((tables, index, arguments))
+            })
     }
 
     /// Which member owns a resource URI: an exact listed URI first, then a template's literal prefix.
@@ -486,14 +522,17 @@ async fn forward_changes(
 
 #[async_trait]
 impl Workbench for Gateway {
+    /// Every tool a caller on nobody's behalf may call (all of them without `[policy]`).
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError> {
-        Ok(self
-            .tables()
-            .await
-            .tools
-            .iter()
-            .map(|t| t.spec.clone())
-            .collect())
+        self.list_tools_for(&CallerInfo::default()).await
+    }
+
+    async fn list_tools_for(&self, caller: &CallerInfo) -> Result<Vec<ToolSpec>, WorkbenchError> {
+        let tables = self.tables().await;
+        let tools = self.permitted(caller, tables.tools.iter(), |t| {
+            Request::tool(&t.name, &t.server)
+        });
+        Ok(tools.into_iter().map(|t| t.spec.clone()).collect())
     }
 
     async fn call_tool(
@@ -502,12 +541,26 @@ impl Workbench for Gateway {
         arguments: Option<JsonObject>,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
-        let (tables, index, arguments) = self.checked_tool(name, arguments, &ctx).await?;
+        let (tables, index) = self.resolve_tool(name, &ctx.cancel).await?;
         let tool = &tables.tools[index];
-        self.members[tool.member]
-            .workbench
-            .call_tool(&tool.upstream, arguments, ctx)
-            .await
+        let caller = guarded::who(&ctx.caller);
+        let request = Request::tool(&tool.name, &tool.server);
+        let shown = self.audits_arguments().then(|| arguments.clone()).flatten();
+        let call = async {
+            let arguments = Self::checked_arguments(tool, arguments)?;
+            self.members[tool.member]
+                .workbench
+                .call_tool(&tool.upstream, arguments, ctx)
+                .await
+        };
+        self.guarded(
+            &caller,
+            request,
+            shown.as_ref(),
+            call,
+            guarded::tool_outcome,
+        )
+        .await
     }
 
     async fn start_task(
@@ -517,20 +570,35 @@ impl Workbench for Gateway {
         ctx: CallContext,
         task: TaskRequest,
     ) -> Result<TaskStart, WorkbenchError> {
-        let (tables, index, arguments) = self.checked_tool(name, arguments, &ctx).await?;
+        let (tables, index) = self.resolve_tool(name, &ctx.cancel).await?;
         let tool = &tables.tools[index];
-        self.members[tool.member]
-            .workbench
-            .start_task(&tool.upstream, arguments, ctx, task)
+        let caller = guarded::who(&ctx.caller);
+        let request = Request::tool(&tool.name, &tool.server);
+        let shown = self.audits_arguments().then(|| arguments.clone()).flatten();
+        let call = async {
+            let arguments = Self::checked_arguments(tool, arguments)?;
+            self.members[tool.member]
+                .workbench
+                .start_task(&tool.upstream, arguments, ctx, task)
+                .await
+        };
+        self.guarded(&caller, request, shown.as_ref(), call, |_| Outcome::Ok)
             .await
     }
 
     async fn list_resources(&self) -> Result<Vec<Resource>, WorkbenchError> {
+        self.list_resources_for(&CallerInfo::default()).await
+    }
+
+    async fn list_resources_for(
+        &self,
+        caller: &CallerInfo,
+    ) -> Result<Vec<Resource>, WorkbenchError> {
         let mut all = Vec::new();
         for m in &self.members {
             all.extend(m.workbench.list_resources().await.unwrap_or_default());
         }
-        Ok(all)
+        Ok(self.permitted(caller, all, |r| Request::resource(&r.uri)))
     }
 
     async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, WorkbenchError> {
@@ -551,11 +619,17 @@ impl Workbench for Gateway {
         uri: &str,
         ctx: CallContext,
     ) -> Result<ReadResourceResult, WorkbenchError> {
-        let owner = self
-            .resource_owner(uri)
+        let caller = guarded::who(&ctx.caller);
+        let read = async {
+            let owner = self
+                .resource_owner(uri)
+                .await
+                .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
+            self.members[owner].workbench.read_resource(uri, ctx).await
+        };
+        let request = Request::resource(uri);
+        self.guarded(&caller, request, None, read, |_| Outcome::Ok)
             .await
-            .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
-        self.members[owner].workbench.read_resource(uri, ctx).await
     }
 
     async fn subscribe_resource(
@@ -563,13 +637,21 @@ impl Workbench for Gateway {
         uri: &str,
         caller: &CallerInfo,
     ) -> Result<(), WorkbenchError> {
-        let owner = self
-            .resource_owner(uri)
-            .await
-            .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
-        self.members[owner]
-            .workbench
-            .subscribe_resource(uri, caller)
+        let subscribe = async {
+            let owner = self
+                .resource_owner(uri)
+                .await
+                .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
+            self.members[owner]
+                .workbench
+                .subscribe_resource(uri, caller)
+                .await
+        };
+        let request = Request {
+            method: "resources/subscribe",
+            ..Request::resource(uri)
+        };
+        self.guarded(caller, request, None, subscribe, |_| Outcome::Ok)
             .await
     }
 
@@ -589,13 +671,15 @@ impl Workbench for Gateway {
     }
 
     async fn list_prompts(&self) -> Result<Vec<Prompt>, WorkbenchError> {
-        Ok(self
-            .tables()
-            .await
-            .prompts
-            .iter()
-            .map(|p| p.prompt.clone())
-            .collect())
+        self.list_prompts_for(&CallerInfo::default()).await
+    }
+
+    async fn list_prompts_for(&self, caller: &CallerInfo) -> Result<Vec<Prompt>, WorkbenchError> {
+        let tables = self.tables().await;
+        let prompts = self.permitted(caller, tables.prompts.iter(), |p| {
+            Request::prompt(&p.prompt.name)
+        });
+        Ok(prompts.into_iter().map(|p| p.prompt.clone()).collect())
     }
 
     async fn get_prompt(
@@ -610,9 +694,13 @@ impl Workbench for Gateway {
             .get(name)
             .map(|&i| &tables.prompts[i])
             .ok_or_else(|| WorkbenchError::UnknownPrompt { name: name.into() })?;
-        self.members[p.member]
+        let caller = guarded::who(&ctx.caller);
+        let shown = self.audits_arguments().then(|| arguments.clone()).flatten();
+        let get = self.members[p.member]
             .workbench
-            .get_prompt(&p.upstream, arguments, ctx)
+            .get_prompt(&p.upstream, arguments, ctx);
+        let request = Request::prompt(&p.prompt.name);
+        self.guarded(&caller, request, shown.as_ref(), get, |_| Outcome::Ok)
             .await
     }
 

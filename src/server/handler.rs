@@ -247,7 +247,7 @@ impl ServerHandler for WorkbenchServer {
         }
         let tools = self
             .workbench
-            .list_tools()
+            .list_tools_for(&self.caller(&context))
             .await
             .map_err(|e| e.to_error_data())?;
         Ok(ListToolsResult::with_all_items(
@@ -282,11 +282,11 @@ impl ServerHandler for WorkbenchServer {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
         let items = self
             .workbench
-            .list_resources()
+            .list_resources_for(&self.caller(&context))
             .await
             .map_err(|e| e.to_error_data())?;
         Ok(ListResourcesResult::with_all_items(items))
@@ -387,11 +387,11 @@ impl ServerHandler for WorkbenchServer {
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
         let items = self
             .workbench
-            .list_prompts()
+            .list_prompts_for(&self.caller(&context))
             .await
             .map_err(|e| e.to_error_data())?;
         Ok(ListPromptsResult::with_all_items(items))

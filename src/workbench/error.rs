@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+/// The JSON-RPC error code of a call refused by a rate limit (an implementation-defined server
+/// error; `data.retry_after_secs` says when to try again).
+pub const RATE_LIMITED: rmcp::model::ErrorCode = rmcp::model::ErrorCode(-32029);
+
 /// Why a workbench operation failed. Messages are meant for the caller (and a model) to read.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkbenchError {
@@ -56,6 +60,13 @@ pub enum WorkbenchError {
     /// The upstream kept asking for input beyond the round limit.
     #[error("server `{server}` asked for input more than {rounds} times")]
     TooManyRounds { server: String, rounds: usize },
+    /// The policy does not let this caller use the tool, prompt or resource (`kind`). Nothing
+    /// about the rules is said.
+    #[error("{kind} `{name}` is not permitted")]
+    NotPermitted { kind: &'static str, name: String },
+    /// The caller made more calls than its rate limit allows.
+    #[error("rate limit reached: retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// The operation is not something this workbench offers.
     #[error("{0}")]
     Unsupported(String),
@@ -79,6 +90,14 @@ impl WorkbenchError {
             WorkbenchError::Upstream { error, .. } | WorkbenchError::Input { error, .. } => {
                 (**error).clone()
             }
+            WorkbenchError::NotPermitted { .. } => {
+                ErrorData::invalid_request(self.to_string(), None)
+            }
+            WorkbenchError::RateLimited { retry_after_secs } => ErrorData::new(
+                RATE_LIMITED,
+                self.to_string(),
+                Some(serde_json::json!({ "retry_after_secs": retry_after_secs })),
+            ),
             _ => ErrorData::internal_error(self.to_string(), None),
         }
     }
@@ -90,6 +109,8 @@ impl WorkbenchError {
             WorkbenchError::UnknownTool { .. }
                 | WorkbenchError::Upstream { .. }
                 | WorkbenchError::Input { .. }
+                | WorkbenchError::NotPermitted { .. }
+                | WorkbenchError::RateLimited { .. }
         )
     }
 }

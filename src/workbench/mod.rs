@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 pub use caller::CallerSession;
-pub use error::WorkbenchError;
+pub use error::{RATE_LIMITED, WorkbenchError};
 pub use observer::{CallObserver, NoObserver, withdrawn};
 pub use principal::{AuthMethod, Principal};
 pub use tasks::{
@@ -138,6 +138,12 @@ pub trait Workbench: Send + Sync {
     /// The tools this workbench offers now.
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, WorkbenchError>;
 
+    /// The tools `caller` may call: by default all of [`Workbench::list_tools`]; a workbench
+    /// with a policy (the gateway) leaves out what the caller is not permitted to call.
+    async fn list_tools_for(&self, _caller: &CallerInfo) -> Result<Vec<ToolSpec>, WorkbenchError> {
+        self.list_tools().await
+    }
+
     /// Call a tool by name.
     async fn call_tool(
         &self,
@@ -164,6 +170,14 @@ pub trait Workbench: Send + Sync {
     /// The resources offered now.
     async fn list_resources(&self) -> Result<Vec<Resource>, WorkbenchError> {
         Ok(Vec::new())
+    }
+
+    /// The resources `caller` may read (by default all of [`Workbench::list_resources`]).
+    async fn list_resources_for(
+        &self,
+        _caller: &CallerInfo,
+    ) -> Result<Vec<Resource>, WorkbenchError> {
+        self.list_resources().await
     }
 
     /// The resource templates offered now.
@@ -202,6 +216,11 @@ pub trait Workbench: Send + Sync {
     /// The prompts offered now.
     async fn list_prompts(&self) -> Result<Vec<Prompt>, WorkbenchError> {
         Ok(Vec::new())
+    }
+
+    /// The prompts `caller` may get (by default all of [`Workbench::list_prompts`]).
+    async fn list_prompts_for(&self, _caller: &CallerInfo) -> Result<Vec<Prompt>, WorkbenchError> {
+        self.list_prompts().await
     }
 
     /// Render one prompt.
