@@ -8,6 +8,7 @@ use toml::de::DeTable;
 
 use super::ConfigError;
 use super::ToolOverride;
+use super::auth::{RawApiKey, RawAuth};
 use super::locate::{At, Location, fields_of, find, suggestion};
 use super::raw::{RawFile, RawGateway, RawServer, RawTools};
 
@@ -45,13 +46,15 @@ pub(super) fn serde_error(
                 message,
             }
         }
-        [gateway, rest @ ..] if gateway == "gateway" && !rest.is_empty() => ConfigError::Section {
-            path,
-            at,
-            section: "gateway".into(),
-            key: rest.join("."),
-            message,
-        },
+        [section, rest @ ..] if (section == "gateway" || section == "auth") && !rest.is_empty() => {
+            ConfigError::Section {
+                path,
+                at,
+                section: section.clone(),
+                key: rest.join("."),
+                message,
+            }
+        }
         [first, ..] => ConfigError::Section {
             path,
             at,
@@ -108,6 +111,8 @@ fn known_keys(parent: &[String]) -> &'static [&'static str] {
     match parent.as_slice() {
         [] => fields_of::<RawFile>(),
         ["gateway"] => fields_of::<RawGateway>(),
+        ["auth"] => fields_of::<RawAuth>(),
+        ["auth", keys] if keys.starts_with("api_keys[") => fields_of::<RawApiKey>(),
         ["servers", _] => fields_of::<RawServer>(),
         ["servers", _, "tools"] => fields_of::<RawTools>(),
         ["servers", _, "tools", "overrides", _] => fields_of::<ToolOverride>(),
