@@ -562,6 +562,20 @@ fn an_api_key_client_calls_tools_and_wrong_keys_are_refused() {
             assert!(challenge.starts_with("Bearer "), "{challenge}");
             assert!(!challenge.contains("resource_metadata"), "{challenge}");
         }
+        // /healthz is open and shows no secret.
+        let health = http()
+            .get(format!("{}/healthz", served.base))
+            .send()
+            .await
+            .expect("healthz")
+            .text()
+            .await
+            .expect("healthz body");
+        assert!(health.contains("\"status\":\"ok\""), "{health}");
+        assert!(
+            !health.contains(&key) && !health.contains("TEST_CI_BOT_KEY"),
+            "{health}"
+        );
         // No metadata without an issuer.
         let metadata = http()
             .get(format!(
@@ -775,6 +789,38 @@ fn the_bad_token_gauntlet_is_refused_with_the_right_status_and_challenge() {
             "still mine"
         );
 
+        // The same binding on the legacy SSE face: alice's /messages endpoint is not bob's.
+        let mut stream = http()
+            .get(format!("{base}/sse"))
+            .bearer_auth(&alice)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .expect("alice's SSE stream");
+        assert_eq!(stream.status(), StatusCode::OK);
+        let mut events = String::new();
+        let endpoint = loop {
+            let chunk = stream.chunk().await.expect("SSE chunk").expect("SSE open");
+            events.push_str(&String::from_utf8_lossy(&chunk));
+            if let Some(line) = events
+                .lines()
+                .find(|l| l.starts_with("data:") && l.contains("sessionId"))
+            {
+                break line.trim_start_matches("data:").trim().to_string();
+            }
+        };
+        let to_messages = |token: &str| {
+            http()
+                .post(format!("{base}{endpoint}"))
+                .bearer_auth(token)
+                .json(&initialize())
+        };
+        let bobs = to_messages(&bob).send().await.expect("bob's POST");
+        assert_eq!(bobs.status(), StatusCode::NOT_FOUND);
+        let alices = to_messages(&alice).send().await.expect("alice's POST");
+        assert_eq!(alices.status(), StatusCode::ACCEPTED);
+        drop(stream);
+
         // The protected resource metadata, unauthenticated, at both addresses.
         for path in [
             "/.well-known/oauth-protected-resource/mcp",
@@ -925,17 +971,21 @@ fn cached_keys_keep_valid_tokens_working_when_the_authorization_server_dies() {
     );
     let base = served.base.clone();
     let stranger = TestKey::generate(dir.path(), "stranger");
-    let alice = rt.block_on(async {
+    let (alice, bob) = rt.block_on(async {
         let alice = oidc.user_token("alice", &audience).await;
+        let bob = oidc.user_token("bob", &audience).await;
         let session = open_session(&base, &alice).await;
         assert_eq!(echo_in(&base, &alice, &session, "before").await, "before");
-        alice
+        (alice, bob)
     });
     oidc.kill();
     rt.block_on(async {
-        // The issuer is gone: its cached keys still check alice's token, in a new session too.
+        // The issuer is gone: alice's token, already accepted, goes on; bob's, never seen
+        // before, is checked against the cached keys.
         let session = open_session(&base, &alice).await;
         assert_eq!(echo_in(&base, &alice, &session, "after").await, "after");
+        let bobs = open_session(&base, &bob).await;
+        assert_eq!(echo_in(&base, &bob, &bobs, "bob after").await, "bob after");
         // A token naming a key nobody knows makes toolyard fetch the keys again, at most once
         // per 10 s: past that, the refetch fails at once (nobody listens) and the token is
         // refused, and again without a refetch (rate-limited), while alice goes on.

@@ -23,16 +23,17 @@ impl ApiKeys {
         self.keys.is_empty()
     }
 
-    /// The key `presented` is, if any. Every configured hash is compared (in constant time),
-    /// whichever matches, so the time taken does not say which key was close.
+    /// The key `presented` is, if any.
     pub fn find(&self, presented: &str) -> Option<&ApiKey> {
-        if self.keys.is_empty() {
-            return None;
-        }
-        let hash: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        self.find_hash(&Sha256::digest(presented.as_bytes()).into())
+    }
+
+    /// The key whose SHA-256 is `hash`, if any. Every configured hash is compared (in constant
+    /// time), whichever matches, so the time taken does not say which key was close.
+    pub fn find_hash(&self, hash: &[u8; 32]) -> Option<&ApiKey> {
         let mut found = None;
         for key in &self.keys {
-            if bool::from(key.key_sha256.ct_eq(&hash)) {
+            if bool::from(key.key_sha256.ct_eq(hash)) {
                 found = Some(key);
             }
         }

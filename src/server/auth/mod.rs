@@ -7,6 +7,8 @@
 //! - [`api_keys`]: hashed API keys, compared in constant time;
 //! - [`jwks`] and [`jwt`]: JWT access tokens against the issuer's cached keys;
 //! - [`introspect`]: opaque tokens through RFC 7662;
+//! - [`cache`]: tokens already accepted, reused for up to a minute (a client sends the same
+//!   token on every request);
 //! - [`challenge`]: the `401` / `403` answers and their `WWW-Authenticate`;
 //! - [`metadata`]: RFC 9728 protected resource metadata;
 //! - [`middleware`]: the axum layer in front of `/mcp`, `/sse` and `/messages`.
@@ -15,6 +17,7 @@
 //! with one without quoting it.
 
 pub mod api_keys;
+pub mod cache;
 pub mod challenge;
 pub mod introspect;
 pub mod jwks;
@@ -26,10 +29,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::config::{HttpAuth, granted_scopes};
 use crate::workbench::{AuthMethod, Principal};
 use api_keys::ApiKeys;
+use cache::Accepted;
 use challenge::{Challenge, Refusal};
 use introspect::Introspector;
 use jwks::JwksCache;
@@ -105,6 +110,7 @@ pub struct Authenticator {
     scopes: Vec<String>,
     challenge: Challenge,
     metadata: Option<(String, Value)>,
+    accepted: Accepted,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -155,6 +161,7 @@ impl Authenticator {
             scopes: settings.scopes.clone(),
             challenge,
             metadata,
+            accepted: Accepted::default(),
         }))
     }
 
@@ -177,13 +184,17 @@ impl Authenticator {
         api_key_only: bool,
     ) -> Result<Authenticated, (Refusal, Option<TokenError>)> {
         let invalid = |error| (Refusal::InvalidToken, Some(error));
-        if let Some(key) = self.api_keys.find(bearer) {
+        let hash: [u8; 32] = Sha256::digest(bearer.as_bytes()).into();
+        if let Some(key) = self.api_keys.find_hash(&hash) {
             let principal =
                 Principal::new(AuthMethod::ApiKey(key.name.clone()), key.claims.clone());
             return self.admit(principal, format!("api-key\n{}", key.name));
         }
         if api_key_only {
             return Err(invalid(TokenError::Malformed));
+        }
+        if let Some(caller) = self.accepted.get(&hash) {
+            return Ok(caller);
         }
         let claims = match (&self.jwt, &self.introspector) {
             (Some(jwt), _) if JwtValidator::looks_like_jwt(bearer) => jwt.validate(bearer).await,
@@ -200,7 +211,9 @@ impl Authenticator {
             return Err(invalid(TokenError::MissingClaim("sub".into())));
         };
         let issuer = self.issuer.as_deref().unwrap_or_default();
-        self.admit(principal, format!("bearer\n{issuer}\n{who}"))
+        let caller = self.admit(principal, format!("bearer\n{issuer}\n{who}"))?;
+        self.accepted.insert(hash, caller.clone());
+        Ok(caller)
     }
 
     /// `principal` if it has every required scope.
