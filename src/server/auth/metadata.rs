@@ -52,7 +52,7 @@ pub fn routes(audience: &str, document: Value) -> Router {
     }
     paths.into_iter().fold(Router::new(), |router, path| {
         let serve = serve.clone();
-        router.route(&path, get(move || serve()))
+        router.route(&path, get(serve))
     })
 }
 
