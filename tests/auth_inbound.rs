@@ -1129,3 +1129,57 @@ fn serving_beyond_loopback_without_auth_needs_no_auth_spelled_out() {
         "{stderr}"
     );
 }
+
+/// Call `demo__echo` through `toolyard serve --stdio` with `auth` in the config; its stderr.
+fn stdio_call_log(dir: &Path, auth: &str) -> String {
+    use std::io::Write;
+    let config = dir.join("stdio.toml");
+    let text = format!(
+        "[servers.demo]\ncommand = \"{}\"\n\n{auth}\n",
+        example_bin("demo_server").display()
+    );
+    std::fs::write(&config, text).expect("config");
+    let log = dir.join("stdio.log");
+    let mut command = Command::new(toolyard());
+    command
+        .args(["serve", "--stdio", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "info,rmcp=warn,toolyard::server=debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log"));
+    let mut guard = ChildGuard::spawn(&mut command);
+    let mut stdin = guard.child_mut().stdin.take().expect("stdin");
+    let stdout = guard.child_mut().stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    for message in [initialize(), initialized, echo(2, "from stdio")] {
+        writeln!(stdin, "{message}").expect("write");
+    }
+    let answer = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .find(|m| m["id"] == 2)
+        .expect("an answer");
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "from stdio",
+        "{answer}"
+    );
+    drop(stdin);
+    let _ = guard.child_mut().wait();
+    std::fs::read_to_string(&log).expect("log")
+}
+
+#[test]
+fn the_stdio_caller_is_local_or_what_auth_stdio_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = stdio_call_log(dir.path(), "");
+    assert_eq!(calls_for(&log, "local"), 1, "{log}");
+    let log = stdio_call_log(
+        dir.path(),
+        "[auth.stdio]\nsub = \"dev\"\nrole = \"admin\"\n",
+    );
+    assert_eq!(calls_for(&log, "dev"), 1, "{log}");
+    assert!(log.contains("method=Stdio"), "{log}");
+}
