@@ -126,7 +126,14 @@ pub async fn start_gateway_with_workbenches(
     args: &ConfigArgs,
     workbenches: &WorkbenchArgs,
 ) -> anyhow::Result<Started> {
-    let config = Config::load(&args.config)?;
+    start_over_config(Config::load(&args.config)?, workbenches).await
+}
+
+/// [`start_gateway_with_workbenches`] over a config already loaded.
+pub async fn start_over_config(
+    config: Config,
+    workbenches: &WorkbenchArgs,
+) -> anyhow::Result<Started> {
     let guard = Guard::from_config(&config)?;
     let folder = workbenches.folder(&config)?;
     let shutdown = CancellationToken::new();

@@ -1,6 +1,7 @@
 //! `toolyard serve`: the gateway on streamable HTTP + legacy SSE, or on stdio; and its stop:
 //! on Ctrl-C / SIGTERM stop accepting, drain the calls in flight, close the sessions, then stop
-//! the upstreams.
+//! the upstreams. Secure by default: HTTP on a non-loopback address needs `[auth]` (or an
+//! explicit `--no-auth`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -9,7 +10,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
+use toolyard::config::Config;
 use toolyard::server::WorkbenchServer;
+use toolyard::server::auth::Authenticator;
 use toolyard::server::drain::{Drain, Stopped};
 use toolyard::server::http::{HttpConfig, router};
 use toolyard::server::listen::{ListenConfig, serve};
@@ -17,9 +20,9 @@ use toolyard::server::origin::OriginPolicy;
 use toolyard::server::rewrite::tool_extras;
 use toolyard::server::sessions::SessionLimits;
 use toolyard::server::stdio::serve_stdio;
-use toolyard::workbench::Workbench;
+use toolyard::workbench::{AuthMethod, Principal, Workbench};
 
-use super::{ConfigArgs, WorkbenchArgs, init_logging, start_gateway_with_workbenches};
+use super::{ConfigArgs, WorkbenchArgs, init_logging, start_over_config};
 
 /// Options of `toolyard serve`.
 #[derive(Debug, clap::Args)]
@@ -69,14 +72,54 @@ pub struct ServeArgs {
     /// it are answered with a JSON-RPC error (-32603 "server shutting down").
     #[arg(long, default_value_t = 10)]
     shutdown_grace_secs: u64,
+    /// Serve HTTP on a non-loopback address without `[auth]`: anyone who reaches the address
+    /// may call every tool. Without it, `serve` refuses to start there. An `[auth]` table, when
+    /// present, is enforced all the same.
+    #[arg(long, conflicts_with = "stdio")]
+    no_auth: bool,
+}
+
+/// Refuse to serve HTTP on a non-loopback address without authentication, unless `--no-auth`.
+fn check_exposure(args: &ServeArgs, config: &Config) -> anyhow::Result<()> {
+    if args.stdio || config.auth.http.is_some() {
+        if args.no_auth && config.auth.http.is_some() {
+            tracing::warn!("--no-auth has no effect: [auth] is configured and enforced");
+        }
+        return Ok(());
+    }
+    let address = args.listen;
+    if address.ip().is_loopback() {
+        return Ok(());
+    }
+    if args.no_auth {
+        tracing::warn!(
+            %address,
+            "serving without authentication (--no-auth): anyone who can reach this address can call every tool"
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to serve on {address} without authentication: anyone who can reach it could \
+         call every tool.\n  Add an [auth] table to {config}, e.g.\n\n    [auth]\n    \
+         issuer = \"https://idp.example.com\"\n    audience = \"https://mcp.example.com/mcp\"\n    \
+         scopes = [\"mcp:tools\"]\n\n  or API keys ([[auth.api_keys]] name = \"ci\", key_env = \"CI_KEY\"); \
+         see the README's \"Authentication\".\n  Or listen on 127.0.0.1 only, or pass --no-auth \
+         to serve unauthenticated on purpose.",
+        config = config.path.display(),
+    )
 }
 
 /// Run `serve` until Ctrl-C / SIGTERM (or the stdio client leaves); then drain the calls in
 /// flight, close the sessions and stop every upstream.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging("info,rmcp=warn");
-    let (config, gateway, shutdown, set) =
-        start_gateway_with_workbenches(&args.config, &args.workbenches).await?;
+    let config = Config::load(&args.config.config)?;
+    check_exposure(&args, &config)?;
+    let auth = match (&config.auth.http, args.stdio) {
+        (Some(http), false) => Some(Authenticator::new(http, &config.gateway.name)?),
+        _ => None,
+    };
+    let (config, gateway, shutdown, set) = start_over_config(config, &args.workbenches).await?;
     let server = WorkbenchServer::new(
         Arc::clone(&gateway) as Arc<dyn Workbench>,
         config.gateway.name.clone(),
@@ -90,6 +133,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let rewrite = tool_extras(gateway.tool_extras_table());
     let outcome = if args.stdio {
+        let local = Principal::new(AuthMethod::Stdio, config.auth.stdio.clone());
+        let server = server.with_principal(Arc::new(local));
         let serving = serve_stdio(server, Some(rewrite), stop.sessions.clone());
         let mut serving = std::pin::pin!(serving);
         // The client leaving ends the session; a signal drains it first.
@@ -123,6 +168,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         .map_or(config.gateway.session_idle, Duration::from_secs),
                     park_after: Duration::from_secs(args.session_park_secs),
                 },
+                auth,
             },
         );
         let listener = tokio::net::TcpListener::bind(args.listen)

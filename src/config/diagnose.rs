@@ -8,6 +8,7 @@ use toml::de::DeTable;
 
 use super::ConfigError;
 use super::ToolOverride;
+use super::auth::{RawApiKey, RawAuth};
 use super::locate::{At, Location, fields_of, find, suggestion};
 use super::policy::{RawAudit, RawPolicy, RawRateLimit, RawRule};
 use super::raw::{RawFile, RawGateway, RawServer, RawTools};
@@ -48,7 +49,8 @@ pub(super) fn serde_error(
             }
         }
         [section, rest @ ..]
-            if matches!(section.as_str(), "gateway" | "policy" | "audit") && !rest.is_empty() =>
+            if matches!(section.as_str(), "gateway" | "auth" | "policy" | "audit")
+                && !rest.is_empty() =>
         {
             ConfigError::Section {
                 path,
@@ -114,6 +116,8 @@ fn known_keys(parent: &[String]) -> &'static [&'static str] {
     match parent.as_slice() {
         [] => fields_of::<RawFile>(),
         ["gateway"] => fields_of::<RawGateway>(),
+        ["auth"] => fields_of::<RawAuth>(),
+        ["auth", keys] if keys.starts_with("api_keys[") => fields_of::<RawApiKey>(),
         ["servers", _] => fields_of::<RawServer>(),
         ["servers", _, "tools"] => fields_of::<RawTools>(),
         ["servers", _, "tools", "overrides", _] => fields_of::<ToolOverride>(),

@@ -5,6 +5,7 @@
 //! [`Config`]. Every error names the file, the
 //! line and column, and the section or server and key.
 
+mod auth;
 mod diagnose;
 mod interpolate;
 mod locate;
@@ -21,6 +22,10 @@ use serde::Deserialize;
 use toml::Table;
 use url::Url;
 
+pub use auth::{
+    ApiKey, AuthSettings, DEFAULT_STDIO_SUBJECT, HttpAuth, Introspection, OAuthSettings,
+    SecretString, granted_scopes,
+};
 pub use interpolate::{MissingVar, from_env, interpolate};
 pub use locate::{At, Location};
 pub use policy::{AuditConfig, Effect, PolicyConfig, RateLimitConfig, RuleSource};
@@ -55,7 +60,7 @@ pub enum ConfigError {
         at: At,
         message: String,
     },
-    /// A key in `[gateway]` or at the top level is wrong.
+    /// A key in `[gateway]`, `[auth]` or at the top level is wrong.
     #[error("{path}{at}: [{section}]{}: {message}", key_part(.key))]
     Section {
         path: PathBuf,
@@ -292,6 +297,8 @@ pub struct Config {
     pub dir: PathBuf,
     /// The `[gateway]` table.
     pub gateway: GatewaySettings,
+    /// The `[auth]` table: who may call the server faces.
+    pub auth: AuthSettings,
     /// The upstream servers, in file order.
     pub servers: Vec<ServerConfig>,
     /// The raw `[models.NAME]` tables (used by workbenches).

@@ -16,6 +16,7 @@ use super::{PrefixMode, ProtocolPreference, SessionMode, ToolOverride};
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub(super) struct RawFile {
     pub gateway: Option<RawGateway>,
+    pub auth: Option<Spanned<super::auth::RawAuth>>,
     #[serde(default)]
     pub servers: Entries<Spanned<RawServer>>,
     pub models: Option<toml::Table>,

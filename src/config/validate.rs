@@ -29,7 +29,7 @@ pub(super) struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn at(&self, span: Range<usize>) -> At {
+    pub(super) fn at(&self, span: Range<usize>) -> At {
         At(Some(Location::of(self.text, span.start)))
     }
 
@@ -78,6 +78,7 @@ impl Checker<'_> {
     /// The typed config of a file whose raw tables serde accepted.
     pub fn config(&self, raw: RawFile) -> Result<Config, ConfigError> {
         let gateway = self.gateway(raw.gateway)?;
+        let auth = self.auth(raw.auth)?;
         let servers = raw
             .servers
             .0
@@ -88,6 +89,7 @@ impl Checker<'_> {
             path: self.path.to_path_buf(),
             dir: self.base.to_path_buf(),
             gateway,
+            auth,
             servers,
             models: raw.models.unwrap_or_default(),
             policy: raw.policy.map(|p| self.policy(p)).transpose()?,

@@ -15,13 +15,15 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 use tokio_util::sync::CancellationToken;
 
+use super::auth::Authenticated;
 use super::drain::shutting_down;
 use super::driver::{self, CallHandle, Era, RoundEnd, Sink, Step, TaskPlan, TaskRun};
 use super::handler::WorkbenchServer;
 use super::observer::ChannelObserver;
 use super::rounds::input_required;
 use crate::workbench::{
-    CallContext, CallerInfo, CallerSession, TaskRequest, TaskStart, Workbench, WorkbenchError,
+    CallContext, CallerInfo, CallerSession, Principal, TaskRequest, TaskStart, Workbench,
+    WorkbenchError,
 };
 
 /// One operation a caller asked for.
@@ -188,7 +190,22 @@ impl WorkbenchServer {
             log_level,
             session: Some(session),
             protocol: context.protocol_version(),
-            principal: None,
+            principal: self.principal_of(context),
+        }
+    }
+
+    /// Who the caller of `context` is: the principal the HTTP face authenticated (in the
+    /// request's `http::request::Parts` on `/mcp`, on the message itself on `/messages`), else
+    /// this server's own (the stdio face's `[auth.stdio]` caller), else nobody.
+    fn principal_of(&self, context: &RequestContext<RoleServer>) -> Option<Arc<Principal>> {
+        let authenticated = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Authenticated>())
+            .or_else(|| context.extensions.get::<Authenticated>());
+        match authenticated {
+            Some(caller) => Some(Arc::clone(&caller.principal)),
+            None => self.own_principal(),
         }
     }
 
@@ -242,6 +259,10 @@ impl WorkbenchServer {
             observer: Arc::new(observer),
             caller: self.caller(context),
         };
+        if let Some(principal) = &ctx.caller.principal {
+            // Who the call is for (never the token: `Principal` does not show it).
+            tracing::debug!(caller = %principal.subject, method = ?principal.method, "call for");
+        }
         let kind = op.kind();
         let task = plan.as_ref().map(|_| TaskRequest::default());
         let step = op.start(self.workbench(), ctx, task);

@@ -22,7 +22,7 @@ use super::drain::Drain;
 use super::notify;
 use super::rounds::PendingRuns;
 use super::tasks::{SessionTasks, TaskStore};
-use crate::workbench::{CallerInfo, Workbench, WorkbenchError};
+use crate::workbench::{CallerInfo, Principal, Workbench, WorkbenchError};
 
 /// Serves one workbench to one downstream session (rmcp creates one per session, and one per
 /// sessionless 2026-07-28 request). The session's state is built on first use: a sessionless
@@ -35,6 +35,8 @@ pub struct WorkbenchServer {
     pending: PendingRuns,
     tasks: TaskStore,
     drain: Drain,
+    /// The caller of every request that carries no authenticated one (the stdio face's).
+    principal: Option<Arc<Principal>>,
 }
 
 struct Session {
@@ -90,7 +92,19 @@ impl WorkbenchServer {
             pending: PendingRuns::default(),
             tasks: TaskStore::default(),
             drain: Drain::default(),
+            principal: None,
         }
+    }
+
+    /// The same server, calling for `principal` whenever a request carries no authenticated
+    /// caller (the stdio face: the user who launched toolyard, with `[auth.stdio]` claims).
+    pub fn with_principal(mut self, principal: Arc<Principal>) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+
+    pub(super) fn own_principal(&self) -> Option<Arc<Principal>> {
+        self.principal.clone()
     }
 
     /// A fresh handler for a new session over the same workbench (multi-round calls are shared).

@@ -1,6 +1,8 @@
 //! The HTTP app: streamable HTTP at `/mcp`, legacy SSE at `/sse` + `/messages`, `/healthz`,
-//! behind the Host/Origin guard and the request-body layer (size limit, read deadline). The
-//! accept loop that serves it is [`super::listen`].
+//! behind the Host/Origin guard, then (for the MCP routes, with `[auth]`) authentication
+//! ([`super::auth`]), then the request-body layer (size limit, read deadline). `/healthz` and the
+//! protected resource metadata stay unauthenticated. The accept loop that serves it is
+//! [`super::listen`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::auth::{Authenticator, require_auth};
 use super::body::{BodyLimits, read_body};
 use super::handler::WorkbenchServer;
 use super::origin::{OriginPolicy, check_origin};
@@ -39,6 +42,8 @@ pub struct HttpConfig {
     pub rewrite: Option<OutgoingRewrite>,
     /// The cap on open 2025-era sessions of `/mcp` and their idle expiry.
     pub sessions: SessionLimits,
+    /// Who may call (`[auth]`); `None`: anyone who reaches the listener.
+    pub auth: Option<Arc<Authenticator>>,
 }
 
 impl Default for HttpConfig {
@@ -50,6 +55,7 @@ impl Default for HttpConfig {
             shutdown: CancellationToken::new(),
             rewrite: None,
             sessions: SessionLimits::default(),
+            auth: None,
         }
     }
 }
@@ -103,11 +109,20 @@ pub fn router(server: WorkbenchServer, health: HealthSource, config: HttpConfig)
         read_timeout: config.body_read_timeout,
     };
     let policy = Arc::new(config.origin_policy);
-    Router::new()
+    // Authentication comes before the body is read: a caller not let in costs no body.
+    let mut faces = Router::new()
         .nest_service("/mcp", mcp)
-        .route("/healthz", get(healthz).with_state(health))
         .merge(sse)
-        .layer(middleware::from_fn_with_state(limits, read_body))
+        .layer(middleware::from_fn_with_state(limits, read_body));
+    let mut open = Router::new().route("/healthz", get(healthz).with_state(health));
+    if let Some(auth) = config.auth {
+        if let Some(metadata) = auth.metadata_routes() {
+            open = open.merge(metadata);
+        }
+        faces = faces.layer(middleware::from_fn_with_state(auth, require_auth));
+    }
+    faces
+        .merge(open)
         .layer(middleware::from_fn_with_state(policy, guard_origin))
 }
 

@@ -1,6 +1,7 @@
 //! MCP server faces: the handler that serves a workbench, and the stdio, streamable HTTP and
 //! legacy SSE transports it is served on.
 
+pub mod auth;
 pub mod body;
 pub mod calls;
 pub mod drain;

@@ -10,6 +10,10 @@
 //! just its `initialize` parameters here, as rmcp's [`SessionStore`]; its next request restores
 //! it through rmcp's own restore path (the `initialize` is replayed to a fresh handler), so the
 //! client does not notice.
+//!
+//! Binding: with `[auth]`, a session belongs to the caller whose `initialize` opened it (its
+//! owner, [`super::auth::Authenticated::owner`]); [`Sessions::refuses`] tells the face to answer
+//! a request of another caller as if the session did not exist.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -103,6 +107,8 @@ struct Seen {
     pinned: bool,
     /// Its rmcp worker was given up; its next request restores it.
     parked: bool,
+    /// The caller that opened it (`None`: no authentication).
+    owner: Option<Arc<str>>,
 }
 
 /// Why a new session was refused.
@@ -177,6 +183,15 @@ impl Sessions {
             sessions: Arc::clone(self),
             id: key,
         })
+    }
+
+    /// Whether session `id` is open and belongs to another caller than `owner` (a request
+    /// naming it must not reach it). An unknown id is not refused here: rmcp answers it.
+    pub fn refuses(&self, id: &str, owner: Option<&str>) -> bool {
+        self.state()
+            .open
+            .get(id)
+            .is_some_and(|seen| seen.owner.as_deref() != owner)
     }
 
     /// Forget a session that was ended (DELETE); whether it was open (possibly parked).
@@ -313,8 +328,8 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// The session opened under id `id`.
-    pub fn opened(self, id: &str) {
+    /// The session opened under id `id` by `owner`.
+    pub fn opened(self, id: &str, owner: Option<Arc<str>>) {
         let mut state = self.sessions.state();
         state.open.insert(
             Arc::from(id),
@@ -323,6 +338,7 @@ impl Admission {
                 busy: 0,
                 pinned: false,
                 parked: false,
+                owner,
             },
         );
         // `Drop` gives the place back.
@@ -373,10 +389,10 @@ mod tests {
         let a = s.admit().expect("first");
         let b = s.admit().expect("second");
         assert_eq!(s.admit().err(), Some(TooManySessions { max: 2 }));
-        a.opened("a");
+        a.opened("a", None);
         drop(b); // its initialize failed: the place is free again
         let c = s.admit().expect("third");
-        c.opened("c");
+        c.opened("c", None);
         assert_eq!(s.len(), 2);
         let refused = s.admit().err().expect("refused");
         assert!(refused.to_string().contains("max_sessions"), "{refused}");
@@ -385,11 +401,23 @@ mod tests {
         assert!(s.admit().is_ok());
     }
 
+    #[test]
+    fn a_session_is_refused_to_every_caller_but_its_owner() {
+        let s = sessions(10, Duration::from_secs(60));
+        s.admit().expect("a").opened("a", Some(Arc::from("alice")));
+        s.admit().expect("b").opened("b", None);
+        assert!(!s.refuses("a", Some("alice")));
+        assert!(s.refuses("a", Some("bob")));
+        assert!(s.refuses("a", None));
+        assert!(s.refuses("b", Some("alice")));
+        assert!(!s.refuses("unknown", Some("bob")));
+    }
+
     #[tokio::test]
     async fn only_sessions_with_nothing_in_progress_expire() {
         let s = sessions(10, Duration::from_millis(20));
-        s.admit().expect("a").opened("a");
-        s.admit().expect("b").opened("b");
+        s.admit().expect("a").opened("a", None);
+        s.admit().expect("b").opened("b", None);
         let listening = s.enter("b", false).expect("known");
         assert!(s.enter("unknown", false).is_none());
         tokio::time::sleep(Duration::from_millis(40)).await;
@@ -419,7 +447,7 @@ mod tests {
             },
         );
         for id in ["plain", "subscribed", "busy"] {
-            s.admit().expect(id).opened(id);
+            s.admit().expect(id).opened(id, None);
         }
         drop(s.enter("subscribed", true));
         let _busy = s.enter("busy", false);

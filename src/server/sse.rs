@@ -6,6 +6,10 @@
 //! the service still sent (answers drained at shutdown) are written. Each POST body is checked
 //! once ([`super::incoming`]): text that is not one JSON-RPC message (batches included) is
 //! answered with 400 and its JSON-RPC error.
+//!
+//! With `[auth]`, a session belongs to the caller that opened it: a `POST` with another
+//! caller's credentials gets the same `404` as an unknown session, and every message carries
+//! its caller ([`Authenticated`]) into the handler.
 
 use std::{
     collections::HashMap,
@@ -16,7 +20,7 @@ use std::{
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, OriginalUri, Query, State, rejection::BytesRejection},
+    extract::{DefaultBodyLimit, Extension, OriginalUri, Query, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, Uri},
     response::{
         IntoResponse, Response,
@@ -32,13 +36,14 @@ use futures::{
 };
 use rmcp::{
     RoleServer, Service,
-    model::{ClientJsonRpcMessage, ServerJsonRpcMessage},
+    model::{ClientJsonRpcMessage, GetExtensions, ServerJsonRpcMessage},
     service::serve_server_with_ct,
 };
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::auth::Authenticated;
 use super::incoming::{Rejection, check};
 use super::origin::{OriginPolicy, check_origin};
 use super::rewrite::OutgoingRewrite;
@@ -99,28 +104,36 @@ struct SessionIo {
 /// Starts the service task of a new session (erases the service type).
 type Spawner = Arc<dyn Fn(SessionIo) + Send + Sync>;
 
-/// Live sessions by id: the sender into each session's service.
+/// One live session: the sender into its service, and who opened it (with `[auth]`).
+#[derive(Clone)]
+struct Live {
+    sender: mpsc::Sender<ClientJsonRpcMessage>,
+    owner: Option<Arc<str>>,
+}
+
+/// Live sessions by id.
 #[derive(Default)]
 struct Sessions {
-    inner: Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>,
+    inner: Mutex<HashMap<String, Live>>,
 }
 
 impl Sessions {
-    fn insert(&self, id: String, sender: mpsc::Sender<ClientJsonRpcMessage>) {
-        self.lock().insert(id, sender);
+    fn insert(&self, id: String, live: Live) {
+        self.lock().insert(id, live);
     }
 
-    fn get(&self, id: &str) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
-        self.lock().get(id).cloned()
+    /// The sender of session `id` if it is live and `owner` opened it.
+    fn get(&self, id: &str, owner: Option<&str>) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
+        let sessions = self.lock();
+        let live = sessions.get(id)?;
+        (live.owner.as_deref() == owner).then(|| live.sender.clone())
     }
 
     fn remove(&self, id: &str) {
         self.lock().remove(id);
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -205,6 +218,7 @@ async fn open_session(
     State(state): State<AppState>,
     OriginalUri(original): OriginalUri,
     uri: Uri,
+    caller: Option<Extension<Authenticated>>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(status) = check_origin(&headers, &state.config.origin_policy) {
@@ -217,7 +231,12 @@ async fn open_session(
     let (to_service, from_client) = mpsc::channel(SESSION_BUFFER);
     let (to_client, outgoing) = mpsc::channel(SESSION_BUFFER);
     let cancel = state.config.shutdown.child_token();
-    state.sessions.insert(id.clone(), to_service);
+    let owner = caller.map(|Extension(caller)| caller.owner);
+    let live = Live {
+        sender: to_service,
+        owner,
+    };
+    state.sessions.insert(id.clone(), live);
     (state.spawn)(SessionIo {
         id: id.clone(),
         to_client,
@@ -285,6 +304,7 @@ struct SessionQuery {
 async fn post_message(
     State(state): State<AppState>,
     Query(query): Query<SessionQuery>,
+    caller: Option<Extension<Authenticated>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -294,17 +314,31 @@ async fn post_message(
     let Some(session_id) = query.session_id else {
         return (StatusCode::BAD_REQUEST, "Missing sessionId").into_response();
     };
-    let Some(mut sender) = state.sessions.get(&session_id) else {
+    let caller = caller.map(|Extension(caller)| caller);
+    let owner = caller.as_ref().map(|c| &*c.owner);
+    // Another caller's session is answered like an unknown one: it is not theirs to use.
+    let Some(mut sender) = state.sessions.get(&session_id, owner) else {
         return (StatusCode::NOT_FOUND, "Unknown session").into_response();
     };
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return rejection.into_response(),
     };
-    let message = match decode_message(&body) {
+    let mut message = match decode_message(&body) {
         Ok(message) => message,
         Err(rejection) => return refuse(&rejection),
     };
+    if let Some(caller) = caller {
+        match &mut message {
+            ClientJsonRpcMessage::Request(request) => {
+                request.request.extensions_mut().insert(caller);
+            }
+            ClientJsonRpcMessage::Notification(notification) => {
+                notification.notification.extensions_mut().insert(caller);
+            }
+            _ => {}
+        }
+    }
     if sender.send(message).await.is_err() {
         return (StatusCode::NOT_FOUND, "Session closed").into_response();
     }

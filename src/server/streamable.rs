@@ -8,6 +8,11 @@
 //! [`super::sessions`]), keeps a call counted as in flight until its response is written, puts
 //! back tool fields rmcp drops, and holds a streamed response until its first message so that a
 //! quick answer leaves in one write.
+//!
+//! With `[auth]`, a session is bound to the caller that opened it: a request naming another
+//! caller's session gets `404` (as an unknown session would), never reaching it. 404 rather than
+//! 403: it says no more than an unknown id would, and a client that holds a session id it should
+//! not have is told to start its own, as the spec has clients do on 404.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +27,7 @@ use http::{HeaderMap, Method, StatusCode, header};
 use rmcp::model::{ErrorCode, RequestId};
 use serde_json::json;
 
+use super::auth::Authenticated;
 use super::drain::{Drain, InFlight, SHUTTING_DOWN};
 use super::incoming::{Incoming, Rejection, check};
 use super::rewrite::{OutgoingRewrite, rewrite_body};
@@ -95,6 +101,12 @@ impl McpFace {
             return (StatusCode::BAD_REQUEST, "cannot read the request body").into_response();
         };
         let session = session_id(&parts.headers).map(str::to_owned);
+        let owner = owner_of(&parts.extensions);
+        if let Some(id) = &session
+            && self.sessions.refuses(id, owner.as_deref())
+        {
+            return not_this_callers(id);
+        }
         let in_session = session.is_some();
         // 2025-era task requests (session requests) go to the custom methods that answer them.
         let incoming = match check(&bytes, in_session) {
@@ -141,7 +153,7 @@ impl McpFace {
             && response.status().is_success()
             && let Some(opened) = session_id(response.headers())
         {
-            admission.opened(opened);
+            admission.opened(opened, owner);
         }
         if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
             return rmcp_could_not_decode(response, id).await;
@@ -158,6 +170,13 @@ impl McpFace {
 
     /// A GET stream keeps its session busy (so it does not expire) for as long as it is open.
     async fn get(&self, request: Request, next: Next) -> Response {
+        if let Some(id) = session_id(request.headers())
+            && self
+                .sessions
+                .refuses(id, owner_of(request.extensions()).as_deref())
+        {
+            return not_this_callers(id);
+        }
         let busy = session_id(request.headers()).and_then(|id| self.sessions.enter(id, false));
         let response = next.run(request).await;
         match busy {
@@ -179,6 +198,12 @@ impl McpFace {
             // rmcp answers a DELETE without a session id.
             return next.run(request).await;
         };
+        if self
+            .sessions
+            .refuses(id, owner_of(request.extensions()).as_deref())
+        {
+            return not_this_callers(id);
+        }
         let was_open = self.sessions.forget(id);
         let session = self.sessions.manager().sessions.write().await.remove(id);
         let Some(session) = session else {
@@ -195,6 +220,20 @@ impl McpFace {
         tracing::debug!(session_id = %id, "session ended by the client");
         StatusCode::NO_CONTENT.into_response()
     }
+}
+
+/// The caller a request was authenticated as (none without `[auth]`).
+fn owner_of(extensions: &http::Extensions) -> Option<Arc<str>> {
+    extensions
+        .get::<Authenticated>()
+        .map(|caller| Arc::clone(&caller.owner))
+}
+
+/// The answer to a request naming another caller's session: what an unknown session gets.
+fn not_this_callers(id: &str) -> Response {
+    tracing::info!(session_id = %id, "request for another caller's session refused");
+    let error = json!({ "error": "unknown session (it may have ended already)" });
+    (StatusCode::NOT_FOUND, axum::Json(error)).into_response()
 }
 
 /// The session a request or response names.
