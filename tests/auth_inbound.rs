@@ -1183,3 +1183,137 @@ fn the_stdio_caller_is_local_or_what_auth_stdio_says() {
     assert_eq!(calls_for(&log, "dev"), 1, "{log}");
     assert!(log.contains("method=Stdio"), "{log}");
 }
+
+/// Starts tests/py/token_checking_upstream.py (an OAuth resource server for `issuer`); its URL.
+fn token_checking_upstream(issuer: &str) -> (ChildGuard, String) {
+    let port = free_port();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/py/token_checking_upstream.py"
+    );
+    let guard =
+        ChildGuard::spawn(Command::new(common::python()).args([script, &port.to_string(), issuer]));
+    common::wait_for_port(
+        format!("127.0.0.1:{port}").parse().expect("addr"),
+        Duration::from_secs(30),
+    );
+    (guard, format!("http://127.0.0.1:{port}/mcp"))
+}
+
+/// One JSON-RPC request in `session` with `token`; the reply.
+async fn request_in(base: &str, token: &str, session: &str, body: Value) -> Value {
+    let response = post(base, Some(token))
+        .header("mcp-session-id", session)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    jsonrpc(&response.text().await.expect("body"))
+}
+
+/// The whole caller path at once, as two signed-in users use it over HTTP: `[auth]` makes the
+/// token a principal, `[policy]` decides what each may see and call, and an upstream with
+/// `grant = "token_exchange"` is reached as that user (toolyard as actor), never with the user's
+/// own token.
+#[test]
+fn signed_in_callers_get_their_policy_and_reach_upstreams_as_themselves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime();
+    let oidc = Oidc::start(&[]);
+    let (_upstream, upstream) = token_checking_upstream(&oidc.issuer);
+    let port = free_port();
+    let audience = format!("http://127.0.0.1:{port}/mcp");
+    let rest = format!(
+        r#"
+[servers.acting]
+url = "{upstream}"
+[servers.acting.auth]
+grant = "token_exchange"
+client_id = "toolyard-ci"
+client_secret_env = "UPSTREAM_SECRET"
+token_url = "{issuer}/token"
+scopes = ["mcp:tools"]
+
+[policy]
+default = "allow"
+[[policy.rules]]
+deny = 'mcp.tool.name == "demo__echo" && jwt.sub == "bob"'
+"#,
+        issuer = oidc.issuer
+    );
+    let mut served = Served::start(
+        dir.path(),
+        port,
+        &format!("{}\n{rest}", auth_table(&oidc.issuer, &audience, "")),
+        &[("UPSTREAM_SECRET", "toolyard-ci-secret")],
+    );
+    let base = served.base.clone();
+    let tokens = rt.block_on(async {
+        let (alice, bob) = tokio::join!(
+            oidc.user_token("alice", &audience),
+            oidc.user_token("bob", &audience)
+        );
+        let caller = |token: String, who: &'static str| {
+            let base = base.clone();
+            async move {
+                let session = open_session(&base, &token).await;
+                let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+                let tools: Vec<String> = request_in(&base, &token, &session, list).await["result"]
+                    ["tools"]
+                    .as_array()
+                    .expect("tools")
+                    .iter()
+                    .filter_map(|t| t["name"].as_str().map(str::to_string))
+                    .collect();
+                assert!(
+                    tools.contains(&"acting__whoami".to_string()),
+                    "{who}: {tools:?}"
+                );
+                assert_eq!(
+                    tools.contains(&"demo__echo".to_string()),
+                    who == "alice",
+                    "{who}: {tools:?}"
+                );
+                let whoami = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                    "params": {"name": "acting__whoami", "arguments": {}}});
+                let reply = request_in(&base, &token, &session, whoami).await;
+                let text = reply["result"]["content"][0]["text"]
+                    .as_str()
+                    .unwrap_or_default();
+                let seen: Value = serde_json::from_str(text).unwrap_or_else(|_| panic!("{reply}"));
+                assert_eq!(seen["sub"], who, "{seen}");
+                assert_eq!(seen["act"]["sub"], "toolyard-ci", "{seen}");
+                let reply = request_in(&base, &token, &session, echo(4, who)).await;
+                if who == "alice" {
+                    assert_eq!(reply["result"]["content"][0]["text"], "alice", "{reply}");
+                } else {
+                    let message = reply["error"]["message"].as_str().unwrap_or_default();
+                    assert!(message.contains("not permitted"), "{reply}");
+                }
+                token
+            }
+        };
+        let (alice, bob) = tokio::join!(caller(alice, "alice"), caller(bob, "bob"));
+        vec![alice, bob]
+    });
+    // What reached the upstream: only tokens made for it, none of the users' own.
+    let seen = rt.block_on(async {
+        let token = &tokens[0];
+        let session = open_session(&base, token).await;
+        let body = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+            "params": {"name": "acting__tokens_seen", "arguments": {}}});
+        let reply = request_in(&base, token, &session, body).await;
+        let text = reply["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        serde_json::from_str::<Vec<Value>>(&text).unwrap_or_else(|_| panic!("{reply}"))
+    });
+    assert!(!seen.is_empty());
+    for claims in &seen {
+        assert_eq!(claims["aud"], upstream.as_str(), "{claims}");
+    }
+    let log = served.stop();
+    assert_no_token_in(&log, &tokens);
+}
