@@ -1228,6 +1228,7 @@ fn signed_in_callers_get_their_policy_and_reach_upstreams_as_themselves() {
         r#"
 [servers.acting]
 url = "{upstream}"
+session = "per_caller"
 [servers.acting.auth]
 grant = "token_exchange"
 client_id = "toolyard-ci"

@@ -745,6 +745,9 @@ async fn the_stdio_face_lists_and_refuses_by_policy() {
     assert_eq!(lines[0]["name"], "demo__add");
     assert_eq!(lines[0]["outcome"], "refused");
     assert_eq!(lines[0]["rule"]["index"], 0);
-    assert!(lines[0]["sub"].is_null());
+    assert_eq!(
+        lines[0]["sub"], "local",
+        "the stdio face calls for [auth.stdio] (default sub = local)"
+    );
     assert_eq!(lines[1]["outcome"], "ok");
 }

@@ -99,7 +99,8 @@ fn gateway(issuer: &str, upstream: &str) -> Arc<Gateway> {
     };
     let toml = format!(
         "[servers.own]\nurl = \"{upstream}\"\n[servers.own.auth]\n{}\
-         [servers.acting]\nurl = \"{upstream}\"\n[servers.acting.auth]\n{}",
+         [servers.acting]\nurl = \"{upstream}\"\nsession = \"per_caller\"\n\
+         [servers.acting.auth]\n{}",
         auth("client_credentials"),
         auth("token_exchange"),
     );

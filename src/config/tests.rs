@@ -401,7 +401,7 @@ fn gateway_session_limits_have_defaults_and_take_values() {
 fn upstream_auth_is_for_streamable_http_and_keeps_its_secret_out_of_sight() {
     let table = "[servers.a.auth]\nclient_id = \"ci\"\ntoken_url = \"https://idp.test/token\"\n";
     let config = parse(&format!(
-        "[servers.a]\nurl = \"https://mcp.test/mcp\"\n{table}scopes = [\"mcp:tools\"]\n\
+        "[servers.a]\nurl = \"https://mcp.test/mcp\"\nsession = \"per_caller\"\n{table}scopes = [\"mcp:tools\"]\n\
          client_secret_env = \"REMOTE_TOKEN\"\ngrant = \"token_exchange\"\n"
     ))
     .expect("valid");
@@ -433,6 +433,10 @@ fn upstream_auth_is_for_streamable_http_and_keeps_its_secret_out_of_sight() {
             "[servers.a]\nurl = \"http://h/mcp\"\n{table}client_secret_env = \"NOPE_NOT_SET\"\n"
         ),
         &["`auth.client_secret_env`", "NOPE_NOT_SET", "not set"],
+    );
+    assert_error(
+        &format!("[servers.a]\nurl = \"http://h/mcp\"\n{table}grant = \"token_exchange\"\n"),
+        &["`auth`", "needs session = \"per_caller\""],
     );
     assert_error(
         &format!("[servers.a]\nurl = \"http://h/mcp\"\n{table}grant = \"password\"\n"),

@@ -12,7 +12,7 @@ use url::Url;
 use super::locate::{At, Location};
 use super::policy::{self, RawAudit, RawPolicy};
 use super::raw::{RawFile, RawGateway, RawServer, RawTools, TransportKind};
-use super::upstream_auth::{ClientSecret, RawUpstreamAuth, UpstreamAuth};
+use super::upstream_auth::{ClientSecret, RawUpstreamAuth, UpstreamAuth, UpstreamGrant};
 use super::{
     AuditConfig, CallerSessions, Config, ConfigError, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT,
     Effect, GatewaySettings, MissingVar, PolicyConfig, RateLimitConfig, RuleSource, ServerConfig,
@@ -218,7 +218,16 @@ impl Checker<'_> {
         };
         let (session, caller_sessions) = self.sessions(&name, &raw)?;
         let auth = match raw.auth.take() {
-            Some(auth) => Some(self.upstream_auth(&name, auth, &transport)?),
+            Some(auth) => {
+                let span = auth.span();
+                let auth = self.upstream_auth(&name, auth, &transport)?;
+                if auth.grant == UpstreamGrant::TokenExchange && session != SessionMode::PerCaller {
+                    let message = "grant = \"token_exchange\" needs session = \"per_caller\": a \
+                                   server binds its session to the caller whose token opened it";
+                    return Err(self.server_err(&name, "auth", span, message));
+                }
+                Some(auth)
+            }
             None => None,
         };
         Ok(ServerConfig {

@@ -77,6 +77,8 @@ pub struct CallerPool {
     /// Tells the reaper about a caller to watch (or, already cancelled, to look now).
     watch: mpsc::UnboundedSender<CancellationToken>,
     reaper: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The server acts for each caller upstream (`grant = "token_exchange"`).
+    acts_for_callers: bool,
 }
 
 /// What a caller's own session may ask of it: only what the caller itself declared.
@@ -98,7 +100,12 @@ impl CallerPool {
         primary: PrimaryLink,
     ) -> Arc<Self> {
         let (watch, watched) = mpsc::unbounded_channel();
+        let acts_for_callers = config
+            .auth
+            .as_ref()
+            .is_some_and(|a| a.grant == crate::config::UpstreamGrant::TokenExchange);
         let pool = Arc::new(Self {
+            acts_for_callers,
             config,
             primary,
             shutdown,
@@ -143,6 +150,7 @@ impl CallerPool {
                 stop.clone(),
                 capabilities,
                 &self.primary,
+                ctx.caller.principal.clone(),
             ),
             stop,
             active: Arc::default(),
@@ -153,12 +161,30 @@ impl CallerPool {
     /// The session of the caller of `ctx`, started (and waited for, up to the server's start-up
     /// timeout) on its first call.
     pub async fn lease(&self, ctx: &CallContext) -> Result<CallerLease, WorkbenchError> {
-        let key = ctx
+        let mut key = ctx
             .caller
             .session
             .as_ref()
             .map_or(NO_CALLER, |c| c.key())
             .to_string();
+        // A session that acts for its caller upstream (token exchange) is never shared by two
+        // principals, even if they came without a session of their own (the CLI, a library),
+        // and is not started for a caller who has no token to exchange.
+        if self.acts_for_callers {
+            match ctx.caller.principal.as_deref() {
+                Some(principal) if principal.token().is_some() => {
+                    key.push('\u{1f}');
+                    key.push_str(&principal.subject);
+                }
+                _ => {
+                    return Err(WorkbenchError::Unavailable {
+                        server: self.server().into(),
+                        reason: crate::mcp::credentials::CredentialError::NoCallerToken
+                            .to_string(),
+                    });
+                }
+            }
+        }
         let lease = {
             let mut sessions = self.sessions.lock().map_err(|_| self.poisoned())?;
             if !sessions.contains_key(&key) && sessions.len() >= self.config.caller_sessions.max {
@@ -171,6 +197,7 @@ impl CallerPool {
                 });
             }
             let entry = sessions.entry(key).or_insert_with(|| self.entry_for(ctx));
+            entry.workbench.act_for(ctx.caller.principal.clone());
             entry.active.fetch_add(1, Ordering::AcqRel);
             CallerLease {
                 workbench: entry.workbench.clone(),

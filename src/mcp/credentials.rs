@@ -44,17 +44,6 @@ pub enum CredentialError {
     NoCallerToken,
 }
 
-/// The bearer token an upstream request carries, as a request extension our HTTP client reads
-/// (never serialized into the message).
-#[derive(Clone)]
-pub struct UpstreamBearer(pub Arc<str>);
-
-impl std::fmt::Debug for UpstreamBearer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("UpstreamBearer(<redacted>)")
-    }
-}
-
 #[derive(Clone)]
 struct Cached {
     token: Arc<str>,
@@ -87,6 +76,18 @@ pub struct Credentials {
     /// Exchanged tokens by the hash of the caller's token; one exchange at a time per caller
     /// token (concurrent calls of one caller wait for the same exchange).
     exchanged: Mutex<HashMap<[u8; 32], Slot>>,
+    /// With token exchange: the caller this (per-caller) session acts for; every request of the
+    /// session, its `initialize` included, carries that caller's exchanged token.
+    acting_for: std::sync::RwLock<Acting>,
+}
+
+/// Whom a session's requests are made for.
+#[derive(Clone)]
+enum Acting {
+    /// Toolyard itself (a shared session: start-up, lists).
+    Toolyard,
+    /// One caller (a per-caller session), if it signed in.
+    Caller(Option<Arc<Principal>>),
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
@@ -108,6 +109,32 @@ impl Credentials {
             http: super::transport::tls_client(),
             own: tokio::sync::Mutex::new(None),
             exchanged: Mutex::new(HashMap::new()),
+            acting_for: std::sync::RwLock::new(Acting::Toolyard),
+        }
+    }
+
+    /// Make this the session of one caller: with token exchange, its requests carry that
+    /// caller's exchanged token from now on (the newest token it presented: a client renews its
+    /// token, the caller stays the same).
+    pub fn act_for(&self, principal: Option<Arc<Principal>>) {
+        if let Ok(mut slot) = self.acting_for.write() {
+            *slot = Acting::Caller(principal);
+        }
+    }
+
+    /// The token for any request of this session: the exchanged token of the caller it acts
+    /// for (token exchange), else toolyard's own.
+    pub async fn session_token(&self) -> Result<Arc<str>, CredentialError> {
+        if !self.acts_for_caller() {
+            return self.own_token().await;
+        }
+        let acting = match self.acting_for.read() {
+            Ok(acting) => acting.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        match acting {
+            Acting::Toolyard => self.own_token().await,
+            Acting::Caller(principal) => self.token_for(principal.as_deref()).await,
         }
     }
 

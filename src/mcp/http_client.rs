@@ -23,9 +23,7 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
-use rmcp::model::{
-    ClientJsonRpcMessage, GetExtensions, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
-};
+use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, RequestId, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_client::{
     AuthRequiredError, HttpStatusError, InsufficientScopeError, SseError, StreamableHttpClient,
     StreamableHttpError, StreamableHttpPostResponse,
@@ -33,7 +31,7 @@ use rmcp::transport::streamable_http_client::{
 use serde_json::Value;
 use sse_stream::{Sse, SseStream};
 
-use super::credentials::{CredentialError, Credentials, UpstreamBearer};
+use super::credentials::{CredentialError, Credentials};
 use super::handler::RELATED_REQUEST_META;
 use super::tap::RawTap;
 use crate::net::QuickAckConnector;
@@ -141,22 +139,16 @@ impl UpstreamHttp {
         self
     }
 
-    /// The bearer token of one request: the one the request was given for its caller (token
-    /// exchange), else toolyard's own from the credentials, else rmcp's configured one.
+    /// The bearer token of one request: from the credentials (toolyard's own, or the caller's
+    /// exchanged token in a session that acts for one caller), else rmcp's configured one.
     async fn bearer(
         &self,
-        message: Option<&ClientJsonRpcMessage>,
+        _message: Option<&ClientJsonRpcMessage>,
         given: Option<String>,
     ) -> Result<Option<String>, StreamableHttpError<HttpError>> {
-        if let Some(ClientJsonRpcMessage::Request(request)) = message
-            && let Some(UpstreamBearer(token)) =
-                request.request.extensions().get::<UpstreamBearer>()
-        {
-            return Ok(Some(token.to_string()));
-        }
         match &self.credentials {
             Some(credentials) => credentials
-                .own_token()
+                .session_token()
                 .await
                 .map(|t| Some(t.to_string()))
                 .map_err(|e| StreamableHttpError::Client(HttpError::Credentials(e))),

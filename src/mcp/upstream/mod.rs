@@ -95,6 +95,7 @@ impl McpWorkbench {
             changes,
             relist,
             shutdown,
+            acting_for: None,
         });
         workbench.callers = callers;
         workbench
@@ -109,6 +110,7 @@ impl McpWorkbench {
         shutdown: CancellationToken,
         capabilities: ClientCapabilities,
         primary: &PrimaryLink,
+        acting_for: Option<Arc<crate::workbench::Principal>>,
     ) -> Self {
         Self::supervised(Spec {
             config,
@@ -118,7 +120,15 @@ impl McpWorkbench {
             changes: primary.0.clone(),
             relist: Arc::clone(&primary.1),
             shutdown,
+            acting_for,
         })
+    }
+
+    /// A dedicated session acts for the newest token of its caller (token exchange).
+    pub fn act_for(&self, principal: Option<Arc<crate::workbench::Principal>>) {
+        if let Some(credentials) = &self.inner.credentials {
+            credentials.act_for(principal);
+        }
     }
 
     fn supervised(spec: Spec) -> Self {

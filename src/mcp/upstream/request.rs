@@ -5,15 +5,14 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    ClientRequest, DEFAULT_MRTR_MAX_ROUNDS, GetExtensions, InputResponses, JsonObject,
-    RequestMetaObject, ServerResult, TASKS_EXTENSION_ID,
+    ClientRequest, DEFAULT_MRTR_MAX_ROUNDS, InputResponses, JsonObject, RequestMetaObject,
+    ServerResult, TASKS_EXTENSION_ID,
 };
 use rmcp::service::{PeerRequestOptions, ServiceError};
 use rmcp::{Peer, RoleClient};
 
 use super::McpWorkbench;
 use super::tasks::created_task;
-use crate::mcp::credentials::UpstreamBearer;
 use crate::mcp::handler::RouteGuard;
 use crate::workbench::{CallContext, WorkbenchError};
 
@@ -201,26 +200,12 @@ impl McpWorkbench {
     /// goes to the caller; the caller's cancellation cancels it upstream.
     pub(super) async fn request(
         &self,
-        mut request: ClientRequest,
+        request: ClientRequest,
         operation: Operation<'_>,
         ctx: &CallContext,
         sending: Sending,
     ) -> Result<Answered, WorkbenchError> {
         let peer = self.peer()?;
-        if let Some(credentials) = self.inner.credentials.as_deref()
-            && credentials.acts_for_caller()
-        {
-            // The caller's identity, as a token for this upstream (never the caller's own).
-            let token = credentials
-                .token_for(ctx.caller.principal.as_deref())
-                .await
-                .map_err(|e| WorkbenchError::Connection {
-                    server: self.name().into(),
-                    operation: operation.to_string(),
-                    message: crate::mcp::transport::cause_chain(&e),
-                })?;
-            request.extensions_mut().insert(UpstreamBearer(token));
-        }
         let mut options = if sending.unbounded {
             PeerRequestOptions::no_options()
         } else {

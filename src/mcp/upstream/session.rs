@@ -77,6 +77,9 @@ pub struct Spec {
     /// e.g. after a tool of a caller's own session changed the tools, makes the primary re-list).
     pub relist: Arc<Notify>,
     pub shutdown: CancellationToken,
+    /// The caller a dedicated session acts for (token exchange: its requests carry that
+    /// caller's exchanged token, `initialize` included).
+    pub acting_for: Option<Arc<crate::workbench::Principal>>,
 }
 
 impl Inner {
@@ -105,11 +108,13 @@ impl Inner {
             ready: watch::channel(false).0,
             settled: watch::channel(false).0,
             shutdown: spec.shutdown,
-            credentials: spec
-                .config
-                .auth
-                .clone()
-                .map(|auth| Arc::new(Credentials::new(auth))),
+            credentials: spec.config.auth.clone().map(|auth| {
+                let credentials = Credentials::new(auth);
+                if spec.ownership == Ownership::Dedicated {
+                    credentials.act_for(spec.acting_for.clone());
+                }
+                Arc::new(credentials)
+            }),
             config: spec.config,
         }
     }

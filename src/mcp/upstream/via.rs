@@ -92,6 +92,7 @@ impl McpWorkbench {
             changes: self.inner.changes.clone(),
             relist: std::sync::Arc::clone(&self.inner.relist),
             shutdown: self.inner.shutdown.child_token(),
+            acting_for: None,
         });
         let ready = tokio::select! {
             ready = other.wait_ready(self.inner.config.startup_timeout) => ready,
