@@ -179,8 +179,7 @@ impl CallerPool {
                 _ => {
                     return Err(WorkbenchError::Unavailable {
                         server: self.server().into(),
-                        reason: crate::mcp::credentials::CredentialError::NoCallerToken
-                            .to_string(),
+                        reason: crate::mcp::credentials::CredentialError::NoCallerToken.to_string(),
                     });
                 }
             }
