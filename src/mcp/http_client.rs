@@ -143,7 +143,6 @@ impl UpstreamHttp {
     /// exchanged token in a session that acts for one caller), else rmcp's configured one.
     async fn bearer(
         &self,
-        _message: Option<&ClientJsonRpcMessage>,
         given: Option<String>,
     ) -> Result<Option<String>, StreamableHttpError<HttpError>> {
         match &self.credentials {
@@ -499,7 +498,7 @@ impl StreamableHttpClient for UpstreamHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> HttpResult<StreamableHttpPostResponse> {
-        let auth_header = self.bearer(Some(&message), auth_header).await?;
+        let auth_header = self.bearer(auth_header).await?;
         match &self.backend {
             Backend::Plain(client) => {
                 self.plain_post(
@@ -545,7 +544,7 @@ impl StreamableHttpClient for UpstreamHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> HttpResult<()> {
-        let auth_header = self.bearer(None, auth_header).await?;
+        let auth_header = self.bearer(auth_header).await?;
         match &self.backend {
             Backend::Plain(client) => {
                 self.plain_delete(client, uri, session_id, auth_header, custom_headers)
@@ -566,7 +565,7 @@ impl StreamableHttpClient for UpstreamHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> HttpResult<BoxStream<'static, Result<Sse, SseError>>> {
-        let auth_header = self.bearer(None, auth_header).await?;
+        let auth_header = self.bearer(auth_header).await?;
         match &self.backend {
             Backend::Plain(client) => {
                 self.plain_get(
