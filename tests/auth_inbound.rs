@@ -8,19 +8,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{
-    ChildGuard, example_bin, free_port, healthz, node22, python_report, spawn_until_healthy,
-};
+use common::oidc::{Oidc, b64url, token_checking_upstream};
+use common::{ChildGuard, example_bin, free_port, healthz, python_report, spawn_until_healthy};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 fn toolyard() -> &'static str {
     env!("CARGO_BIN_EXE_toolyard")
@@ -30,187 +27,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("runtime")
 }
 
-// --- the authorization server ------------------------------------------------------------------
-
-/// A running tests/peers/oidc server.
-struct Oidc {
-    guard: Option<ChildGuard>,
-    issuer: String,
-}
-
-impl Oidc {
-    fn start(env: &[(&str, &str)]) -> Self {
-        let server = std::env::var_os("TOOLYARD_OIDC_SERVER")
-            .expect("TOOLYARD_OIDC_SERVER is not set: run `eval \"$(bash .ci/setup)\"`");
-        let mut command = Command::new(node22());
-        command
-            .arg(server)
-            .args(["--port", "0"])
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut guard = ChildGuard::spawn(&mut command);
-        let stdout = guard.child_mut().stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("oidc server's first line");
-        let started: Value = serde_json::from_str(&line).expect("oidc server's JSON line");
-        Self {
-            guard: Some(guard),
-            issuer: started["issuer"].as_str().expect("issuer").to_string(),
-        }
-    }
-
-    /// Stop it (SIGKILL of its process group): a peer that dies.
-    fn kill(&mut self) {
-        self.guard.take();
-    }
-
-    fn http() -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client")
-    }
-
-    /// A client-credentials access token of `toolyard-ci` for `resource`.
-    async fn client_token(&self, resource: &str, scope: Option<&str>) -> String {
-        let mut form = vec![("grant_type", "client_credentials"), ("resource", resource)];
-        if let Some(scope) = scope {
-            form.push(("scope", scope));
-        }
-        let answer: Value = Self::http()
-            .post(format!("{}/token", self.issuer))
-            .basic_auth("toolyard-ci", Some("toolyard-ci-secret"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form_body(&form))
-            .send()
-            .await
-            .expect("token request")
-            .json()
-            .await
-            .expect("token JSON");
-        answer["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no access token: {answer}"))
-            .to_string()
-    }
-
-    /// `user`'s access token for `resource` (scope `mcp:tools`) through the authorization code
-    /// flow with PKCE, as the public client `toolyard-ide` (consent is automated).
-    async fn user_token(&self, user: &str, resource: &str) -> String {
-        let redirect = "http://127.0.0.1:5555/callback";
-        let verifier = format!("verifier-{user}-{}", uuid::Uuid::new_v4().simple());
-        let challenge = b64url(&Sha256::digest(verifier.as_bytes()));
-        let http = Self::http();
-        let mut url = reqwest::Url::parse_with_params(
-            &format!("{}/auth", self.issuer),
-            [
-                ("client_id", "toolyard-ide"),
-                ("response_type", "code"),
-                ("redirect_uri", redirect),
-                ("scope", "openid mcp:tools"),
-                ("resource", resource),
-                ("login_hint", user),
-                ("state", "xyz"),
-                ("code_challenge", challenge.as_str()),
-                ("code_challenge_method", "S256"),
-            ],
-        )
-        .expect("authorization URL");
-        let mut cookies: BTreeMap<String, String> = BTreeMap::new();
-        for _ in 0..10 {
-            if url.as_str().starts_with(redirect) {
-                break;
-            }
-            let cookie = cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            let response = http
-                .get(url.clone())
-                .header("cookie", cookie)
-                .send()
-                .await
-                .expect("authorization step");
-            for set in response.headers().get_all("set-cookie") {
-                let set = set.to_str().expect("ascii cookie");
-                let pair = set.split(';').next().unwrap_or_default();
-                if let Some((name, value)) = pair.split_once('=') {
-                    match value.is_empty() {
-                        true => cookies.remove(name),
-                        false => cookies.insert(name.to_string(), value.to_string()),
-                    };
-                }
-            }
-            let location = response.headers()["location"].to_str().expect("location");
-            url = url.join(location).expect("redirect URL");
-        }
-        let code = url
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.to_string())
-            .unwrap_or_else(|| panic!("no code in {url}"));
-        let answer: Value = http
-            .post(format!("{}/token", self.issuer))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form_body(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", "toolyard-ide"),
-                ("code", code.as_str()),
-                ("code_verifier", verifier.as_str()),
-                ("redirect_uri", redirect),
-            ]))
-            .send()
-            .await
-            .expect("token request")
-            .json()
-            .await
-            .expect("token JSON");
-        answer["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no access token: {answer}"))
-            .to_string()
-    }
-
-    async fn jwks(&self) -> Value {
-        reqwest::get(format!("{}/jwks", self.issuer))
-            .await
-            .expect("jwks")
-            .json()
-            .await
-            .expect("jwks JSON")
-    }
-}
-
-/// An `application/x-www-form-urlencoded` body.
-fn form_body(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
-
 // --- JWT pieces --------------------------------------------------------------------------------
-
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -1182,22 +999,6 @@ fn the_stdio_caller_is_local_or_what_auth_stdio_says() {
     );
     assert_eq!(calls_for(&log, "dev"), 1, "{log}");
     assert!(log.contains("method=Stdio"), "{log}");
-}
-
-/// Starts tests/py/token_checking_upstream.py (an OAuth resource server for `issuer`); its URL.
-fn token_checking_upstream(issuer: &str) -> (ChildGuard, String) {
-    let port = free_port();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/py/token_checking_upstream.py"
-    );
-    let guard =
-        ChildGuard::spawn(Command::new(common::python()).args([script, &port.to_string(), issuer]));
-    common::wait_for_port(
-        format!("127.0.0.1:{port}").parse().expect("addr"),
-        Duration::from_secs(30),
-    );
-    (guard, format!("http://127.0.0.1:{port}/mcp"))
 }
 
 /// One JSON-RPC request in `session` with `token`; the reply.

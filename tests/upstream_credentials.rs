@@ -6,13 +6,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{ChildGuard, free_port, node22, python, python_report, wait_for_port};
+use common::oidc::{Oidc, token_checking_upstream};
 use rmcp::model::CallToolResult;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -24,47 +22,6 @@ use toolyard::workbench::{
 
 /// The audience of the callers' own tokens: toolyard's resource identifier.
 const TOOLYARD_RESOURCE: &str = "http://toolyard.test/mcp";
-
-/// Starts the test authorization server; returns its guard and issuer URL.
-fn oidc_server() -> (ChildGuard, String) {
-    let script = std::env::var("TOOLYARD_OIDC_SERVER")
-        .unwrap_or_else(|_| panic!("TOOLYARD_OIDC_SERVER is not set: eval \"$(bash .ci/setup)\""));
-    let mut guard = ChildGuard::spawn(
-        Command::new(node22())
-            .arg(script)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null()),
-    );
-    let stdout = guard.child_mut().stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("oidc server line");
-    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    let issuer = info["issuer"].as_str().expect("issuer").to_string();
-    (guard, issuer)
-}
-
-/// Starts the token-checking upstream for `issuer`; returns its guard and URL.
-fn token_checking_upstream(issuer: &str) -> (ChildGuard, String) {
-    let port = free_port();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/py/token_checking_upstream.py"
-    );
-    let guard = ChildGuard::spawn(Command::new(python()).args([script, &port.to_string(), issuer]));
-    wait_for_port(
-        format!("127.0.0.1:{port}").parse().expect("addr"),
-        Duration::from_secs(30),
-    );
-    (guard, format!("http://127.0.0.1:{port}/mcp"))
-}
-
-/// A user's access token for toolyard (authorization code + PKCE, automated consent).
-fn user_token(issuer: &str, user: &str) -> String {
-    let report = python_report("oidc_user_token.py", [issuer, user, TOOLYARD_RESOURCE]);
-    report["access_token"].as_str().expect("token").to_string()
-}
 
 fn claims_of(token: &str) -> Value {
     use base64::Engine;
@@ -126,9 +83,13 @@ async fn whoami(gw: &Gateway, tool: &str, ctx: CallContext) -> Result<Value, Wor
 
 #[tokio::test]
 async fn client_credentials_and_token_exchange_for_two_callers_at_once() {
-    let (mut oidc, issuer) = oidc_server();
+    let mut oidc = Oidc::start(&[]);
+    let issuer = oidc.issuer.clone();
     let (_upstream, upstream) = token_checking_upstream(&issuer);
-    let (alice, bob) = (user_token(&issuer, "alice"), user_token(&issuer, "bob"));
+    let (alice, bob) = tokio::join!(
+        oidc.user_token("alice", TOOLYARD_RESOURCE),
+        oidc.user_token("bob", TOOLYARD_RESOURCE)
+    );
     let gw = gateway(&issuer, &upstream);
     assert!(
         gw.wait_ready(Duration::from_secs(60)).await,
@@ -199,8 +160,7 @@ async fn client_credentials_and_token_exchange_for_two_callers_at_once() {
 
     // The authorization server dies: cached tokens keep working; a caller whose token has not
     // been exchanged yet gets a clear error at once, not a hang.
-    drop(oidc.child_mut().kill());
-    let _ = oidc.child_mut().wait();
+    oidc.kill();
     let me = whoami(&gw, "acting__whoami", caller(&alice))
         .await
         .expect("cached");
@@ -225,7 +185,8 @@ async fn client_credentials_and_token_exchange_for_two_callers_at_once() {
 
 #[tokio::test]
 async fn a_refused_client_secret_is_reported_and_never_shown() {
-    let (_oidc, issuer) = oidc_server();
+    let oidc = Oidc::start(&[]);
+    let issuer = oidc.issuer.clone();
     let (_upstream, upstream) = token_checking_upstream(&issuer);
     let toml = format!(
         "[servers.own]\nurl = \"{upstream}\"\nstartup_timeout_secs = 10\n[servers.own.auth]\n\

@@ -6,6 +6,8 @@
 //! environment is not set up: tests may panic, library code may not.
 #![allow(dead_code)] // each test binary uses a different subset of these helpers
 
+pub mod oidc;
+
 use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
