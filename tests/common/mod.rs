@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test binary uses a different subset of these helpers
 
 pub mod oidc;
+pub mod peers;
 
 use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpListener, TcpStream};
