@@ -22,6 +22,7 @@ pub mod net;
 pub mod policy;
 pub mod process_group;
 pub mod server;
+pub mod store;
 pub mod teams;
 pub mod termination;
 pub mod tools;

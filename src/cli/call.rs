@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use toolyard::workbench::{CallContext, WorkbenchError};
 
 use super::target::{StderrProgress, Target, UrlArgs};
-use super::{ConfigArgs, WorkbenchArgs, init_logging};
+use super::{ConfigArgs, StoreArgs, WorkbenchArgs, init_logging};
 
 /// Options of `toolyard call`.
 #[derive(Debug, clap::Args)]
@@ -20,6 +20,8 @@ pub struct CallArgs {
     workbenches: WorkbenchArgs,
     #[command(flatten)]
     url: UrlArgs,
+    #[command(flatten)]
+    store: StoreArgs,
     /// The tool's served name (e.g. `everything__echo`).
     tool: String,
     /// Arguments as a JSON object.
@@ -35,7 +37,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     init_logging(Target::log_filter(&args.url));
     let arguments: JsonObject = serde_json::from_str(&args.args)
         .with_context(|| format!("--args is not a JSON object: {}", args.args))?;
-    let target = Target::open(&args.url, &args.config, &args.workbenches).await?;
+    let target = Target::open(&args.url, &args.config, &args.workbenches, &args.store).await?;
     let cancel = CancellationToken::new();
     let ctx = CallContext {
         cancel: cancel.clone(),

@@ -2,6 +2,7 @@
 
 mod call;
 mod check;
+mod conversations;
 mod demo_server;
 mod health;
 mod policy;
@@ -18,10 +19,11 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
-use toolyard::compose::{ModelTable, WorkbenchSet};
-use toolyard::config::Config;
+use toolyard::compose::{Conversations, ModelTable, WorkbenchSet};
+use toolyard::config::{Config, DEFAULT_STORE_URL, StoreUrl};
 use toolyard::gateway::{Gateway, Member};
 use toolyard::policy::Guard;
+use toolyard::store::Store;
 
 /// MCP gateway and tool-orchestration service.
 #[derive(Debug, Parser)]
@@ -41,6 +43,8 @@ enum Command {
     Call(call::CallArgs),
     /// Validate the config, connect to every upstream and report on each.
     Check(check::CheckArgs),
+    /// List the conversations with served teams and agents kept in the store.
+    Conversations(conversations::ConversationsArgs),
     /// Run one agent or team from a file in the terminal (like AutoGen's Console).
     Run(run::RunArgs),
     /// Work with the `[policy]` rules (`toolyard policy test`).
@@ -101,6 +105,51 @@ impl WorkbenchArgs {
     }
 }
 
+/// Where durable state is kept (`serve`, `call`, `conversations`).
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    /// The store: `sqlite://PATH` (relative to the current folder), `postgres://user@host/db`
+    /// or `memory://` (nothing kept). Default: `[store] url` of the config, else the command's
+    /// own default (`serve`: sqlite://.toolyard/state.db next to the config file).
+    #[arg(long = "store", env = "TOOLYARD_STORE", value_name = "URL")]
+    store: Option<String>,
+}
+
+/// What a command uses when neither `--store`, `TOOLYARD_STORE` nor `[store] url` names a store.
+#[derive(Debug, Clone, Copy)]
+pub enum StoreDefault {
+    /// `sqlite://.toolyard/state.db` next to the config file (`serve`, `conversations`).
+    File,
+    /// `memory://` (`call`, `tools`).
+    Memory,
+}
+
+impl StoreArgs {
+    /// `memory://`, whatever the environment says (`tools` runs nothing worth keeping).
+    pub fn memory() -> Self {
+        Self {
+            store: Some("memory://".into()),
+        }
+    }
+
+    /// The store to use with `config`.
+    pub fn url(&self, config: &Config, default: StoreDefault) -> anyhow::Result<StoreUrl> {
+        if let Some(text) = &self.store {
+            let here = std::env::current_dir().unwrap_or_default();
+            return StoreUrl::parse(text, &here)
+                .map_err(|message| anyhow::anyhow!("--store: {message}"));
+        }
+        if let Some(url) = &config.store.url {
+            return Ok(url.clone());
+        }
+        Ok(match default {
+            StoreDefault::File => StoreUrl::parse(DEFAULT_STORE_URL, &config.dir)
+                .map_err(|message| anyhow::anyhow!("{message}"))?,
+            StoreDefault::Memory => StoreUrl::Memory,
+        })
+    }
+}
+
 /// The models table of `config` (scripted model servers started when `start`); relative
 /// `script` paths resolve against the config file's folder.
 pub async fn model_table(config: &Config, start: bool) -> anyhow::Result<ModelTable> {
@@ -125,14 +174,20 @@ pub type Started = (
 pub async fn start_gateway_with_workbenches(
     args: &ConfigArgs,
     workbenches: &WorkbenchArgs,
+    store: &StoreArgs,
+    default: StoreDefault,
 ) -> anyhow::Result<Started> {
-    start_over_config(Config::load(&args.config)?, workbenches).await
+    let config = Config::load(&args.config)?;
+    let store = store.url(&config, default)?;
+    start_over_config(config, workbenches, &store).await
 }
 
-/// [`start_gateway_with_workbenches`] over a config already loaded.
+/// [`start_gateway_with_workbenches`] over a config already loaded; the workbench tools keep
+/// their conversations in `store` (opened only when there is a workbench folder).
 pub async fn start_over_config(
     config: Config,
     workbenches: &WorkbenchArgs,
+    store: &StoreUrl,
 ) -> anyhow::Result<Started> {
     let guard = Guard::from_config(&config)?;
     let folder = workbenches.folder(&config)?;
@@ -142,7 +197,13 @@ pub async fn start_over_config(
         return Ok((config, gateway, shutdown, None));
     };
     let models = Arc::new(model_table(&config, true).await?);
+    let store = Store::open(store).await?;
+    tracing::info!(store = store.url(), "conversations are kept in the store");
     let set = WorkbenchSet::load(folder, models);
+    set.keep_conversations(Arc::new(Conversations::new(
+        store,
+        config.store.conversation_ttl,
+    )));
     let member = Member {
         name: String::new(),
         workbench: Arc::clone(&set) as Arc<dyn toolyard::workbench::Workbench>,
@@ -162,6 +223,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Call(args) => call::run(args).await,
         Command::Check(args) => check::run(args).await,
         Command::Run(args) => run::run(args).await,
+        Command::Conversations(args) => conversations::run(args).await,
         Command::Health(args) => health::run(args).await,
         Command::Policy(command) => policy::run(command),
         Command::DemoServer(args) => demo_server::run(args).await,

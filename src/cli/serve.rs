@@ -22,7 +22,7 @@ use toolyard::server::sessions::SessionLimits;
 use toolyard::server::stdio::serve_stdio;
 use toolyard::workbench::{AuthMethod, Principal, Workbench};
 
-use super::{ConfigArgs, WorkbenchArgs, init_logging, start_over_config};
+use super::{ConfigArgs, StoreArgs, StoreDefault, WorkbenchArgs, init_logging, start_over_config};
 
 /// Options of `toolyard serve`.
 #[derive(Debug, clap::Args)]
@@ -31,6 +31,8 @@ pub struct ServeArgs {
     config: ConfigArgs,
     #[command(flatten)]
     workbenches: WorkbenchArgs,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Address of the HTTP listener (`/mcp`, `/sse`, `/messages`, `/healthz`).
     #[arg(long, default_value = "127.0.0.1:8080", conflicts_with = "stdio")]
     listen: SocketAddr,
@@ -119,7 +121,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         (Some(http), false) => Some(Authenticator::new(http, &config.gateway.name)?),
         _ => None,
     };
-    let (config, gateway, shutdown, set) = start_over_config(config, &args.workbenches).await?;
+    let store = args.store.url(&config, StoreDefault::File)?;
+    let (config, gateway, shutdown, set) =
+        start_over_config(config, &args.workbenches, &store).await?;
     let server = WorkbenchServer::new(
         Arc::clone(&gateway) as Arc<dyn Workbench>,
         config.gateway.name.clone(),

@@ -14,7 +14,10 @@ use toolyard::mcp::McpWorkbench;
 use toolyard::workbench::{CallObserver, ToolSpec, Workbench};
 use url::Url;
 
-use super::{ConfigArgs, WorkbenchArgs, start_gateway_with_workbenches, wait_for_upstreams};
+use super::{
+    ConfigArgs, StoreArgs, StoreDefault, WorkbenchArgs, start_gateway_with_workbenches,
+    wait_for_upstreams,
+};
 
 /// How long a call through `--url` may take (a team run can be long; Ctrl-C cancels it).
 const REMOTE_CALL_TIMEOUT: Duration = Duration::from_secs(600);
@@ -61,12 +64,14 @@ impl Target {
         url: &UrlArgs,
         config: &ConfigArgs,
         workbenches: &WorkbenchArgs,
+        store: &StoreArgs,
     ) -> anyhow::Result<Self> {
         let Some(url) = &url.url else {
             // A call waits only for the upstream it needs (the gateway does that); a listing
             // waits for the first connection attempts, up to a bound (see `tools`).
             let (_config, gateway, _shutdown, set) =
-                start_gateway_with_workbenches(config, workbenches).await?;
+                start_gateway_with_workbenches(config, workbenches, store, StoreDefault::Memory)
+                    .await?;
             return Ok(Self::Local { gateway, set });
         };
         tracing::info!("using the running gateway at {url}");

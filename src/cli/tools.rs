@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::target::{Target, UrlArgs};
-use super::{ConfigArgs, WorkbenchArgs, init_logging};
+use super::{ConfigArgs, StoreArgs, WorkbenchArgs, init_logging};
 
 /// Options of `toolyard tools`.
 #[derive(Debug, clap::Args)]
@@ -26,7 +26,13 @@ pub struct ToolsArgs {
 /// List tools: name, server, description (or JSON).
 pub async fn run(args: ToolsArgs) -> anyhow::Result<ExitCode> {
     init_logging(Target::log_filter(&args.url));
-    let target = Target::open(&args.url, &args.config, &args.workbenches).await?;
+    let target = Target::open(
+        &args.url,
+        &args.config,
+        &args.workbenches,
+        &StoreArgs::memory(),
+    )
+    .await?;
     let listed = target
         .tools(std::time::Duration::from_secs(args.wait_secs))
         .await;

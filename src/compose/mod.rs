@@ -18,6 +18,7 @@
 
 pub mod caller_input;
 pub mod check;
+pub mod conversation;
 pub mod file;
 pub mod keys;
 pub mod load;
@@ -33,6 +34,7 @@ mod watch;
 use std::path::PathBuf;
 
 pub use check::{Cycle, FolderCheck, Known, Problem, check_folder, cycles, runnable_problems};
+pub use conversation::{CONVERSATION_ID, ConversationError, Conversations};
 pub use file::{ExtraInput, Kind, WorkbenchFile, load_folder};
 pub use load::{Loader, load_agent, load_team, loader, with_loader};
 pub use mcp_servers::{McpServers, Scope as McpScope};

@@ -4,10 +4,12 @@
 //! structured result (`messages`, `stop_reason`, `usage`). A file that cannot run (bad keys,
 //! unknown model or provider) is left out with one warning per problem. The MCP servers of a
 //! file's `McpWorkbench` entries belong to the file (stopped when it changes or goes, and at
-//! [`WorkbenchSet::shutdown`]) or to each run (`[toolyard] mcp_servers = "per-run"`).
+//! [`WorkbenchSet::shutdown`]) or to each run (`[toolyard] mcp_servers = "per-run"`). With a
+//! store ([`WorkbenchSet::keep_conversations`]) every call is a turn of a conversation
+//! (`conversation_id` in, and out in the structured result).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use async_trait::async_trait;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool as McpTool};
@@ -17,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::check::{Problem, runnable_problems};
+use super::conversation::{CONVERSATION_ID, ConversationError, Conversations, owner_of};
 use super::file::load_folder;
 use super::mcp_servers::{McpServers, Scope};
 use super::models::{ModelTable, RunEnv};
@@ -50,6 +53,14 @@ pub struct WorkbenchSet {
     changes: broadcast::Sender<WorkbenchChange>,
     /// Parent of every file's and every run's MCP servers.
     root: CancellationToken,
+    /// Where conversations are kept (none: a call may not name one).
+    conversations: OnceLock<Arc<Conversations>>,
+}
+
+/// One call: its task text and the conversation it continues, if any.
+struct Request {
+    task: String,
+    conversation: Option<String>,
 }
 
 impl std::fmt::Debug for WorkbenchSet {
@@ -90,6 +101,7 @@ impl WorkbenchSet {
             problems: RwLock::new(Arc::new(Vec::new())),
             changes,
             root: CancellationToken::new(),
+            conversations: OnceLock::new(),
         });
         set.reload();
         set
@@ -98,6 +110,16 @@ impl WorkbenchSet {
     /// The folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Keeps every call's conversation in `conversations` (once; later calls are ignored).
+    pub fn keep_conversations(&self, conversations: Arc<Conversations>) {
+        let _ = self.conversations.set(conversations);
+    }
+
+    /// Where conversations are kept, once set.
+    pub fn conversations(&self) -> Option<&Arc<Conversations>> {
+        self.conversations.get()
     }
 
     /// The handle agents' views reach the gateway through; bind it once the gateway exists.
@@ -143,11 +165,15 @@ impl WorkbenchSet {
         let _ = self.changes.send(WorkbenchChange::Tools);
     }
 
-    /// Stops the MCP servers of every file and run, and waits until they are gone.
+    /// Stops the MCP servers of every file and run, and waits until they are gone; then closes
+    /// the conversation store's connections.
     pub async fn shutdown(&self) {
         self.root.cancel();
         for entry in self.entries().iter() {
             entry.servers.shutdown().await;
+        }
+        if let Some(conversations) = self.conversations.get() {
+            conversations.store().close().await;
         }
     }
 
@@ -224,14 +250,14 @@ impl WorkbenchSet {
     async fn call(
         &self,
         entry: &Entry,
-        task: String,
+        request: Request,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
         match entry.file.mcp_servers {
-            Scope::Shared => self.run(&entry.file, &entry.servers, task, ctx).await,
+            Scope::Shared => self.run(&entry.file, &entry.servers, request, ctx).await,
             Scope::PerRun => {
                 let own = McpServers::new(&self.root);
-                let outcome = self.run(&entry.file, &own, task, ctx).await;
+                let outcome = self.run(&entry.file, &own, request, ctx).await;
                 own.shutdown().await;
                 outcome
             }
@@ -242,9 +268,10 @@ impl WorkbenchSet {
         &self,
         file: &WorkbenchFile,
         servers: &McpServers,
-        task: String,
+        request: Request,
         ctx: CallContext,
     ) -> Result<CallToolResult, WorkbenchError> {
+        let Request { task, conversation } = request;
         let env = RunEnv { ctx: ctx.clone() };
         let mode = Mode::Run {
             models: &self.models,
@@ -260,6 +287,21 @@ impl WorkbenchSet {
                 )]));
             }
         };
+        let conversations = self.conversations.get();
+        let lease = match conversations {
+            Some(c) => {
+                let owner = owner_of(&ctx);
+                match c
+                    .begin(&file.name, &owner, conversation.as_deref(), &built)
+                    .await
+                {
+                    Ok(lease) => Some(lease),
+                    Err(e) => return Ok(refused(&e)),
+                }
+            }
+            None if conversation.is_some() => return Ok(refused(&ConversationError::NoStore)),
+            None => None,
+        };
         let cancel = ctx.cancel.child_token();
         let _stop = cancel.clone().drop_guard();
         let outcome = match &built {
@@ -272,14 +314,49 @@ impl WorkbenchSet {
                 follow(&file.name, stream, &ctx, Reporting::Progress).await
             }
         };
-        match outcome {
-            Followed::Done(result) => Ok(answer(file, &result)),
-            Followed::Cancelled => Err(WorkbenchError::Cancelled),
-            Followed::Failed(message) => Ok(CallToolResult::error(vec![ContentBlock::text(
-                format!("{} failed: {message}", file.name),
-            )])),
+        let (Some(c), Some(lease)) = (conversations, lease) else {
+            return ended(file, outcome, None);
+        };
+        let Followed::Done(result) = &outcome else {
+            // A failed or cancelled call leaves the conversation as it was before the call.
+            c.abandon(lease).await;
+            return ended(file, outcome, None);
+        };
+        let id = lease.id().to_string();
+        match c.finish(lease, &built, result.messages.len()).await {
+            Ok(()) => ended(file, outcome, Some(id)),
+            Err(e) => Ok(refused(&e)),
         }
     }
+}
+
+/// The answer of a run that ended, carrying its conversation's id when one was saved.
+fn ended(
+    file: &WorkbenchFile,
+    outcome: Followed,
+    conversation: Option<String>,
+) -> Result<CallToolResult, WorkbenchError> {
+    match outcome {
+        Followed::Done(result) => {
+            let mut out = answer(file, &result);
+            if let (Some(id), Some(Value::Object(structured))) =
+                (conversation, out.structured_content.as_mut())
+            {
+                structured.insert(CONVERSATION_ID.into(), Value::String(id));
+            }
+            Ok(out)
+        }
+        Followed::Cancelled => Err(WorkbenchError::Cancelled),
+        Followed::Failed(message) => Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+            "{} failed: {message}",
+            file.name
+        ))])),
+    }
+}
+
+/// A tool error for a conversation that cannot be continued or saved.
+fn refused(error: &ConversationError) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(error.to_string())])
 }
 
 /// The tool result: AutoGen's `TaskRunnerTool` text plus the structured result.
@@ -312,6 +389,8 @@ pub fn output_schema() -> Map<String, Value> {
             "messages": {"type": "array", "items": {"type": "object"},
                          "description": "Every message and event of the run (AutoGen shapes)."},
             "stop_reason": {"type": ["string", "null"], "description": "Why the run stopped."},
+            "conversation_id": {"type": "string",
+                                "description": "The conversation this call was a turn of: pass it as `conversation_id` to continue."},
             "usage": {
                 "type": "object",
                 "properties": {
@@ -329,11 +408,15 @@ pub fn output_schema() -> Map<String, Value> {
 }
 
 fn spec(file: &WorkbenchFile) -> ToolSpec {
-    let mut tool = McpTool::new(
-        file.name.clone(),
-        file.description.clone(),
-        file.input_schema(),
-    );
+    let mut input = file.input_schema();
+    if let Some(Value::Object(properties)) = input.get_mut("properties") {
+        properties.insert(
+            CONVERSATION_ID.into(),
+            json!({"type": "string",
+                   "description": "Continue this conversation (the `conversation_id` of an earlier result): the team sees its whole history. Leave it out to start a new one."}),
+        );
+    }
+    let mut tool = McpTool::new(file.name.clone(), file.description.clone(), input);
     tool.output_schema = Some(Arc::new(output_schema()));
     let mut spec = ToolSpec::new(tool);
     // Long runs may be MCP tasks (the server faces run them in the background).
@@ -365,8 +448,20 @@ impl Workbench for WorkbenchSet {
                 message,
             }
         })?;
+        let conversation = match arguments.get(CONVERSATION_ID) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(_) => {
+                return Err(WorkbenchError::InvalidArguments {
+                    tool: name.into(),
+                    field: CONVERSATION_ID.into(),
+                    message: "`conversation_id` must be a string".into(),
+                });
+            }
+        };
         let span = tracing::info_span!("workbench_run", tool = %name);
-        self.call(&entry, task, ctx).instrument(span).await
+        let request = Request { task, conversation };
+        self.call(&entry, request, ctx).instrument(span).await
     }
 
     fn changes(&self) -> Option<broadcast::Receiver<WorkbenchChange>> {

@@ -12,6 +12,7 @@ use super::auth::{RawApiKey, RawAuth};
 use super::locate::{At, Location, fields_of, find, suggestion};
 use super::policy::{RawAudit, RawPolicy, RawRateLimit, RawRule};
 use super::raw::{RawFile, RawGateway, RawServer, RawTools};
+use super::store::RawStore;
 use super::upstream_auth::RawUpstreamAuth;
 
 /// A serde error of the raw tables as a config error naming the section or server, the key
@@ -49,8 +50,10 @@ pub(super) fn serde_error(
             }
         }
         [section, rest @ ..]
-            if matches!(section.as_str(), "gateway" | "auth" | "policy" | "audit")
-                && !rest.is_empty() =>
+            if matches!(
+                section.as_str(),
+                "gateway" | "auth" | "policy" | "audit" | "store"
+            ) && !rest.is_empty() =>
         {
             ConfigError::Section {
                 path,
@@ -126,6 +129,7 @@ fn known_keys(parent: &[String]) -> &'static [&'static str] {
         ["policy", rule] if rule.starts_with("rules[") => fields_of::<RawRule>(),
         ["policy", "rate_limit"] => fields_of::<RawRateLimit>(),
         ["audit"] => fields_of::<RawAudit>(),
+        ["store"] => fields_of::<RawStore>(),
         _ => &[],
     }
 }

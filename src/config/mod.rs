@@ -11,6 +11,7 @@ mod interpolate;
 mod locate;
 mod policy;
 mod raw;
+mod store;
 mod upstream_auth;
 mod validate;
 
@@ -29,6 +30,7 @@ pub use auth::{
 pub use interpolate::{MissingVar, from_env, interpolate};
 pub use locate::{At, Location};
 pub use policy::{AuditConfig, Effect, PolicyConfig, RateLimitConfig, RuleSource};
+pub use store::{DEFAULT_CONVERSATION_TTL, DEFAULT_STORE_URL, StoreConfig, StoreUrl};
 pub use upstream_auth::{ClientSecret, UpstreamAuth, UpstreamGrant};
 
 /// Default per-call timeout for upstream tool calls.
@@ -307,6 +309,8 @@ pub struct Config {
     pub policy: Option<PolicyConfig>,
     /// The `[audit]` table, if any.
     pub audit: Option<AuditConfig>,
+    /// The `[store]` table (defaults when absent).
+    pub store: StoreConfig,
 }
 
 impl Config {

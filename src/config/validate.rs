@@ -12,6 +12,7 @@ use url::Url;
 use super::locate::{At, Location};
 use super::policy::{self, RawAudit, RawPolicy};
 use super::raw::{RawFile, RawGateway, RawServer, RawTools, TransportKind};
+use super::store::{RawStore, StoreConfig, StoreUrl};
 use super::upstream_auth::{ClientSecret, RawUpstreamAuth, UpstreamAuth, UpstreamGrant};
 use super::{
     AuditConfig, CallerSessions, Config, ConfigError, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT,
@@ -94,6 +95,11 @@ impl Checker<'_> {
             models: raw.models.unwrap_or_default(),
             policy: raw.policy.map(|p| self.policy(p)).transpose()?,
             audit: raw.audit.map(|a| self.audit(a)),
+            store: raw
+                .store
+                .map(|s| self.store(s))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 
@@ -155,6 +161,19 @@ impl Checker<'_> {
             rules,
             rate_limit,
         })
+    }
+
+    fn store(&self, raw: RawStore) -> Result<StoreConfig, ConfigError> {
+        let mut store = StoreConfig::default();
+        if let Some(url) = raw.url {
+            let parsed = StoreUrl::parse(url.get_ref(), self.base)
+                .map_err(|message| self.section_err("store", "url", url.span(), message))?;
+            store.url = Some(parsed);
+        }
+        if let Some(ttl) = raw.conversation_ttl_secs {
+            store.conversation_ttl = ttl.0;
+        }
+        Ok(store)
     }
 
     fn audit(&self, raw: RawAudit) -> AuditConfig {
