@@ -94,6 +94,18 @@ async fn conversations_behave(url: &StoreUrl) {
     assert_eq!((conversation.turns, conversation.messages), (2, 5));
     store.release_conversation(lease).await.unwrap();
 
+    // A conversation whose first call saved nothing is gone once released.
+    let unsaved = store
+        .create_conversation("c0", "pair", "alice", TTL, LEASE)
+        .await
+        .unwrap();
+    store.release_conversation(unsaved).await.unwrap();
+    let gone = store.lease_conversation("c0", "pair", "alice", LEASE).await;
+    assert!(
+        matches!(gone, Err(StoreError::UnknownConversation { .. })),
+        "{gone:?}"
+    );
+
     // A lease that ran out may be taken over; the old holder's save is refused, not written.
     let old = store
         .create_conversation("c2", "pair", "", TTL, Duration::from_millis(1))

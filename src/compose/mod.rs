@@ -9,7 +9,8 @@
 //! [`view`] is an agent's filtered gateway view, [`served`] is the `Workbench` the gateway
 //! serves, [`check`] validates a folder for `toolyard check`, [`keys`] knows every component's
 //! config keys (unknown keys are errors, with a "did you mean" hint), [`mcp_servers`] starts the
-//! servers of AutoGen `McpWorkbench` entries.
+//! servers of AutoGen `McpWorkbench` entries, [`conversation`] continues a served tool's
+//! conversation from the store.
 //!
 //! Agents and teams as tools and their loading: [`task_tools`] (`AgentTool`, `TeamTool`),
 //! [`load`] (the `ComponentLoader` that builds them and `SocietyOfMindAgent` from configs). The

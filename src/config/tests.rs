@@ -531,3 +531,69 @@ fn bad_policy_tables_name_their_key() {
     let err = parse("[audit]\nfile = \"x\"\n").unwrap_err().to_string();
     assert!(err.contains("[audit] key `file`: unknown key"), "{err}");
 }
+
+#[test]
+fn store_urls_resolve_and_the_ttl_defaults_to_a_week() {
+    let config = parse("").unwrap();
+    assert_eq!(config.store, StoreConfig::default());
+    assert_eq!(
+        config.store.conversation_ttl,
+        std::time::Duration::from_secs(604_800)
+    );
+    let config =
+        parse("[store]\nurl = \"sqlite://.toolyard/state.db\"\nconversation_ttl_secs = 60\n")
+            .unwrap();
+    assert_eq!(
+        config.store.url,
+        Some(StoreUrl::Sqlite(PathBuf::from(
+            "/etc/toolyard/.toolyard/state.db"
+        )))
+    );
+    assert_eq!(config.store.conversation_ttl.as_secs(), 60);
+    let config = parse("[store]\nurl = \"sqlite:///var/lib/toolyard.db\"\n").unwrap();
+    assert_eq!(
+        config.store.url,
+        Some(StoreUrl::Sqlite(PathBuf::from("/var/lib/toolyard.db")))
+    );
+    let config = parse("[store]\nurl = \"memory://\"\n").unwrap();
+    assert_eq!(config.store.url, Some(StoreUrl::Memory));
+    let pg = "postgres://toolyard:secret@db.internal:5432/toolyard";
+    let config = parse(&format!("[store]\nurl = \"{pg}\"\n")).unwrap();
+    let url = config.store.url.unwrap();
+    assert_eq!(url, StoreUrl::Postgres(pg.into()));
+    assert_eq!(
+        url.to_string(),
+        "postgres://toolyard:***@db.internal:5432/toolyard",
+        "the password is never shown"
+    );
+}
+
+#[test]
+fn bad_store_tables_name_their_key() {
+    let err = parse("[store]\nurl = \"mysql://x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(":2:7: [store] key `url`: `mysql://x` is not a store URL"),
+        "{err}"
+    );
+    let err = parse("[store]\nconversation_ttl = 5\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[store] key `conversation_ttl`: unknown key"),
+        "{err}"
+    );
+    assert!(err.contains("conversation_ttl_secs"), "a hint: {err}");
+    let err = parse("[store]\nconversation_ttl_secs = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[store] key `conversation_ttl_secs`: must be a positive"),
+        "{err}"
+    );
+    let err = parse("[store]\nurl = \"sqlite://\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs a file path"), "{err}");
+}

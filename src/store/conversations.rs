@@ -233,8 +233,19 @@ impl Store {
         Ok(())
     }
 
-    /// Releases the lease without saving (the conversation stays as it was before the call).
+    /// Releases the lease without saving: the conversation stays as it was before the call,
+    /// and one that was never saved (its first call failed) is removed.
     pub async fn release_conversation(&self, lease: Lease) -> Result<(), StoreError> {
+        let sql = "DELETE FROM conversations WHERE id = $1 AND lease = $2 AND turns = 0";
+        let gone = on_pool!(&self.pool, p => sqlx::query(sql)
+            .bind(&lease.id)
+            .bind(&lease.token)
+            .execute(p)
+            .await?
+            .rows_affected());
+        if gone > 0 {
+            return Ok(());
+        }
         let sql = "UPDATE conversations SET lease = NULL, lease_until = 0 \
                    WHERE id = $1 AND lease = $2";
         on_pool!(&self.pool, p => sqlx::query(sql)
