@@ -15,17 +15,20 @@ coproc PG { exec bash tests/peers/postgres.sh; }
 trap 'kill "$PG_PID" 2>/dev/null || true; wait "$PG_PID" 2>/dev/null || true' EXIT
 read -r LINE <&"${PG[0]}"
 URL="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["url"])' "$LINE")"
-"$BIN/store_bench" "$CALLS" "$ROUNDS" "$URL" | python3 -c '
+OUT="$(mktemp)"
+"$BIN/store_bench" "$CALLS" "$ROUNDS" "$URL" >"$OUT"
+python3 - "$OUT" <<'PY'
 import json, sys
-r = json.load(sys.stdin)
-print(f"{r[\"calls\"]} calls per store, state document {r[\"state_bytes\"]} bytes")
+r = json.load(open(sys.argv[1]))
+print(f"{r['calls']} calls per store, state document {r['state_bytes']} bytes")
 print("| store | served call p50 µs | p99 µs | added p50 µs |")
 print("|---|---:|---:|---:|")
 for row in r["served_call"]:
-    print(f"| {row[\"store\"]} | {row[\"call_p50_us\"]:.0f} | {row[\"call_p99_us\"]:.0f} | {row[\"added_p50_us\"]:.0f} |")
+    print(f"| {row['store']} | {row['call_p50_us']:.0f} | {row['call_p99_us']:.0f} | {row['added_p50_us']:.0f} |")
 print()
 print("| store | lease + save p50 µs | p99 µs |")
 print("|---|---:|---:|")
 for row in r["store_alone"]:
-    print(f"| {row[\"store\"]} | {row[\"lease_and_save_p50_us\"]:.0f} | {row[\"lease_and_save_p99_us\"]:.0f} |")
-'
+    print(f"| {row['store']} | {row['lease_and_save_p50_us']:.0f} | {row['lease_and_save_p99_us']:.0f} |")
+PY
+rm -f "$OUT"
