@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::peers::Peer;
-use common::{ChildGuard, free_port, spawn_until_healthy};
+use common::{ChildGuard, free_port, python_report, spawn_until_healthy};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
@@ -588,4 +588,48 @@ fn a_conversation_survives_a_restart_on_sqlite() {
         );
         client.cancel().await.unwrap();
     });
+}
+
+/// The Python SDK client (both protocol eras) holds a conversation with a `max_turns = 1` team:
+/// the schemas offer `conversation_id`, and each turn continues with the next speaker.
+#[test]
+fn the_python_sdk_client_holds_a_conversation_in_both_eras() {
+    let rt = runtime();
+    let model = model(&rt, "next", 0);
+    let setup = Setup::new(
+        &Engine::sqlite(),
+        "",
+        &[("pair.toml", pair_file(&model, Some(1)))],
+    );
+    let served = setup.serve();
+    let url = format!("{}/mcp", served.base);
+    for mode in ["legacy", "auto"] {
+        let report = python_report(
+            "conversation_client.py",
+            [
+                &url,
+                "pair",
+                "--mode",
+                mode,
+                "start",
+                "your turn",
+                "and again",
+            ],
+        );
+        assert_eq!(report["input_has_conversation_id"], true, "{report}");
+        assert_eq!(report["output_has_conversation_id"], true, "{report}");
+        let turns = report["turns"].as_array().unwrap();
+        let id = &turns[0]["conversation_id"];
+        assert!(id.is_string(), "{report}");
+        let speakers: Vec<&Value> = turns.iter().map(|t| &t["speakers"][1]).collect();
+        assert_eq!(
+            speakers,
+            [&json!("alpha"), &json!("beta"), &json!("alpha")],
+            "{report}"
+        );
+        for turn in turns {
+            assert_eq!(&turn["conversation_id"], id, "{report}");
+            assert_eq!(turn["is_error"], false, "{report}");
+        }
+    }
 }

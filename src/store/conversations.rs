@@ -84,7 +84,8 @@ fn token() -> String {
 
 impl Store {
     /// Creates conversation `id` of `tool` for `owner`, held by the returned lease for at most
-    /// `lease_for` (the call's run), kept `ttl`. Expired conversations are removed first.
+    /// `lease_for` (the call's run), kept `ttl`. Expired conversations are removed first (at
+    /// most once a minute).
     pub async fn create_conversation(
         &self,
         id: &str,
@@ -94,7 +95,9 @@ impl Store {
         lease_for: Duration,
     ) -> Result<Lease, StoreError> {
         let now = now_ms();
-        self.purge_expired(now).await?;
+        if self.purge_due(now) {
+            self.purge_expired(now).await?;
+        }
         let lease = Lease {
             id: id.to_string(),
             token: token(),

@@ -7,6 +7,8 @@ mod conversations;
 mod engine;
 mod error;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use conversations::{Conversation, ConversationSummary, Lease, Saved};
@@ -21,7 +23,12 @@ use engine::Pool;
 pub struct Store {
     pool: Pool,
     url: String,
+    /// When expired documents were last removed (milliseconds since 1970; shared by clones).
+    purged: Arc<AtomicI64>,
 }
+
+/// Expired documents are removed at most this often (reads treat them as gone meanwhile).
+const PURGE_EVERY_MS: i64 = 60_000;
 
 impl Store {
     /// Opens (creating a SQLite file and its folder when missing), migrates and checks the
@@ -29,7 +36,11 @@ impl Store {
     pub async fn open(url: &StoreUrl) -> Result<Self, StoreError> {
         let shown = url.to_string();
         let pool = engine::connect(url, &shown).await?;
-        let store = Self { pool, url: shown };
+        let store = Self {
+            pool,
+            url: shown,
+            purged: Arc::new(AtomicI64::new(0)),
+        };
         engine::migrate(&store.pool, &store.url).await?;
         Ok(store)
     }
@@ -42,6 +53,16 @@ impl Store {
     /// The engine's name (`sqlite` or `postgres`; `memory://` is SQLite in memory).
     pub fn engine(&self) -> &'static str {
         self.pool.engine()
+    }
+
+    /// Whether expired documents are due for removal at `now` (then marks them removed).
+    fn purge_due(&self, now: i64) -> bool {
+        let last = self.purged.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= PURGE_EVERY_MS
+            && self
+                .purged
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Closes the pool: waits for the connections in use to be returned, then closes them all.
