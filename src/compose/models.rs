@@ -351,3 +351,36 @@ fn parse_prices(
         output_per_mtok: output.unwrap_or(0.0),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> Result<ModelSpec, WorkbenchesError> {
+        let value: toml::Value = toml::from_str(text).expect("toml");
+        parse_spec("m", &value, Path::new("."))
+    }
+
+    #[test]
+    fn prices_are_taken_out_of_the_client_config_and_checked() {
+        let priced = spec(
+            "provider = \"openai\"\nmodel = \"priced-model-test\"\nprice_input_per_mtok = 3\nprice_output_per_mtok = 15.5\n",
+        )
+        .expect("valid");
+        assert!(!priced.config.contains_key("price_input_per_mtok"));
+        assert!(!priced.config.contains_key("price_output_per_mtok"));
+        let cost = cost::cost_of("priced-model-test", 1_000_000, 1_000_000).expect("priced");
+        assert!((cost - 18.5).abs() < 1e-9, "{cost}");
+        for bad in ["-1", "\"cheap\""] {
+            let error = spec(&format!(
+                "provider = \"openai\"\nmodel = \"x\"\nprice_input_per_mtok = {bad}\n"
+            ))
+            .err()
+            .expect("refused");
+            assert!(
+                error.to_string().contains("price_input_per_mtok"),
+                "{error}"
+            );
+        }
+    }
+}
