@@ -369,3 +369,184 @@ fn metrics_listen_serves_metrics_next_to_the_stdio_face() {
     expect_value(prom, r#"toolyard_upstream_up{server="demo"}"#, 1.0);
     drop(stdin);
 }
+
+/// GET `url`: the status and the body.
+fn get(url: &str, bearer: Option<&str>) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut request = reqwest::Client::new().get(url);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("GET");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    })
+}
+
+#[test]
+fn metrics_are_not_behind_mcp_auth() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = "\n[auth]\n[[auth.api_keys]]\nname = \"ci\"\nkey_env = \"METRICS_TEST_KEY\"\n";
+    let (config, wb) = write_setup(dir.path(), extra);
+    let port = free_port();
+    let (_serve, base) = spawn_until_healthy(
+        Command::new(toolyard())
+            .env("METRICS_TEST_KEY", "k-123")
+            .args(["serve", "--config"])
+            .arg(&config)
+            .arg("--workbenches")
+            .arg(&wb)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null()),
+        port,
+    );
+    let (status, text) = get(&format!("{base}/metrics"), None);
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("toolyard_upstream_up{server=\"demo\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE mcp_server_operation_duration_seconds histogram"),
+        "{text}"
+    );
+    let (status, _) = get(&format!("{base}/mcp"), None);
+    assert_eq!(status, 401, "the MCP face stays behind auth");
+}
+
+/// A collector that accepts connections and never answers, and one that records what it gets.
+async fn collectors() -> (
+    String,
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hanging_url = format!("http://{}/v1/metrics", hanging.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hanging.accept().await {
+            held.push(socket);
+        }
+    });
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/v1/metrics",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(body.to_vec());
+                ""
+            }
+        }),
+    );
+    let recording = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let recording_url = format!(
+        "http://{}/v1/metrics",
+        recording.local_addr().expect("addr")
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(recording, app).await;
+    });
+    (hanging_url, recording_url, rx)
+}
+
+/// `toolyard serve --stdio` exporting metrics to `endpoint` every 100 ms: makes `calls` echo
+/// calls and returns how long the slowest took.
+fn serve_stdio_with_collector(endpoint: &str, calls: u32) -> Duration {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, wb) = write_setup(dir.path(), "");
+    let mut serve = ChildGuard::spawn(
+        Command::new(toolyard())
+            .env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", endpoint)
+            .env("OTEL_METRIC_EXPORT_INTERVAL", "100")
+            .args(["serve", "--stdio", "--config"])
+            .arg(&config)
+            .arg("--workbenches")
+            .arg(&wb)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let mut stdin = serve.child_mut().stdin.take().expect("stdin");
+    let stdout = serve.child_mut().stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut send = |message: Value| {
+        writeln!(stdin, "{message}").expect("write stdin");
+        stdin.flush().expect("flush");
+    };
+    send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "metrics-test", "version": "1"}}}),
+    );
+    assert!(answer(&mut lines, 1)["result"].is_object());
+    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let mut id = 2;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}));
+        let listed = answer(&mut lines, id);
+        id += 1;
+        let tools = listed["result"]["tools"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if tools.iter().any(|t| t["name"] == "demo__echo") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "demo__echo never listed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut slowest = Duration::ZERO;
+    for i in 0..calls {
+        let started = Instant::now();
+        send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "demo__echo", "arguments": {"message": format!("hi {i}")}}}));
+        let called = answer(&mut lines, id);
+        slowest = slowest.max(started.elapsed());
+        id += 1;
+        assert_eq!(called["result"]["isError"], json!(false), "{called}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    slowest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_export_reaches_a_collector_and_a_hanging_one_slows_no_call() {
+    let (hanging, recording, mut received) = collectors().await;
+    // Calls go on at their usual pace while every export to the hanging collector waits.
+    let slowest = tokio::task::spawn_blocking(move || serve_stdio_with_collector(&hanging, 30))
+        .await
+        .expect("hanging run");
+    assert!(slowest < Duration::from_secs(1), "a call took {slowest:?}");
+    // The same instruments reach a collector that answers (OTLP http/protobuf).
+    tokio::task::spawn_blocking(move || serve_stdio_with_collector(&recording, 3))
+        .await
+        .expect("recording run");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(200), received.recv()).await {
+            Ok(Some(body)) => seen.extend(body),
+            Ok(None) => break,
+            Err(_) if !seen.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    let text = String::from_utf8_lossy(&seen);
+    for name in [
+        "mcp.server.operation.duration",
+        "mcp.client.operation.duration",
+        "toolyard.upstream.up",
+    ] {
+        assert!(text.contains(name), "{name} not exported");
+    }
+}

@@ -375,8 +375,7 @@ mod tests {
             let error = spec(&format!(
                 "provider = \"openai\"\nmodel = \"x\"\nprice_input_per_mtok = {bad}\n"
             ))
-            .err()
-            .expect("refused");
+            .expect_err("refused");
             assert!(
                 error.to_string().contains("price_input_per_mtok"),
                 "{error}"

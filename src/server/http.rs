@@ -1,9 +1,8 @@
 //! The HTTP app: streamable HTTP at `/mcp`, legacy SSE at `/sse` + `/messages`, `/healthz`,
-//! `/metrics` (Prometheus text),
-//! behind the Host/Origin guard, then (for the MCP routes, with `[auth]`) authentication
-//! ([`super::auth`]), then the request-body layer (size limit, read deadline). `/healthz` and the
-//! protected resource metadata and `/metrics` stay unauthenticated. The accept loop that serves it is
-//! [`super::listen`].
+//! `/metrics` (Prometheus text), behind the Host/Origin guard, then (for the MCP routes, with
+//! `[auth]`) authentication ([`super::auth`]), then the request-body layer (size limit, read
+//! deadline). `/healthz`, `/metrics` and the protected resource metadata stay unauthenticated.
+//! The accept loop that serves it is [`super::listen`].
 
 use std::sync::Arc;
 use std::time::Duration;
