@@ -411,7 +411,7 @@ fn metrics_are_not_behind_mcp_auth() {
         "{text}"
     );
     assert!(
-        text.contains("# TYPE mcp_server_operation_duration_seconds histogram"),
+        text.contains("toolyard_telemetry_dropped_total 0"),
         "{text}"
     );
     let (status, _) = get(&format!("{base}/mcp"), None);
@@ -459,8 +459,9 @@ async fn collectors() -> (
 }
 
 /// `toolyard serve --stdio` exporting metrics to `endpoint` every 100 ms: makes `calls` echo
-/// calls and returns how long the slowest took.
-fn serve_stdio_with_collector(endpoint: &str, calls: u32) -> Duration {
+/// calls and returns how long the slowest took. `graceful`: end by closing stdin and wait for
+/// the process to exit (its shutdown flushes the metrics); otherwise it is killed.
+fn serve_stdio_with_collector(endpoint: &str, calls: u32, graceful: bool) -> Duration {
     let dir = tempfile::tempdir().expect("tempdir");
     let (config, wb) = write_setup(dir.path(), "");
     let mut serve = ChildGuard::spawn(
@@ -516,6 +517,14 @@ fn serve_stdio_with_collector(endpoint: &str, calls: u32) -> Duration {
         assert_eq!(called["result"]["isError"], json!(false), "{called}");
         std::thread::sleep(Duration::from_millis(20));
     }
+    if graceful {
+        drop(stdin);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while serve.child_mut().try_wait().expect("wait").is_none() {
+            assert!(Instant::now() < deadline, "serve did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     slowest
 }
 
@@ -523,12 +532,13 @@ fn serve_stdio_with_collector(endpoint: &str, calls: u32) -> Duration {
 async fn otlp_export_reaches_a_collector_and_a_hanging_one_slows_no_call() {
     let (hanging, recording, mut received) = collectors().await;
     // Calls go on at their usual pace while every export to the hanging collector waits.
-    let slowest = tokio::task::spawn_blocking(move || serve_stdio_with_collector(&hanging, 30))
-        .await
-        .expect("hanging run");
+    let slowest =
+        tokio::task::spawn_blocking(move || serve_stdio_with_collector(&hanging, 30, false))
+            .await
+            .expect("hanging run");
     assert!(slowest < Duration::from_secs(1), "a call took {slowest:?}");
     // The same instruments reach a collector that answers (OTLP http/protobuf).
-    tokio::task::spawn_blocking(move || serve_stdio_with_collector(&recording, 3))
+    tokio::task::spawn_blocking(move || serve_stdio_with_collector(&recording, 3, true))
         .await
         .expect("recording run");
     let deadline = Instant::now() + Duration::from_secs(10);
