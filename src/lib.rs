@@ -24,6 +24,7 @@ pub mod process_group;
 pub mod server;
 pub mod store;
 pub mod teams;
+pub mod telemetry;
 pub mod termination;
 pub mod tools;
 pub mod workbench;

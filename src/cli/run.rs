@@ -13,6 +13,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use toolyard::agents::{RunItem, Task};
 use toolyard::messages::{AgentEvent, AgentMessage, ChatMessage, TaskResult};
+use toolyard::telemetry::events;
 
 use super::runner::{Runner, load_runner};
 use super::{ConfigArgs, init_logging};
@@ -31,6 +32,10 @@ pub struct RunArgs {
     /// Load state from this file if it exists, and save the state to it when the run ends.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// Append AutoGen-style events (one JSON object per line: each LLM call, tool call, chat
+    /// message and agent event) to this file.
+    #[arg(long)]
+    events: Option<PathBuf>,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -38,6 +43,9 @@ pub struct RunArgs {
 /// Runs the file's agent or team once; exit code 0 on a finished run, 1 on an error, 130 on Ctrl-C.
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     init_logging("warn");
+    if let Some(path) = &args.events {
+        events::open(path)?;
+    }
     let runner = load_runner(&args.file, &args.config.config).await?;
     if let Some(path) = &args.state
         && path.exists()
@@ -65,21 +73,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut console = Console::new(!args.json);
     let mut stream = runner.run_stream(task, cancel.clone());
-    let mut outcome: anyhow::Result<TaskResult> =
-        Err(anyhow::anyhow!("the run ended without a result"));
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(RunItem::Message(m)) => console.show(&m),
-            Ok(RunItem::Result(r)) => {
-                outcome = Ok(r);
-                break;
-            }
-            Err(e) => {
-                outcome = Err(e);
-                break;
+    let following = async {
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(RunItem::Message(m)) => console.show(&m),
+                Ok(RunItem::Result(r)) => return Ok(r),
+                Err(e) => return Err(e),
             }
         }
-    }
+        Err(anyhow::anyhow!("the run ended without a result"))
+    };
+    let (outcome, cost): (anyhow::Result<TaskResult>, _) = events::costed(following).await;
     drop(stream);
     console.end_line();
     if let Some(path) = &args.state {
@@ -90,7 +94,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {
-                console.summary(&result, started);
+                console.summary(&result, started, cost);
             }
             ExitCode::SUCCESS
         }
@@ -104,6 +108,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     runner.shutdown().await;
+    events::close();
     Ok(code)
 }
 
@@ -247,7 +252,7 @@ impl Console {
         }
     }
 
-    fn summary(&mut self, result: &TaskResult, started: Instant) {
+    fn summary(&mut self, result: &TaskResult, started: Instant, cost: Option<f64>) {
         let usage = result.usage();
         let bold = Style::new().bold();
         self.out(&format!(
@@ -263,6 +268,9 @@ impl Console {
             usage.completion_tokens,
             started.elapsed().as_secs_f64()
         ));
+        if let Some(cost) = cost {
+            self.out(&format!("Total cost: ${cost:.6}\n"));
+        }
     }
 }
 

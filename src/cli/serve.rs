@@ -4,6 +4,7 @@
 //! explicit `--no-auth`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,15 +12,18 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use toolyard::config::Config;
+use toolyard::gateway::Gateway;
 use toolyard::server::WorkbenchServer;
 use toolyard::server::auth::Authenticator;
 use toolyard::server::drain::{Drain, Stopped};
-use toolyard::server::http::{HttpConfig, router};
+use toolyard::server::http::{HttpConfig, metrics_router, router};
 use toolyard::server::listen::{ListenConfig, serve};
 use toolyard::server::origin::OriginPolicy;
-use toolyard::server::rewrite::tool_extras;
+use toolyard::server::rewrite::{OutgoingRewrite, tool_extras};
 use toolyard::server::sessions::SessionLimits;
 use toolyard::server::stdio::serve_stdio;
+use toolyard::server::tasks::TaskStore;
+use toolyard::telemetry::{events, metrics, metrics_export};
 use toolyard::workbench::{AuthMethod, Principal, Workbench};
 
 use super::{ConfigArgs, StoreArgs, StoreDefault, WorkbenchArgs, init_logging, start_over_config};
@@ -79,6 +83,14 @@ pub struct ServeArgs {
     /// present, is enforced all the same.
     #[arg(long, conflicts_with = "stdio")]
     no_auth: bool,
+    /// Also serve `GET /metrics` (Prometheus text) on this address, a listener of its own (the
+    /// HTTP listener serves `/metrics` anyway; with `--stdio` this is the only way to scrape).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+    /// Append AutoGen-style events (one JSON object per line: each LLM call, tool call, chat
+    /// message and agent event of the runs served) to this file.
+    #[arg(long)]
+    events: Option<PathBuf>,
 }
 
 /// Refuse to serve HTTP on a non-loopback address without authentication, unless `--no-auth`.
@@ -121,6 +133,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         (Some(http), false) => Some(Authenticator::new(http, &config.gateway.name)?),
         _ => None,
     };
+    if let Some(path) = &args.events {
+        events::open(path)?;
+    }
+    let metrics_listener = match args.metrics_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (--metrics-listen)"))?,
+        ),
+        None => None,
+    };
     let store = args.store.url(&config, StoreDefault::File)?;
     let (config, gateway, shutdown, set) =
         start_over_config(config, &args.workbenches, &store).await?;
@@ -129,6 +152,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.gateway.name.clone(),
     );
     let tasks = server.task_store();
+    observe(&gateway, &tasks);
+    let metrics_stop = CancellationToken::new();
+    let metrics_serving = serve_metrics(metrics_listener, metrics_stop.clone());
     let stop = Stop {
         drain: server.drain(),
         grace: Duration::from_secs(args.shutdown_grace_secs),
@@ -136,7 +162,61 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         sessions: CancellationToken::new(),
     };
     let rewrite = tool_extras(gateway.tool_extras_table());
-    let outcome = if args.stdio {
+    let serving = async {
+        let outcome = serve_faces(&args, &config, &gateway, server, &stop, rewrite, auth).await;
+        metrics_stop.cancel();
+        outcome
+    };
+    let (outcome, ()) = tokio::join!(serving, metrics_serving);
+    stop.sessions.cancel();
+    tasks.shutdown().await;
+    if let Some(set) = &set {
+        set.shutdown().await;
+    }
+    shutdown.cancel();
+    gateway.shutdown().await;
+    events::close();
+    let _ = tokio::task::spawn_blocking(metrics_export::shutdown).await;
+    tracing::info!("stopped");
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// `toolyard_upstream_up` and `toolyard_tasks` read the served gateway and task store.
+fn observe(gateway: &Arc<Gateway>, tasks: &TaskStore) {
+    let gateway = Arc::downgrade(gateway);
+    metrics::observe_upstreams(Arc::new(move || {
+        gateway.upgrade().map_or_else(Vec::new, |g| {
+            g.statuses()
+                .into_iter()
+                .map(|s| (s.name, s.state == "ready"))
+                .collect()
+        })
+    }));
+    let tasks = tasks.clone();
+    metrics::observe_tasks(Arc::new(move || tasks.counts()));
+}
+
+/// `GET /metrics` on the `--metrics-listen` listener, until `stop`.
+async fn serve_metrics(listener: Option<tokio::net::TcpListener>, stop: CancellationToken) {
+    let Some(listener) = listener else { return };
+    if let Ok(local) = listener.local_addr() {
+        tracing::info!(address = %local, "serving metrics at http://{local}/metrics");
+    }
+    let config = ListenConfig::default();
+    serve(listener, metrics_router(), config, stop.clone(), stop).await;
+}
+
+/// Serves MCP on stdio or HTTP until the client leaves or a signal has drained the calls.
+async fn serve_faces(
+    args: &ServeArgs,
+    config: &Config,
+    gateway: &Arc<Gateway>,
+    server: WorkbenchServer,
+    stop: &Stop,
+    rewrite: OutgoingRewrite,
+    auth: Option<Arc<Authenticator>>,
+) -> anyhow::Result<()> {
+    if args.stdio {
         let local = Principal::new(AuthMethod::Stdio, config.auth.stdio.clone());
         let server = server.with_principal(Arc::new(local));
         let serving = serve_stdio(server, Some(rewrite), stop.sessions.clone());
@@ -149,9 +229,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         served.map_err(anyhow::Error::from)
     } else {
         let policy = OriginPolicy::default()
-            .with_hosts(args.allow_hosts)
-            .with_origins(args.allow_origins);
-        let health_gateway = Arc::clone(&gateway);
+            .with_hosts(args.allow_hosts.clone())
+            .with_origins(args.allow_origins.clone());
+        let health_gateway = Arc::clone(gateway);
         let app = router(
             server,
             Arc::new(move || health_gateway.statuses()),
@@ -195,16 +275,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         tokio::join!(serving, stop.on_signal());
         Ok(())
-    };
-    stop.sessions.cancel();
-    tasks.shutdown().await;
-    if let Some(set) = &set {
-        set.shutdown().await;
     }
-    shutdown.cancel();
-    gateway.shutdown().await;
-    tracing::info!("stopped");
-    outcome.map(|()| ExitCode::SUCCESS)
 }
 
 /// The steps of a graceful stop.

@@ -22,6 +22,7 @@ use crate::models::component::{
     REPLAY_PROVIDER, provider_kind,
 };
 use crate::models::scripted::{Script, ScriptedServer};
+use crate::telemetry::cost::{self, Prices};
 use crate::workbench::CallContext;
 
 /// What a run's models may depend on: the call they serve.
@@ -265,6 +266,7 @@ fn parse_spec(name: &str, value: &toml::Value, base: &Path) -> Result<ModelSpec,
         Some(Value::String(v)) => Some(v),
         Some(_) => return Err(err("api_key_env", "must be a string")),
     };
+    let prices = parse_prices(name, &mut config)?;
     let kind = if is_sampling_provider(&provider) {
         let config: SamplingConfig = serde_json::from_value(Value::Object(config.clone()))
             .map_err(|e| err("(table)", &format!("bad sampling model: {e}")))?;
@@ -302,10 +304,82 @@ fn parse_spec(name: &str, value: &toml::Value, base: &Path) -> Result<ModelSpec,
             provider: autogen_provider(kind),
         }
     };
+    if let Some(prices) = prices {
+        // Priced by the model the client asks for (the `gen_ai.request.model` label).
+        let model = match (config.get("model").and_then(Value::as_str), &kind) {
+            (Some(model), _) => Some(model.to_string()),
+            (None, ModelKind::Scripted { .. }) => Some("scripted".to_string()),
+            (None, _) => None,
+        };
+        match model {
+            Some(model) => cost::set_prices(&model, prices),
+            None => return Err(err("model", "needed to price the model's requests")),
+        }
+    }
     Ok(ModelSpec {
         name: name.to_string(),
         kind,
         config,
         api_key_env,
     })
+}
+
+/// `price_input_per_mtok` / `price_output_per_mtok` (US dollars per million tokens, both
+/// optional, a missing one is 0), taken out of the client config.
+fn parse_prices(
+    name: &str,
+    config: &mut Map<String, Value>,
+) -> Result<Option<Prices>, WorkbenchesError> {
+    let mut price = |key: &str| match config.remove(key) {
+        None => Ok(None),
+        Some(value) => match value.as_f64() {
+            Some(p) if p.is_finite() && p >= 0.0 => Ok(Some(p)),
+            _ => Err(WorkbenchesError::model(
+                name,
+                key,
+                "must be a number of US dollars per million tokens, 0 or more",
+            )),
+        },
+    };
+    let input = price("price_input_per_mtok")?;
+    let output = price("price_output_per_mtok")?;
+    if input.is_none() && output.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Prices {
+        input_per_mtok: input.unwrap_or(0.0),
+        output_per_mtok: output.unwrap_or(0.0),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> Result<ModelSpec, WorkbenchesError> {
+        let value: toml::Value = toml::from_str(text).expect("toml");
+        parse_spec("m", &value, Path::new("."))
+    }
+
+    #[test]
+    fn prices_are_taken_out_of_the_client_config_and_checked() {
+        let priced = spec(
+            "provider = \"openai\"\nmodel = \"priced-model-test\"\nprice_input_per_mtok = 3\nprice_output_per_mtok = 15.5\n",
+        )
+        .expect("valid");
+        assert!(!priced.config.contains_key("price_input_per_mtok"));
+        assert!(!priced.config.contains_key("price_output_per_mtok"));
+        let cost = cost::cost_of("priced-model-test", 1_000_000, 1_000_000).expect("priced");
+        assert!((cost - 18.5).abs() < 1e-9, "{cost}");
+        for bad in ["-1", "\"cheap\""] {
+            let error = spec(&format!(
+                "provider = \"openai\"\nmodel = \"x\"\nprice_input_per_mtok = {bad}\n"
+            ))
+            .expect_err("refused");
+            assert!(
+                error.to_string().contains("price_input_per_mtok"),
+                "{error}"
+            );
+        }
+    }
 }

@@ -30,6 +30,7 @@ use super::{WorkbenchFile, WorkbenchesError};
 use crate::agents::{Task, UserInputFn};
 use crate::compose::caller_input::caller_input_for;
 use crate::messages::TaskResult;
+use crate::telemetry::events;
 use crate::workbench::{CallContext, ToolSpec, Workbench, WorkbenchChange, WorkbenchError};
 
 /// Makes the input function of a run's `UserProxyAgent`s from the call (e.g. asking the calling
@@ -304,27 +305,31 @@ impl WorkbenchSet {
         };
         let cancel = ctx.cancel.child_token();
         let _stop = cancel.clone().drop_guard();
-        let outcome = match &built {
-            Built::Team(team) => {
-                let stream = team.run_stream(Task::Text(task), cancel.clone());
-                follow(&file.name, stream, &ctx, Reporting::Progress).await
-            }
-            Built::Agent(agent) => {
-                let stream = agent.run_stream(Task::Text(task), cancel.clone());
-                follow(&file.name, stream, &ctx, Reporting::Progress).await
+        let running = async {
+            match &built {
+                Built::Team(team) => {
+                    let stream = team.run_stream(Task::Text(task), cancel.clone());
+                    follow(&file.name, stream, &ctx, Reporting::Progress).await
+                }
+                Built::Agent(agent) => {
+                    let stream = agent.run_stream(Task::Text(task), cancel.clone());
+                    let following = follow(&file.name, stream, &ctx, Reporting::Progress);
+                    events::in_agent(&file.name, following).await
+                }
             }
         };
+        let (outcome, cost) = events::costed(running).await;
         let (Some(c), Some(lease)) = (conversations, lease) else {
-            return ended(file, outcome, None);
+            return ended(file, outcome, cost, None);
         };
         let Followed::Done(result) = &outcome else {
             // A failed or cancelled call leaves the conversation as it was before the call.
             c.abandon(lease).await;
-            return ended(file, outcome, None);
+            return ended(file, outcome, cost, None);
         };
         let id = lease.id().to_string();
         match c.finish(lease, &built, result.messages.len()).await {
-            Ok(()) => ended(file, outcome, Some(id)),
+            Ok(()) => ended(file, outcome, cost, Some(id)),
             Err(e) => Ok(refused(&e)),
         }
     }
@@ -334,11 +339,12 @@ impl WorkbenchSet {
 fn ended(
     file: &WorkbenchFile,
     outcome: Followed,
+    cost: Option<f64>,
     conversation: Option<String>,
 ) -> Result<CallToolResult, WorkbenchError> {
     match outcome {
         Followed::Done(result) => {
-            let mut out = answer(file, &result);
+            let mut out = answer(file, &result, cost);
             if let (Some(id), Some(Value::Object(structured))) =
                 (conversation, out.structured_content.as_mut())
             {
@@ -360,7 +366,8 @@ fn refused(error: &ConversationError) -> CallToolResult {
 }
 
 /// The tool result: AutoGen's `TaskRunnerTool` text plus the structured result.
-fn answer(file: &WorkbenchFile, result: &TaskResult) -> CallToolResult {
+/// `cost`: the run's cost in US dollars, when its models have prices (`usage.cost_usd`).
+fn answer(file: &WorkbenchFile, result: &TaskResult, cost: Option<f64>) -> CallToolResult {
     let Some(text) = result.runner_text(file.return_value_as_last_message) else {
         return CallToolResult::error(vec![ContentBlock::text(
             "The last message is not a BaseChatMessage.",
@@ -373,10 +380,15 @@ fn answer(file: &WorkbenchFile, result: &TaskResult) -> CallToolResult {
         .map(|m| serde_json::to_value(m).unwrap_or(Value::Null))
         .collect();
     let mut out = CallToolResult::success(vec![ContentBlock::text(text)]);
+    let mut usage =
+        json!({"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens});
+    if let Some(cost) = cost {
+        usage["cost_usd"] = json!(cost);
+    }
     out.structured_content = Some(json!({
         "messages": messages,
         "stop_reason": result.stop_reason,
-        "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens},
+        "usage": usage,
     }));
     out
 }
@@ -395,7 +407,9 @@ pub fn output_schema() -> Map<String, Value> {
                 "type": "object",
                 "properties": {
                     "prompt_tokens": {"type": "integer"},
-                    "completion_tokens": {"type": "integer"}
+                    "completion_tokens": {"type": "integer"},
+                    "cost_usd": {"type": "number",
+                                 "description": "The run's model cost in US dollars, when its models have prices."}
                 }
             }
         },

@@ -20,6 +20,8 @@ use super::request::{CreateRequest, OutputFormat, ToolSchema, check_capabilities
 use super::sse::{SseAssembler, spawn_stream};
 use super::tokens::count_tokens;
 use super::types::{CreateResult, LlmMessage, RequestUsage};
+use crate::telemetry::events::ModelCall;
+use crate::telemetry::metrics::ModelLabels;
 
 /// What differs between HTTP chat providers.
 pub(crate) trait WireFormat: Send + Sync + 'static {
@@ -62,6 +64,8 @@ pub(crate) struct Parts<W> {
 struct Inner<W> {
     parts: Parts<W>,
     usage: UsageTracker,
+    /// This client's labels on the model-request metrics.
+    labels: Arc<ModelLabels>,
 }
 
 /// A chat client speaking the wire format `W` (the public clients wrap one; see
@@ -89,10 +93,12 @@ impl<W: WireFormat> std::fmt::Debug for HttpChatClient<W> {
 
 impl<W: WireFormat> HttpChatClient<W> {
     pub(crate) fn from_parts(parts: Parts<W>) -> Self {
+        let labels = Arc::new(ModelLabels::new(&parts.model, parts.wire.provider()));
         Self {
             inner: Arc::new(Inner {
                 parts,
                 usage: UsageTracker::default(),
+                labels,
             }),
         }
     }
@@ -132,10 +138,18 @@ impl<W: WireFormat> Inner<W> {
 
     fn finish(
         &self,
+        call: &ModelCall,
+        raw: Option<&[u8]>,
         output: &OutputFormat,
         result: CreateResult,
     ) -> Result<CreateResult, ModelError> {
         self.usage.record(&result);
+        let usage = result.usage;
+        call.answered(usage.prompt_tokens, usage.completion_tokens, || {
+            raw.and_then(|raw| serde_json::from_slice(raw).ok())
+                .or_else(|| serde_json::to_value(&result).ok())
+                .unwrap_or(Value::Null)
+        });
         validate_output(self.parts.wire.provider(), output, &result)?;
         Ok(result)
     }
@@ -207,6 +221,7 @@ impl<W: WireFormat> ChatCompletionClient for HttpChatClient<W> {
     ) -> Result<CreateResult, ModelError> {
         let inner = &self.inner;
         let (output, body) = inner.prepare(&request, false)?;
+        let call = ModelCall::start(&inner.labels, &body);
         let p = &inner.parts;
         let exchange = p
             .core
@@ -216,7 +231,7 @@ impl<W: WireFormat> ChatCompletionClient for HttpChatClient<W> {
             return Err(p.core.invalid("unexpected streamed response"));
         };
         let result = p.wire.parse(&bytes)?;
-        inner.finish(&output, result)
+        inner.finish(&call, Some(&bytes), &output, result)
     }
 
     fn create_stream(&self, request: CreateRequest, cancel: CancellationToken) -> ChatStream {
@@ -225,13 +240,14 @@ impl<W: WireFormat> ChatCompletionClient for HttpChatClient<W> {
             Ok(prepared) => prepared,
             Err(e) => return Box::pin(futures::stream::once(async move { Err(e) })),
         };
+        let call = ModelCall::start(&inner.labels, &body);
         let for_request = Arc::clone(&inner);
         let for_finish = Arc::clone(&inner);
         spawn_stream(
             inner.parts.core.clone(),
             move |c| for_request.parts.wire.request(c, body.clone()),
             inner.parts.wire.assembler(),
-            Box::new(move |result| for_finish.finish(&output, result)),
+            Box::new(move |result| for_finish.finish(&call, None, &output, result)),
             cancel,
         )
     }

@@ -1,8 +1,8 @@
 //! The HTTP app: streamable HTTP at `/mcp`, legacy SSE at `/sse` + `/messages`, `/healthz`,
-//! behind the Host/Origin guard, then (for the MCP routes, with `[auth]`) authentication
-//! ([`super::auth`]), then the request-body layer (size limit, read deadline). `/healthz` and the
-//! protected resource metadata stay unauthenticated. The accept loop that serves it is
-//! [`super::listen`].
+//! `/metrics` (Prometheus text), behind the Host/Origin guard, then (for the MCP routes, with
+//! `[auth]`) authentication ([`super::auth`]), then the request-body layer (size limit, read
+//! deadline). `/healthz`, `/metrics` and the protected resource metadata stay unauthenticated.
+//! The accept loop that serves it is [`super::listen`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +20,14 @@ use tokio_util::sync::CancellationToken;
 use super::auth::{Authenticator, require_auth};
 use super::body::{BodyLimits, read_body};
 use super::handler::WorkbenchServer;
+use super::metered::Metered;
 use super::origin::{OriginPolicy, check_origin};
 use super::rewrite::OutgoingRewrite;
 use super::sessions::{SessionLimits, Sessions};
 use super::sse::{SseServerConfig, sse_router};
 use super::streamable::{McpFace, mcp_face};
 use crate::mcp::UpstreamStatus;
+use crate::telemetry::metrics_export::{PROMETHEUS_CONTENT_TYPE, prometheus_text};
 
 /// Settings of the HTTP app.
 #[derive(Debug, Clone)]
@@ -84,9 +86,10 @@ pub fn router(server: WorkbenchServer, health: HealthSource, config: HttpConfig)
     }
     let drain = server.drain();
     let template = server.clone();
-    let mcp = StreamableHttpService::new(move || Ok(template.fresh()), manager, mcp_config);
+    let mcp =
+        StreamableHttpService::new(move || Ok(Metered(template.fresh())), manager, mcp_config);
     let sse = sse_router(
-        move || server.fresh(),
+        move || Metered(server.fresh()),
         SseServerConfig {
             max_body_bytes: config.max_body_bytes,
             origin_policy: config.origin_policy.clone(),
@@ -114,7 +117,9 @@ pub fn router(server: WorkbenchServer, health: HealthSource, config: HttpConfig)
         .nest_service("/mcp", mcp)
         .merge(sse)
         .layer(middleware::from_fn_with_state(limits, read_body));
-    let mut open = Router::new().route("/healthz", get(healthz).with_state(health));
+    let mut open = Router::new()
+        .route("/healthz", get(healthz).with_state(health))
+        .merge(metrics_router());
     if let Some(auth) = config.auth {
         if let Some(metadata) = auth.metadata_routes() {
             open = open.merge(metadata);
@@ -139,6 +144,23 @@ async fn guard_origin(
         )
             .into_response(),
     }
+}
+
+/// `GET /metrics`: every metric in the Prometheus text format. It is open (no MCP
+/// authentication), like `/healthz`; `serve --metrics-listen` puts it on a port of its own.
+pub fn metrics_router() -> Router {
+    Router::new().route("/metrics", get(metrics))
+}
+
+async fn metrics() -> Response {
+    let text = tokio::task::spawn_blocking(prometheus_text)
+        .await
+        .unwrap_or_else(|error| format!("# metrics could not be collected: {error}\n"));
+    (
+        [(http::header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)],
+        text,
+    )
+        .into_response()
 }
 
 async fn healthz(State(health): State<HealthSource>) -> Response {

@@ -11,6 +11,7 @@ pub mod handler;
 pub mod http;
 pub mod incoming;
 pub mod listen;
+pub mod metered;
 pub mod notify;
 pub mod observer;
 pub mod origin;

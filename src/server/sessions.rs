@@ -25,6 +25,8 @@ use rmcp::transport::streamable_http_server::session::store::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::telemetry::metrics::SessionTimer;
+
 /// Limits on the sessions of one HTTP app.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLimits {
@@ -109,6 +111,8 @@ struct Seen {
     parked: bool,
     /// The caller that opened it (`None`: no authentication).
     owner: Option<Arc<str>>,
+    /// Records the session's duration when it is forgotten (ended, expired, or gone).
+    _timer: SessionTimer,
 }
 
 /// Why a new session was refused.
@@ -339,6 +343,7 @@ impl Admission {
                 pinned: false,
                 parked: false,
                 owner,
+                _timer: SessionTimer::start(),
             },
         );
         // `Drop` gives the place back.

@@ -48,6 +48,7 @@ use super::incoming::{Rejection, check};
 use super::origin::{OriginPolicy, check_origin};
 use super::rewrite::OutgoingRewrite;
 use super::task_calls::with_legacy_tasks;
+use crate::telemetry::metrics::SessionTimer;
 
 /// Messages buffered per direction per session before senders wait.
 const SESSION_BUFFER: usize = 64;
@@ -188,6 +189,7 @@ async fn run_session<S: Service<RoleServer>>(service: S, io: SessionIo) {
         cancel,
         sessions,
     } = io;
+    let _session = SessionTimer::start();
     let started = tokio::select! {
         started = serve_server_with_ct(service, (to_client, from_client), cancel.clone()) => Some(started),
         () = cancel.cancelled() => None,

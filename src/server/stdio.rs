@@ -15,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::handler::WorkbenchServer;
 use super::incoming::{Rejection, check};
+use super::metered::Metered;
 use super::rewrite::{OutgoingRewrite, rewrite_json_text};
 use super::task_calls::with_legacy_tasks;
+use crate::telemetry::metrics::SessionTimer;
 
 /// Messages buffered per direction before the sender waits.
 const BUFFER: usize = 64;
@@ -98,7 +100,9 @@ where
         output,
         with_legacy_tasks(rewrite),
     ));
-    let outcome = match server
+    // The stdio face's lifetime is its one session.
+    let _session = SessionTimer::start();
+    let outcome = match Metered(server)
         .serve_with_ct((to_client, from_client), shutdown)
         .await
     {

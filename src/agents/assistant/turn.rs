@@ -2,6 +2,7 @@
 //! handoffs, reflection or a tool-call summary, and the final message.
 
 use crate::models::{complete, fit_to_model};
+use crate::telemetry::events;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
@@ -118,6 +119,9 @@ impl Turn<'_> {
                 caller: CallerInfo::default(),
             };
             executed = a.execute(&calls, &offered, &ctx).await;
+            for (call, result) in &executed {
+                events::tool_call(&call.name, &call.arguments, &result.content);
+            }
             self.inner.extend(inner_events.take());
             if self.cancel.is_cancelled() {
                 return Err(AgentError::Cancelled { agent: self.name() });

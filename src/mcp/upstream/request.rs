@@ -206,6 +206,7 @@ impl McpWorkbench {
         sending: Sending,
     ) -> Result<Answered, WorkbenchError> {
         let peer = self.peer()?;
+        let _timer = self.inner.metric.request(operation.method);
         let mut options = if sending.unbounded {
             PeerRequestOptions::no_options()
         } else {

@@ -20,6 +20,7 @@ use crate::mcp::stdio::{ChildGuard, StdioCommand};
 use crate::mcp::tap::ToolExtras;
 use crate::mcp::transport::{self, ConnectError};
 use crate::net::Backoff;
+use crate::telemetry::metrics::UpstreamLabel;
 use crate::workbench::{TaskSupport, ToolSpec, WorkbenchChange};
 
 /// Restarts of a failed upstream: 250 ms, doubling, at most 30 s; back to the start once a
@@ -63,6 +64,8 @@ pub struct Inner {
     pub shutdown: CancellationToken,
     /// Where this session's requests get their tokens (`[servers.NAME.auth]`).
     pub credentials: Option<Arc<Credentials>>,
+    /// This server's label on `mcp.client.operation.duration`.
+    pub metric: UpstreamLabel,
 }
 
 /// How to start one connection.
@@ -115,6 +118,7 @@ impl Inner {
                 }
                 Arc::new(credentials)
             }),
+            metric: UpstreamLabel::new(&spec.config.name),
             config: spec.config,
         }
     }

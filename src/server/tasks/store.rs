@@ -435,6 +435,26 @@ impl TaskStore {
         })
     }
 
+    /// How many tasks are held in each status (`working`, `input_required`, `completed`,
+    /// `failed`, `cancelled`), for `toolyard_tasks`.
+    pub fn counts(&self) -> std::collections::HashMap<&'static str, u64> {
+        let mut counts = std::collections::HashMap::new();
+        self.with(|tasks| {
+            for entry in tasks.values() {
+                let status = match entry.status() {
+                    TaskStatus::Working => "working",
+                    TaskStatus::InputRequired => "input_required",
+                    TaskStatus::Completed => "completed",
+                    TaskStatus::Failed => "failed",
+                    TaskStatus::Cancelled => "cancelled",
+                    _ => continue,
+                };
+                *counts.entry(status).or_insert(0) += 1;
+            }
+        });
+        counts
+    }
+
     /// How many tasks have not ended.
     pub fn running(&self) -> usize {
         self.with(|tasks| tasks.values().filter(|e| e.ending.is_none()).count())

@@ -17,6 +17,7 @@ use crate::messages::{
     AgentEvent, AgentMessage, ChatMessage, MessageMeta, SelectSpeakerEvent, TaskResult,
 };
 use crate::teams::TeamError;
+use crate::telemetry::{events, metrics};
 use crate::termination::TerminationCondition;
 
 /// Where a run's messages go: the caller's stream, and the result (without streaming chunks).
@@ -31,6 +32,9 @@ impl Output {
             m,
             AgentMessage::Event(AgentEvent::ModelClientStreamingChunkEvent(_))
         );
+        if !chunk {
+            events::message(|| serde_json::to_value(&m).unwrap_or_default());
+        }
         if !chunk && let Ok(mut kept) = self.kept.lock() {
             kept.push(m.clone());
         }
@@ -59,8 +63,15 @@ pub(super) fn run_stream<'a>(
         let stop_reason = tokio::select! {
             biased;
             _ = cancel.cancelled() => Err(cancelled(team)),
-            r = run_loop(team, &mut inner, task, &out, &cancel) => r,
-        }?;
+            r = events::in_run(run_loop(team, &mut inner, task, &out, &cancel)) => r,
+        };
+        let ended = match &stop_reason {
+            Ok(reason) => reason.as_str(),
+            Err(TeamError::Cancelled { .. }) => "cancelled",
+            Err(_) => "error",
+        };
+        metrics::team_run_ended(&team.name, ended);
+        let stop_reason = stop_reason?;
         Ok(TaskResult {
             messages: out.take(),
             stop_reason: Some(stop_reason),
@@ -278,7 +289,9 @@ async fn run_speakers(
         let input = inner.buffers[i].clone();
         let arrivals = &arrivals;
         async move {
-            let response = run_speaker(&team.participants[i], input, out, cancel.clone()).await;
+            let agent = &team.participants[i];
+            let turn = run_speaker(agent, input, out, cancel.clone());
+            let response = events::in_agent(agent.name(), turn).await;
             (arrivals.fetch_add(1, Ordering::Relaxed), i, response)
         }
     });
