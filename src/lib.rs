@@ -23,6 +23,7 @@ pub mod policy;
 pub mod process_group;
 pub mod server;
 pub mod teams;
+pub mod telemetry;
 pub mod termination;
 pub mod tools;
 pub mod workbench;

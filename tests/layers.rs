@@ -10,6 +10,7 @@ const ORDER: &[&str] = &[
     "net",
     "process_group",
     "config",
+    "telemetry",
     "component",
     "models",
     "messages",

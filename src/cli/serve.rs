@@ -22,7 +22,7 @@ use toolyard::server::sessions::SessionLimits;
 use toolyard::server::stdio::serve_stdio;
 use toolyard::workbench::{AuthMethod, Principal, Workbench};
 
-use super::{ConfigArgs, WorkbenchArgs, init_logging, start_over_config};
+use super::{ConfigArgs, TELEMETRY_FLUSH, WorkbenchArgs, init_telemetry, start_over_config};
 
 /// Options of `toolyard serve`.
 #[derive(Debug, clap::Args)]
@@ -112,8 +112,8 @@ fn check_exposure(args: &ServeArgs, config: &Config) -> anyhow::Result<()> {
 /// Run `serve` until Ctrl-C / SIGTERM (or the stdio client leaves); then drain the calls in
 /// flight, close the sessions and stop every upstream.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging("info,rmcp=warn");
     let config = Config::load(&args.config.config)?;
+    let telemetry = init_telemetry("info,rmcp=warn", &config.telemetry)?;
     check_exposure(&args, &config)?;
     let auth = match (&config.auth.http, args.stdio) {
         (Some(http), false) => Some(Authenticator::new(http, &config.gateway.name)?),
@@ -199,6 +199,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     shutdown.cancel();
     gateway.shutdown().await;
+    telemetry.shutdown(TELEMETRY_FLUSH).await;
     tracing::info!("stopped");
     outcome.map(|()| ExitCode::SUCCESS)
 }

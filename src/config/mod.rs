@@ -11,6 +11,7 @@ mod interpolate;
 mod locate;
 mod policy;
 mod raw;
+mod telemetry;
 mod upstream_auth;
 mod validate;
 
@@ -29,6 +30,7 @@ pub use auth::{
 pub use interpolate::{MissingVar, from_env, interpolate};
 pub use locate::{At, Location};
 pub use policy::{AuditConfig, Effect, PolicyConfig, RateLimitConfig, RuleSource};
+pub use telemetry::{OtlpProtocol, TelemetryConfig};
 pub use upstream_auth::{ClientSecret, UpstreamAuth, UpstreamGrant};
 
 /// Default per-call timeout for upstream tool calls.
@@ -307,6 +309,8 @@ pub struct Config {
     pub policy: Option<PolicyConfig>,
     /// The `[audit]` table, if any.
     pub audit: Option<AuditConfig>,
+    /// The `[telemetry]` table (all defaults when absent; `OTEL_*` variables win over it).
+    pub telemetry: TelemetryConfig,
 }
 
 impl Config {

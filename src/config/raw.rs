@@ -22,6 +22,7 @@ pub(super) struct RawFile {
     pub models: Option<toml::Table>,
     pub policy: Option<super::policy::RawPolicy>,
     pub audit: Option<super::policy::RawAudit>,
+    pub telemetry: Option<super::telemetry::RawTelemetry>,
 }
 
 /// `[gateway]`.

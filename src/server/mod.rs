@@ -24,5 +24,6 @@ pub mod stdio;
 pub mod streamable;
 pub mod task_calls;
 pub mod tasks;
+pub mod traced;
 
 pub use handler::WorkbenchServer;
