@@ -27,9 +27,15 @@ pub fn dropped_spans() -> u64 {
     DROPPED.load(Ordering::Relaxed)
 }
 
-fn count_dropped(n: u64, why: &dyn fmt::Display) {
+/// Count `n` dropped spans. Nothing is logged here: this runs inside the subscriber (a span's
+/// end), where an event would go nowhere; the export thread says it once ([`say_dropping`]).
+fn count_dropped(n: u64) {
     DROPPED.fetch_add(n, Ordering::Relaxed);
-    if !DROP_LOGGED.swap(true, Ordering::Relaxed) {
+}
+
+/// Log once, from the export thread, that spans are being dropped and why.
+fn say_dropping(why: &dyn fmt::Display) {
+    if dropped_spans() > 0 && !DROP_LOGGED.swap(true, Ordering::Relaxed) {
         tracing::warn!(
             "dropping trace spans ({why}); further drops are only counted \
              (toolyard_telemetry_dropped_total)"
@@ -110,8 +116,7 @@ impl SpanProcessor for TraceExport {
         }
         match self.spans.try_send(span) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => count_dropped(1, &"the export queue is full"),
-            Err(TrySendError::Disconnected(_)) => count_dropped(1, &"the exporter has stopped"),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => count_dropped(1),
         }
     }
 
@@ -190,14 +195,14 @@ fn worker(
         });
         match sent {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => count_dropped(
-                n,
-                &format_args!("export to {} failed: {e}", settings.endpoint),
-            ),
-            Err(_) => count_dropped(
-                n,
-                &format_args!("export to {} timed out", settings.endpoint),
-            ),
+            Ok(Err(e)) => {
+                count_dropped(n);
+                say_dropping(&format_args!("export to {} failed: {e}", settings.endpoint));
+            }
+            Err(_) => {
+                count_dropped(n);
+                say_dropping(&format_args!("export to {} timed out", settings.endpoint));
+            }
         }
     };
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -205,7 +210,7 @@ fn worker(
     loop {
         match spans.recv_timeout(TICK) {
             Ok(span) => batch.push(span),
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => say_dropping(&"the export queue was full"),
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if batch.len() >= MAX_BATCH || since.elapsed() >= settings.schedule_delay {

@@ -11,6 +11,7 @@ callers at once); the report lists each call's text and error flag in the same o
 import argparse
 import asyncio
 import json
+import os
 
 from mcp import Client
 from mcp.client.sse import sse_client
@@ -26,7 +27,10 @@ def target(args):
         return args.target[0]
     if args.transport == "sse":
         return sse_client(args.target[0])
-    return StdioServerParameters(command=args.target[0], args=args.target[1:])
+    # The SDK gives a stdio server a minimal environment; the OTEL_* variables must reach it.
+    return StdioServerParameters(
+        command=args.target[0], args=args.target[1:], env=dict(os.environ)
+    )
 
 
 async def one_call(args, traceparent):
