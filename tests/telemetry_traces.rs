@@ -182,7 +182,7 @@ fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {
 /// The tree of one team call: SERVER tools/call research (child of the caller's span) →
 /// invoke_workflow research → invoke_agent researcher (twice: tool call, then answer) →
 /// chat scripted per turn, execute_tool demo__echo → CLIENT tools/call echo to `demo`.
-fn assert_team_trace(spans: &[Value], parent: &str, transport: &str) {
+fn assert_team_trace(spans: &[Value], parent: &str, transport: &str, content: bool) {
     let names: BTreeSet<&str> = spans.iter().filter_map(|s| s["name"].as_str()).collect();
     let served = child(spans, "tools/call research", parent);
     assert_eq!(
@@ -247,8 +247,32 @@ fn assert_team_trace(spans: &[Value], parent: &str, transport: &str) {
     assert_eq!(attr(tool, "gen_ai.tool.name"), "demo__echo");
     assert_eq!(attr(tool, "gen_ai.tool.type"), "function");
     assert!(attr(tool, "gen_ai.tool.call.id").is_string(), "{tool}");
-    // No content without the opt-in.
-    assert!(attr(tool, "gen_ai.tool.call.arguments").is_null(), "{tool}");
+    // Contents only with the opt-in.
+    if content {
+        let arguments = attr(tool, "gen_ai.tool.call.arguments")
+            .as_str()
+            .unwrap_or_default();
+        let arguments: Value = serde_json::from_str(arguments).unwrap_or(Value::Null);
+        assert_eq!(
+            arguments,
+            serde_json::json!({"message": "traced"}),
+            "{tool}"
+        );
+        assert!(
+            attr(tool, "gen_ai.tool.call.result")
+                .as_str()
+                .is_some_and(|r| r.contains("traced")),
+            "{tool}"
+        );
+        let served = child(spans, "tools/call research", parent)[0];
+        assert!(
+            attr(served, "gen_ai.tool.call.arguments").is_string(),
+            "{served}"
+        );
+    } else {
+        assert!(attr(tool, "gen_ai.tool.call.arguments").is_null(), "{tool}");
+        assert!(attr(tool, "gen_ai.tool.call.result").is_null(), "{tool}");
+    }
 
     let upstream = child(spans, "tools/call echo", id(tool));
     assert_eq!(upstream.len(), 1, "{names:?}");
@@ -301,8 +325,8 @@ fn one_trace_per_caller_from_the_traceparent_to_the_upstream_in_phoenix() {
     }
     let first = trace_spans(phoenix.get("http"), &trace1, TEAM_SPANS);
     let second = trace_spans(phoenix.get("http"), &trace2, TEAM_SPANS);
-    assert_team_trace(&first, &parent1, "tcp");
-    assert_team_trace(&second, &parent2, "tcp");
+    assert_team_trace(&first, &parent1, "tcp", false);
+    assert_team_trace(&second, &parent2, "tcp", false);
     // Two callers, two traces: no span of one run in the other's trace.
     let ids =
         |spans: &[Value]| -> BTreeSet<String> { spans.iter().map(|s| id(s).into()).collect() };
@@ -318,13 +342,18 @@ fn one_trace_per_caller_from_the_traceparent_to_the_upstream_in_phoenix() {
         &[],
     );
     let spans = trace_spans(phoenix.get("http"), &trace, TEAM_SPANS);
-    assert_team_trace(&spans, &parent, "tcp");
+    assert_team_trace(&spans, &parent, "tcp", false);
     let served = child(&spans, "tools/call research", &parent)[0];
     assert!(attr(served, "mcp.session.id").is_string(), "{served}");
     drop(guard);
 
-    // OTLP gRPC; the stdio face (the client launches `toolyard serve --stdio`).
+    // OTLP gRPC; the stdio face (the client launches `toolyard serve --stdio`); contents
+    // captured on opt-in.
     let grpc = [
+        (
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            "true".to_string(),
+        ),
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             phoenix.get("otlp_grpc").to_string(),
@@ -346,7 +375,7 @@ fn one_trace_per_caller_from_the_traceparent_to_the_upstream_in_phoenix() {
     ];
     traced_calls("research", r#"{"task": "find"}"#, &[tp], &stdio, &grpc);
     let spans = trace_spans(phoenix.get("http"), &trace, TEAM_SPANS);
-    assert_team_trace(&spans, &parent, "pipe");
+    assert_team_trace(&spans, &parent, "pipe", true);
 }
 
 /// A collector that accepts connections and never answers.
@@ -489,4 +518,123 @@ fn json_logs_parse_line_by_line_and_carry_the_trace_id_inside_a_span() {
             .iter()
             .all(|l| l["span_id"].as_str().is_some_and(|s| s.len() == 16))
     );
+}
+
+/// An OpenAI-compatible endpoint that answers every chat request `done TERMINATE` and keeps
+/// each request's `traceparent` header (empty string when absent).
+fn recording_model() -> (String, std::sync::mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 8192];
+            let head_end = loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&buf[..n]);
+                if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(at + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&data[..head_end]).to_ascii_lowercase();
+            let header = |name: &str| {
+                head.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
+                    .unwrap_or_default()
+            };
+            let length: usize = header("content-length").trim().parse().unwrap_or(0);
+            while data.len() < head_end + length {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+            }
+            let _ = tx.send(header("traceparent").trim().to_string());
+            let body = r#"{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"done TERMINATE"},"finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (format!("http://{addr}/v1"), rx)
+}
+
+/// The trace id of a W3C traceparent (`00-TRACE-SPAN-01`), if well formed.
+fn trace_of(traceparent: &str) -> Option<&str> {
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    (parts.len() == 4 && parts[1].len() == 32 && parts[2].len() == 16).then(|| parts[1])
+}
+
+#[test]
+fn upstream_requests_carry_meta_traceparent_and_model_requests_the_header() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let failing = failing_collector();
+    let config = dir.path().join("servers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[servers.meta]\ncommand = \"{python}\"\nargs = [\"{script}\"]\n",
+            python = python().display(),
+            script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/meta_upstream.py"),
+        ),
+    )
+    .expect("write config");
+    let call = |traced: bool| {
+        let mut command = Command::new(toolyard());
+        command
+            .args(["call", "meta__trace_meta", "--config"])
+            .arg(&config)
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        if traced {
+            command.env("OTEL_EXPORTER_OTLP_ENDPOINT", &failing);
+        }
+        let out = command.output().expect("toolyard call");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // `toolyard call` with traces on: the upstream sees the CLIENT span's context in `_meta`.
+    let sent = call(true);
+    assert!(trace_of(&sent).is_some(), "traceparent upstream: {sent:?}");
+    // Off: nothing is added.
+    assert_eq!(call(false), "", "no trace context without telemetry");
+
+    // `toolyard run` of a team on an OpenAI-compatible model: each model request carries the
+    // `traceparent` header, all in the run's one trace.
+    let (url, requests) = recording_model();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/teams/round_robin.json"
+    );
+    let team = std::fs::read_to_string(fixture)
+        .expect("fixture")
+        .replace("http://127.0.0.1:9/v1", &url);
+    let file = dir.path().join("team.json");
+    std::fs::write(&file, team).expect("write team");
+    let out = Command::new(toolyard())
+        .args(["run"])
+        .arg(&file)
+        .args(["--task", "go", "--json", "--config"])
+        .arg(dir.path().join("none.toml"))
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &failing)
+        .output()
+        .expect("toolyard run");
+    assert!(out.status.success(), "{out:?}");
+    let headers: Vec<String> = requests.try_iter().collect();
+    assert!(!headers.is_empty(), "the model was asked");
+    let traces: BTreeSet<&str> = headers.iter().filter_map(|h| trace_of(h)).collect();
+    assert_eq!(
+        traces.len(),
+        1,
+        "one trace for the run's model requests: {headers:?}"
+    );
+    assert!(headers.iter().all(|h| trace_of(h).is_some()), "{headers:?}");
 }
