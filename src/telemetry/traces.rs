@@ -13,20 +13,16 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::{TARGET, capture_content, enabled};
 
-/// Give `span` (just made, not started) the nearest traced span around it as its parent. The
-/// OpenTelemetry layer takes the parent from the context of the traced span entered on this
-/// thread; a task spawned in an untraced (log-only) span has none entered, so the registry's
-/// parent chain is walked up to the first traced span instead.
-fn adopt(span: &Span) {
+/// The OpenTelemetry context of the nearest traced span around the current point: the one
+/// entered on this thread, else (in a task spawned in an untraced, log-only span, where none is
+/// entered) the first traced span up the registry's parent chain.
+fn enclosing() -> Option<opentelemetry::Context> {
     use opentelemetry::trace::TraceContextExt as _;
-    if opentelemetry::Context::current()
-        .span()
-        .span_context()
-        .is_valid()
-    {
-        return;
+    let current = opentelemetry::Context::current();
+    if current.span().span_context().is_valid() {
+        return Some(current);
     }
-    let parent = tracing::dispatcher::get_default(|dispatch| {
+    tracing::dispatcher::get_default(|dispatch| {
         let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
         let mut id = dispatch.current_span().id()?.clone();
         loop {
@@ -37,10 +33,38 @@ fn adopt(span: &Span) {
                 .parent()?
                 .id();
         }
-    });
-    if let Some(parent) = parent {
+    })
+}
+
+/// Give `span` (just made, not started) the nearest traced span around it as its parent (the
+/// OpenTelemetry layer alone would only see one entered on this thread).
+fn adopt(span: &Span) {
+    use opentelemetry::trace::TraceContextExt as _;
+    if opentelemetry::Context::current()
+        .span()
+        .span_context()
+        .is_valid()
+    {
+        return;
+    }
+    if let Some(parent) = enclosing() {
         let _ = span.set_parent(parent);
     }
+}
+
+/// The trace id (32 hex digits) of the traced span around the current point, when traces are
+/// on (e.g. for the audit line of a call).
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    if !enabled() {
+        return None;
+    }
+    let cx = enclosing()?;
+    let span = cx.span();
+    let context = span.span_context();
+    context
+        .is_valid()
+        .then(|| context.trace_id().to_string())
 }
 
 /// `{method} {target}`, or the method alone.
