@@ -57,7 +57,10 @@ async fn start_receiver() -> Result<(Arc<Receiver>, String)> {
         async move {
             counts.requests.fetch_add(1, Ordering::Relaxed);
             counts.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-            ([("content-type", "application/x-protobuf")], Vec::<u8>::new())
+            (
+                [("content-type", "application/x-protobuf")],
+                Vec::<u8>::new(),
+            )
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -71,7 +74,10 @@ async fn client(toolyard: &PathBuf, config: &PathBuf, env: &[(&str, &str)]) -> R
         c.args(["serve", "--stdio", "--config"])
             .arg(config)
             .env("RUST_LOG", "warn");
-        for key in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] {
+        for key in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        ] {
             c.env_remove(key);
         }
         for (k, v) in env {
@@ -164,7 +170,11 @@ async fn main() -> Result<()> {
     );
     for round in 0..args.rounds {
         for condition in &mut conditions {
-            let env: Vec<(&str, &str)> = condition.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let env: Vec<(&str, &str)> = condition
+                .env
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect();
             let client = client(&condition.binary, &config, &env)
                 .await
                 .with_context(|| format!("starting {}", condition.name))?;

@@ -49,7 +49,10 @@ fn the_endpoint_comes_from_the_environment_over_the_file() {
         &file("http://file:4318"),
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"),
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:9999/custom"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://traces:9999/custom",
+            ),
         ],
     )
     .expect("on");
@@ -63,8 +66,15 @@ fn grpc_uses_the_base_endpoint_and_the_environment_picks_the_protocol() {
         ..file("http://file:4317")
     };
     let s = resolve(&grpc_file, &[]).expect("on");
-    assert_eq!((s.protocol, s.endpoint.as_str()), (OtlpProtocol::Grpc, "http://file:4317"));
-    let s = resolve(&grpc_file, &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]).expect("on");
+    assert_eq!(
+        (s.protocol, s.endpoint.as_str()),
+        (OtlpProtocol::Grpc, "http://file:4317")
+    );
+    let s = resolve(
+        &grpc_file,
+        &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")],
+    )
+    .expect("on");
     assert_eq!(s.protocol, OtlpProtocol::HttpProtobuf);
     assert_eq!(s.endpoint, "http://file:4317/v1/traces");
 }
@@ -77,10 +87,17 @@ fn content_capture_is_opt_in_and_the_environment_wins() {
         ..file("http://c")
     };
     assert!(resolve(&on, &[]).expect("on").capture_content);
-    let env_off = [("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false")];
+    let env_off = [(
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        "false",
+    )];
     assert!(!resolve(&on, &env_off).expect("on").capture_content);
     let env_on = [("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")];
-    assert!(resolve(&file("http://c"), &env_on).expect("on").capture_content);
+    assert!(
+        resolve(&file("http://c"), &env_on)
+            .expect("on")
+            .capture_content
+    );
 }
 
 #[test]

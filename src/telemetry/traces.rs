@@ -62,9 +62,7 @@ pub fn current_trace_id() -> Option<String> {
     let cx = enclosing()?;
     let span = cx.span();
     let context = span.span_context();
-    context
-        .is_valid()
-        .then(|| context.trace_id().to_string())
+    context.is_valid().then(|| context.trace_id().to_string())
 }
 
 /// `{method} {target}`, or the method alone.
