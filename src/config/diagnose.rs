@@ -49,7 +49,7 @@ pub(super) fn serde_error(
             }
         }
         [section, rest @ ..]
-            if matches!(section.as_str(), "gateway" | "auth" | "policy" | "audit")
+            if matches!(section.as_str(), "gateway" | "auth" | "policy" | "audit" | "telemetry")
                 && !rest.is_empty() =>
         {
             ConfigError::Section {
@@ -126,6 +126,7 @@ fn known_keys(parent: &[String]) -> &'static [&'static str] {
         ["policy", rule] if rule.starts_with("rules[") => fields_of::<RawRule>(),
         ["policy", "rate_limit"] => fields_of::<RawRateLimit>(),
         ["audit"] => fields_of::<RawAudit>(),
+        ["telemetry"] => fields_of::<super::telemetry::RawTelemetry>(),
         _ => &[],
     }
 }
