@@ -49,8 +49,10 @@ pub(super) fn serde_error(
             }
         }
         [section, rest @ ..]
-            if matches!(section.as_str(), "gateway" | "auth" | "policy" | "audit" | "telemetry")
-                && !rest.is_empty() =>
+            if matches!(
+                section.as_str(),
+                "gateway" | "auth" | "policy" | "audit" | "telemetry"
+            ) && !rest.is_empty() =>
         {
             ConfigError::Section {
                 path,

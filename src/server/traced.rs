@@ -6,7 +6,7 @@ use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 use tracing::Span;
 
-use crate::telemetry::{self, ServedRequest};
+use crate::telemetry::{self, McpRequest};
 
 /// What the legacy SSE face knows about a message it hands to rmcp (put in the message's
 /// extensions only while traces are on).
@@ -43,7 +43,7 @@ pub(super) fn served_span(
         Some(_) => "tcp",
         None => "pipe",
     };
-    let span = telemetry::served_request(&ServedRequest {
+    let span = telemetry::served_request(&McpRequest {
         method,
         target,
         request_id: Some(&context.id),

@@ -16,7 +16,7 @@ pub use propagate::{
     inject_headers, inject_meta, parent_from_headers, parent_from_meta, set_parent,
 };
 pub use traces::{
-    ChatSpan, RunId, ServedRequest, agent_turn, chat_request, current_trace_id, record_chat,
+    ChatSpan, McpRequest, RunId, agent_turn, chat_request, current_trace_id, record_chat,
     record_content, record_error, record_request_id, record_stop_reason, record_tool_outcome,
     served_request, team_run, tool_execution, upstream_request,
 };

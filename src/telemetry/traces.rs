@@ -75,7 +75,7 @@ fn span_name(method: &str, target: Option<&str>) -> String {
 
 /// What the span of an MCP request (served or sent upstream) records.
 #[derive(Clone, Copy)]
-pub struct ServedRequest<'a> {
+pub struct McpRequest<'a> {
     /// `mcp.method.name` (`tools/call`, `resources/read`, ...).
     pub method: &'a str,
     /// The tool or prompt name (`gen_ai.tool.name` / `gen_ai.prompt.name`) or the resource URI
@@ -91,7 +91,7 @@ pub struct ServedRequest<'a> {
     pub transport: &'static str,
 }
 
-impl ServedRequest<'_> {
+impl McpRequest<'_> {
     fn span(&self, kind: &'static str) -> Span {
         let named_target = match self.method {
             "tools/call" | "prompts/get" => self.target,
@@ -137,7 +137,7 @@ impl ServedRequest<'_> {
 /// The SERVER span of one MCP request served on any face; its parent is the caller's trace
 /// context (`_meta.traceparent` or the HTTP `traceparent` header), set with
 /// [`super::set_parent`].
-pub fn served_request(request: &ServedRequest<'_>) -> Span {
+pub fn served_request(request: &McpRequest<'_>) -> Span {
     if !enabled() {
         return Span::none();
     }
@@ -147,7 +147,7 @@ pub fn served_request(request: &ServedRequest<'_>) -> Span {
 /// The CLIENT span of one request sent to the upstream `server` (`toolyard.upstream.name`),
 /// with `server.address` / `server.port` for HTTP upstreams.
 pub fn upstream_request(
-    request: &ServedRequest<'_>,
+    request: &McpRequest<'_>,
     server: &str,
     address: Option<(&str, u16)>,
 ) -> Span {

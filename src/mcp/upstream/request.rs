@@ -17,7 +17,7 @@ use super::McpWorkbench;
 use super::tasks::created_task;
 use crate::config::TransportConfig;
 use crate::mcp::handler::RouteGuard;
-use crate::telemetry::{self, ServedRequest};
+use crate::telemetry::{self, McpRequest};
 use crate::workbench::{CallContext, WorkbenchError};
 
 /// Whether the upstream negotiated 2026-07-28 or later.
@@ -234,7 +234,7 @@ impl McpWorkbench {
         let protocol = info.as_ref().map(|i| &i.protocol_version);
         let address = url.and_then(|u| Some((u.host_str()?, u.port_or_known_default()?)));
         telemetry::upstream_request(
-            &ServedRequest {
+            &McpRequest {
                 method: operation.method,
                 target: operation.target,
                 request_id: None,
