@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use toolyard::workbench::{CallContext, WorkbenchError};
 
 use super::target::{StderrProgress, Target, UrlArgs};
-use super::{ConfigArgs, StoreArgs, WorkbenchArgs, init_logging};
+use super::{ConfigArgs, StoreArgs, TELEMETRY_FLUSH, WorkbenchArgs, init_telemetry};
 
 /// Options of `toolyard call`.
 #[derive(Debug, clap::Args)]
@@ -34,7 +34,7 @@ pub struct CallArgs {
 
 /// Call the tool; exit 1 when the tool reports an error, 130 after Ctrl-C.
 pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
-    init_logging(Target::log_filter(&args.url));
+    let telemetry = init_telemetry(Target::log_filter(&args.url), &Default::default())?;
     let arguments: JsonObject = serde_json::from_str(&args.args)
         .with_context(|| format!("--args is not a JSON object: {}", args.args))?;
     let target = Target::open(&args.url, &args.config, &args.workbenches, &args.store).await?;
@@ -57,6 +57,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         }
     };
     target.shutdown().await;
+    telemetry.shutdown(TELEMETRY_FLUSH).await;
     let result = match outcome {
         Ok(result) => result,
         Err(WorkbenchError::Cancelled) => {

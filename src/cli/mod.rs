@@ -12,10 +12,9 @@ mod serve;
 mod target;
 mod tools;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -24,14 +23,27 @@ use toolyard::config::{Config, DEFAULT_STORE_URL, StoreUrl};
 use toolyard::gateway::{Gateway, Member};
 use toolyard::policy::Guard;
 use toolyard::store::Store;
+use toolyard::telemetry::{LogFormat, Telemetry};
 
 /// MCP gateway and tool-orchestration service.
 #[derive(Debug, Parser)]
 #[command(name = "toolyard", version, about)]
 pub struct Cli {
+    /// Log lines on stderr: `text`, or `json` (one object per line, with trace_id / span_id
+    /// inside a traced span).
+    #[arg(
+        long,
+        global = true,
+        env = "TOOLYARD_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
+
+/// The command line's `--log-format`, for whichever subcommand sets logging up.
+static LOG_FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -217,6 +229,7 @@ pub async fn start_over_config(
 
 /// Run the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let _ = LOG_FORMAT.set(cli.log_format);
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Tools(args) => tools::run(args).await,
@@ -230,24 +243,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Log to stderr (never stdout: stdout may be the MCP channel). `RUST_LOG` overrides `default`.
-/// Colours only when stderr is a terminal and `NO_COLOR` is not set (an IDE's log pane or a
-/// container log shows escape codes as garbage).
+/// Log to stderr (never stdout: stdout may be the MCP channel) in the `--log-format`;
+/// `RUST_LOG` overrides `default`. Text has colours only when stderr is a terminal and
+/// `NO_COLOR` is not set (an IDE's log pane or a container log shows escape codes as garbage).
+/// No traces: see [`init_telemetry`].
 pub fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour_on_stderr())
-        .with_target(false)
-        .try_init();
+    let format = LOG_FORMAT.get().copied().unwrap_or_default();
+    let _ = toolyard::telemetry::install(format, default, None);
 }
 
-/// Whether stderr gets colours: a terminal, and `NO_COLOR` not set.
-fn colour_on_stderr() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// [`init_logging`], plus OpenTelemetry traces when the `OTEL_*` environment or `traces`
+/// (`[telemetry]`) name a collector. Flush with [`Telemetry::shutdown`] before exiting.
+pub fn init_telemetry(
+    default: &str,
+    traces: &toolyard::config::TelemetryConfig,
+) -> anyhow::Result<Telemetry> {
+    let format = LOG_FORMAT.get().copied().unwrap_or_default();
+    Ok(toolyard::telemetry::install(format, default, Some(traces))?)
 }
+
+/// How long shutdown waits for the last spans to reach the collector.
+pub const TELEMETRY_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The log filter of one-shot commands: the library's warnings, and the command line's own
 /// notes (which workbench folder, which gateway).

@@ -16,7 +16,7 @@ use toolyard::messages::{AgentEvent, AgentMessage, ChatMessage, TaskResult};
 use toolyard::telemetry::events;
 
 use super::runner::{Runner, load_runner};
-use super::{ConfigArgs, init_logging};
+use super::{ConfigArgs, TELEMETRY_FLUSH, init_telemetry};
 
 /// Options of `toolyard run`.
 #[derive(Debug, clap::Args)]
@@ -42,7 +42,11 @@ pub struct RunArgs {
 
 /// Runs the file's agent or team once; exit code 0 on a finished run, 1 on an error, 130 on Ctrl-C.
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    init_logging("warn");
+    let traces = match args.config.config.exists() {
+        true => toolyard::config::Config::load(&args.config.config)?.telemetry,
+        false => Default::default(),
+    };
+    let telemetry = init_telemetry("warn", &traces)?;
     if let Some(path) = &args.events {
         events::open(path)?;
     }
@@ -109,6 +113,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     runner.shutdown().await;
     events::close();
+    telemetry.shutdown(TELEMETRY_FLUSH).await;
     Ok(code)
 }
 

@@ -26,7 +26,10 @@ use toolyard::server::tasks::TaskStore;
 use toolyard::telemetry::{events, metrics, metrics_export};
 use toolyard::workbench::{AuthMethod, Principal, Workbench};
 
-use super::{ConfigArgs, StoreArgs, StoreDefault, WorkbenchArgs, init_logging, start_over_config};
+use super::{
+    ConfigArgs, StoreArgs, StoreDefault, TELEMETRY_FLUSH, WorkbenchArgs, init_telemetry,
+    start_over_config,
+};
 
 /// Options of `toolyard serve`.
 #[derive(Debug, clap::Args)]
@@ -126,8 +129,8 @@ fn check_exposure(args: &ServeArgs, config: &Config) -> anyhow::Result<()> {
 /// Run `serve` until Ctrl-C / SIGTERM (or the stdio client leaves); then drain the calls in
 /// flight, close the sessions and stop every upstream.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging("info,rmcp=warn");
     let config = Config::load(&args.config.config)?;
+    let telemetry = init_telemetry("info,rmcp=warn", &config.telemetry)?;
     check_exposure(&args, &config)?;
     let auth = match (&config.auth.http, args.stdio) {
         (Some(http), false) => Some(Authenticator::new(http, &config.gateway.name)?),
@@ -177,6 +180,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     gateway.shutdown().await;
     events::close();
     let _ = tokio::task::spawn_blocking(metrics_export::shutdown).await;
+    telemetry.shutdown(TELEMETRY_FLUSH).await;
     tracing::info!("stopped");
     outcome.map(|()| ExitCode::SUCCESS)
 }

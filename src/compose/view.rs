@@ -5,6 +5,7 @@
 //! decides for it, and the model is offered only the tools that caller may call.
 
 use std::sync::{Arc, OnceLock, Weak};
+use tracing::Instrument;
 
 use async_trait::async_trait;
 use rmcp::model::{CallToolResult, JsonObject};
@@ -156,7 +157,10 @@ impl Workbench for GatewayView {
             ctx.caller.principal = self.principal.clone();
         }
         let name = name.to_string();
-        let call = tokio::spawn(async move { gateway.call_tool(&name, arguments, ctx).await });
+        // The call's task carries the caller's span, so the upstream request stays in its trace.
+        let call = tokio::spawn(
+            async move { gateway.call_tool(&name, arguments, ctx).await }.in_current_span(),
+        );
         let outcome = call.await;
         guard.disarm();
         outcome.map_err(|e| WorkbenchError::Unsupported(format!("tool call task failed: {e}")))?

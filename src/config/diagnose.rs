@@ -52,7 +52,7 @@ pub(super) fn serde_error(
         [section, rest @ ..]
             if matches!(
                 section.as_str(),
-                "gateway" | "auth" | "policy" | "audit" | "store"
+                "gateway" | "auth" | "policy" | "audit" | "store" | "telemetry"
             ) && !rest.is_empty() =>
         {
             ConfigError::Section {
@@ -130,6 +130,7 @@ fn known_keys(parent: &[String]) -> &'static [&'static str] {
         ["policy", "rate_limit"] => fields_of::<RawRateLimit>(),
         ["audit"] => fields_of::<RawAudit>(),
         ["store"] => fields_of::<RawStore>(),
+        ["telemetry"] => fields_of::<super::telemetry::RawTelemetry>(),
         _ => &[],
     }
 }

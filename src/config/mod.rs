@@ -12,6 +12,7 @@ mod locate;
 mod policy;
 mod raw;
 mod store;
+mod telemetry;
 mod upstream_auth;
 mod validate;
 
@@ -31,6 +32,7 @@ pub use interpolate::{MissingVar, from_env, interpolate};
 pub use locate::{At, Location};
 pub use policy::{AuditConfig, Effect, PolicyConfig, RateLimitConfig, RuleSource};
 pub use store::{DEFAULT_CONVERSATION_TTL, DEFAULT_STORE_URL, StoreConfig, StoreUrl};
+pub use telemetry::{OtlpProtocol, TelemetryConfig};
 pub use upstream_auth::{ClientSecret, UpstreamAuth, UpstreamGrant};
 
 /// Default per-call timeout for upstream tool calls.
@@ -311,6 +313,8 @@ pub struct Config {
     pub audit: Option<AuditConfig>,
     /// The `[store]` table (defaults when absent).
     pub store: StoreConfig,
+    /// The `[telemetry]` table (all defaults when absent; `OTEL_*` variables win over it).
+    pub telemetry: TelemetryConfig,
 }
 
 impl Config {

@@ -23,6 +23,7 @@ pub(super) struct RawFile {
     pub policy: Option<super::policy::RawPolicy>,
     pub audit: Option<super::policy::RawAudit>,
     pub store: Option<super::store::RawStore>,
+    pub telemetry: Option<super::telemetry::RawTelemetry>,
 }
 
 /// `[gateway]`.

@@ -569,6 +569,32 @@ fn store_urls_resolve_and_the_ttl_defaults_to_a_week() {
 }
 
 #[test]
+fn telemetry_table_reads_its_keys_and_defaults_when_absent() {
+    assert_eq!(parse("").unwrap().telemetry, TelemetryConfig::default());
+    let config = parse(
+        r#"
+[telemetry]
+endpoint = "http://127.0.0.1:4318"
+protocol = "grpc"
+service_name = "gateway-eu"
+sample_ratio = 0.25
+capture_content = true
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        config.telemetry,
+        TelemetryConfig {
+            endpoint: Some("http://127.0.0.1:4318".into()),
+            protocol: Some(OtlpProtocol::Grpc),
+            service_name: Some("gateway-eu".into()),
+            sample_ratio: Some(0.25),
+            capture_content: Some(true),
+        }
+    );
+}
+
+#[test]
 fn bad_store_tables_name_their_key() {
     let err = parse("[store]\nurl = \"mysql://x\"\n")
         .unwrap_err()
@@ -596,4 +622,17 @@ fn bad_store_tables_name_their_key() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("needs a file path"), "{err}");
+}
+
+#[test]
+fn telemetry_table_refuses_unknown_keys_bad_ratios_bad_endpoints_and_protocols() {
+    let unknown = parse("[telemetry]\nendpointt = \"http://x\"\n").unwrap_err();
+    assert!(unknown.to_string().contains("endpointt"), "{unknown}");
+    let ratio = parse("[telemetry]\nsample_ratio = 1.5\n").unwrap_err();
+    assert!(ratio.to_string().contains("sample_ratio"), "{ratio}");
+    assert!(ratio.to_string().contains("between 0.0 and 1.0"), "{ratio}");
+    let endpoint = parse("[telemetry]\nendpoint = \"not a url\"\n").unwrap_err();
+    assert!(endpoint.to_string().contains("endpoint"), "{endpoint}");
+    let protocol = parse("[telemetry]\nprotocol = \"http/json\"\n").unwrap_err();
+    assert!(protocol.to_string().contains("http/json"), "{protocol}");
 }

@@ -13,6 +13,7 @@ use super::locate::{At, Location};
 use super::policy::{self, RawAudit, RawPolicy};
 use super::raw::{RawFile, RawGateway, RawServer, RawTools, TransportKind};
 use super::store::{RawStore, StoreConfig, StoreUrl};
+use super::telemetry::{RawTelemetry, TelemetryConfig};
 use super::upstream_auth::{ClientSecret, RawUpstreamAuth, UpstreamAuth, UpstreamGrant};
 use super::{
     AuditConfig, CallerSessions, Config, ConfigError, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT,
@@ -98,6 +99,11 @@ impl Checker<'_> {
             store: raw
                 .store
                 .map(|s| self.store(s))
+                .transpose()?
+                .unwrap_or_default(),
+            telemetry: raw
+                .telemetry
+                .map(|t| self.telemetry(t))
                 .transpose()?
                 .unwrap_or_default(),
         })
@@ -186,6 +192,28 @@ impl Checker<'_> {
             path,
             include_arguments: raw.include_arguments,
         }
+    }
+
+    fn telemetry(&self, raw: RawTelemetry) -> Result<TelemetryConfig, ConfigError> {
+        if let Some(ratio) = &raw.sample_ratio
+            && !(0.0..=1.0).contains(ratio.get_ref())
+        {
+            let message = "must be between 0.0 and 1.0";
+            return Err(self.section_err("telemetry", "sample_ratio", ratio.span(), message));
+        }
+        if let Some(endpoint) = &raw.endpoint
+            && Url::parse(endpoint.get_ref()).is_err()
+        {
+            let message = "must be a URL such as http://127.0.0.1:4318";
+            return Err(self.section_err("telemetry", "endpoint", endpoint.span(), message));
+        }
+        Ok(TelemetryConfig {
+            endpoint: raw.endpoint.map(Spanned::into_inner),
+            protocol: raw.protocol,
+            service_name: raw.service_name,
+            sample_ratio: raw.sample_ratio.map(Spanned::into_inner),
+            capture_content: raw.capture_content,
+        })
     }
 
     fn gateway(&self, raw: Option<RawGateway>) -> Result<GatewaySettings, ConfigError> {

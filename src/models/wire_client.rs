@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::client::{ChatCompletionClient, ChatStream, UsageTracker};
 use super::component::ComponentModel;
@@ -19,7 +20,8 @@ use super::output::validate_output;
 use super::request::{CreateRequest, OutputFormat, ToolSchema, check_capabilities};
 use super::sse::{SseAssembler, spawn_stream};
 use super::tokens::count_tokens;
-use super::types::{CreateResult, LlmMessage, RequestUsage};
+use super::types::{CreateResult, FinishReason, LlmMessage, RequestUsage};
+use crate::telemetry;
 use crate::telemetry::events::ModelCall;
 use crate::telemetry::metrics::ModelLabels;
 
@@ -136,6 +138,16 @@ impl<W: WireFormat> Inner<W> {
         Ok((output, body))
     }
 
+    /// The `chat {model}` span of one request (with the input messages when content capture
+    /// is on).
+    fn chat_span(&self, request: &CreateRequest) -> tracing::Span {
+        let span = telemetry::chat_request(self.parts.wire.provider(), &self.parts.model);
+        telemetry::record_content(&span, "gen_ai.input.messages", || {
+            serde_json::to_string(&request.messages).unwrap_or_default()
+        });
+        span
+    }
+
     fn finish(
         &self,
         call: &ModelCall,
@@ -223,14 +235,22 @@ impl<W: WireFormat> ChatCompletionClient for HttpChatClient<W> {
         let (output, body) = inner.prepare(&request, false)?;
         let call = ModelCall::start(&inner.labels, &body);
         let p = &inner.parts;
+        let span = inner.chat_span(&request);
         let exchange = p
             .core
-            .send(|c| p.wire.request(c, body.clone()), false, &cancel)
-            .await?;
+            .send(
+                |c| telemetry::inject_headers(&span, p.wire.request(c, body.clone())),
+                false,
+                &cancel,
+            )
+            .instrument(span.clone())
+            .await
+            .inspect_err(|e| record_failure(&span, e))?;
         let Exchange::Body(bytes) = exchange else {
             return Err(p.core.invalid("unexpected streamed response"));
         };
         let result = p.wire.parse(&bytes)?;
+        record_answer(&span, &result, || response_model(&bytes));
         inner.finish(&call, Some(&bytes), &output, result)
     }
 
@@ -243,11 +263,18 @@ impl<W: WireFormat> ChatCompletionClient for HttpChatClient<W> {
         let call = ModelCall::start(&inner.labels, &body);
         let for_request = Arc::clone(&inner);
         let for_finish = Arc::clone(&inner);
+        let span = inner.chat_span(&request);
+        let on_finish = span.clone();
         spawn_stream(
             inner.parts.core.clone(),
-            move |c| for_request.parts.wire.request(c, body.clone()),
+            move |c| {
+                telemetry::inject_headers(&span, for_request.parts.wire.request(c, body.clone()))
+            },
             inner.parts.wire.assembler(),
-            Box::new(move |result| for_finish.finish(&call, None, &output, result)),
+            Box::new(move |result| {
+                record_answer(&on_finish, &result, || None);
+                for_finish.finish(&call, None, &output, result)
+            }),
             cancel,
         )
     }
@@ -271,4 +298,64 @@ impl<W: WireFormat> ChatCompletionClient for HttpChatClient<W> {
     fn dump_component(&self) -> Option<ComponentModel> {
         Some(self.inner.parts.component.clone())
     }
+}
+
+/// A model's answer on its `chat` span: usage, finish reason, the response's model (read from
+/// the body only while traces are on), the output when content capture is on.
+fn record_answer(
+    span: &tracing::Span,
+    result: &CreateResult,
+    model: impl FnOnce() -> Option<String>,
+) {
+    if span.is_disabled() {
+        return;
+    }
+    let model = model();
+    telemetry::record_chat(
+        span,
+        &telemetry::ChatSpan {
+            response_model: model.as_deref(),
+            input_tokens: result.usage.prompt_tokens,
+            output_tokens: result.usage.completion_tokens,
+            finish_reason: finish_reason(&result.finish_reason),
+        },
+    );
+    telemetry::record_content(span, "gen_ai.output.messages", || {
+        serde_json::to_string(&result.content).unwrap_or_default()
+    });
+}
+
+/// The convention's name of a finish reason.
+fn finish_reason(reason: &FinishReason) -> &'static str {
+    match reason {
+        FinishReason::Stop => "stop",
+        FinishReason::Length => "length",
+        FinishReason::FunctionCalls => "tool_calls",
+        FinishReason::ContentFilter => "content_filter",
+        FinishReason::Unknown => "unknown",
+    }
+}
+
+/// The `model` a response body names.
+fn response_model(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        model: Option<String>,
+    }
+    serde_json::from_slice::<Named>(body).ok()?.model
+}
+
+/// `error.type` of a failed model request: the HTTP status, else what went wrong.
+fn record_failure(span: &tracing::Span, error: &ModelError) {
+    if span.is_disabled() {
+        return;
+    }
+    let kind = match error {
+        ModelError::Status { status, .. } | ModelError::Auth { status, .. } => status.to_string(),
+        ModelError::Timeout { .. } => "timeout".into(),
+        ModelError::Cancelled { .. } => "cancelled".into(),
+        ModelError::Connection { .. } => "connection".into(),
+        _ => "_OTHER".into(),
+    };
+    telemetry::record_error(span, &kind, error);
 }

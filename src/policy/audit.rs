@@ -205,7 +205,7 @@ fn line(entry: &Entry<'_>, include_arguments: bool) -> String {
         "rule": {"index": index, "effect": effect, "failed": failed},
         "outcome": entry.outcome.name(),
         "duration_ms": (entry.duration.as_secs_f64() * 1e6).round() / 1e3,
-        "trace_id": Value::Null,
+        "trace_id": crate::telemetry::current_trace_id(),
     });
     if include_arguments
         && let (Some(arguments), Some(obj)) = (entry.arguments, value.as_object_mut())

@@ -22,6 +22,8 @@ use super::drain::Drain;
 use super::notify;
 use super::rounds::PendingRuns;
 use super::tasks::{SessionTasks, TaskStore};
+use super::traced;
+use crate::telemetry;
 use crate::workbench::{CallerInfo, Principal, Workbench, WorkbenchError};
 
 /// Serves one workbench to one downstream session (rmcp creates one per session, and one per
@@ -259,13 +261,16 @@ impl ServerHandler for WorkbenchServer {
         if context.peer.peer_info().is_some() {
             self.start_notifier(context.peer.clone());
         }
+        let served = traced::served_span("tools/list", None, &context);
         let tools = self
             .workbench
             .list_tools_for(&self.caller(&context))
+            .instrument(served.clone())
             .await
-            .map_err(|e| e.to_error_data())?;
+            .map_err(|e| e.to_error_data());
+        traced::record_outcome(&served, &tools);
         Ok(ListToolsResult::with_all_items(
-            tools.into_iter().map(|t| t.tool).collect(),
+            tools?.into_iter().map(|t| t.tool).collect(),
         ))
     }
 
@@ -274,8 +279,15 @@ impl ServerHandler for WorkbenchServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let span = tracing::info_span!("call_tool", tool = %request.name, request = ?context.id);
-        async move {
+        let served = traced::served_span("tools/call", Some(&request.name), &context);
+        telemetry::record_content(&served, "gen_ai.tool.call.arguments", || {
+            serde_json::to_string(&request.arguments).unwrap_or_default()
+        });
+        // Inside the served span: a task spawned in this span stays in the request's trace.
+        let span = served.in_scope(
+            || tracing::info_span!("call_tool", tool = %request.name, request = ?context.id),
+        );
+        let outcome = async move {
             let plan = self.task_plan(&request, &context).await?;
             let op = Op::Tool {
                 name: request.name.to_string(),
@@ -290,7 +302,10 @@ impl ServerHandler for WorkbenchServer {
             }
         }
         .instrument(span)
-        .await
+        .instrument(served.clone())
+        .await;
+        traced::record_tool(&served, &outcome);
+        outcome
     }
 
     async fn list_resources(
@@ -324,14 +339,20 @@ impl ServerHandler for WorkbenchServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let span = tracing::info_span!("read_resource", uri = %request.uri, request = ?context.id);
+        let served = traced::served_span("resources/read", Some(&request.uri), &context);
+        // Inside the served span: a task spawned in this span stays in the request's trace.
+        let span = served.in_scope(
+            || tracing::info_span!("read_resource", uri = %request.uri, request = ?context.id),
+        );
         let op = Op::Resource { uri: request.uri };
         let retry = retry(request.request_state, request.input_responses);
         let outcome = self
             .execute(op, retry, &context, None)
             .instrument(span)
-            .await?;
-        match outcome {
+            .instrument(served.clone())
+            .await;
+        traced::record_outcome(&served, &outcome);
+        match outcome? {
             Outcome::InputRequired(r) => Ok(r.into()),
             Outcome::Output(RunOutput::Resource(result)) => {
                 let mut r = result.map_err(|e| e.to_error_data())?;
@@ -416,7 +437,11 @@ impl ServerHandler for WorkbenchServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let span = tracing::info_span!("get_prompt", prompt = %request.name, request = ?context.id);
+        let served = traced::served_span("prompts/get", Some(&request.name), &context);
+        // Inside the served span: a task spawned in this span stays in the request's trace.
+        let span = served.in_scope(
+            || tracing::info_span!("get_prompt", prompt = %request.name, request = ?context.id),
+        );
         let op = Op::Prompt {
             name: request.name,
             arguments: request.arguments,
@@ -425,8 +450,10 @@ impl ServerHandler for WorkbenchServer {
         let outcome = self
             .execute(op, retry, &context, None)
             .instrument(span)
-            .await?;
-        match outcome {
+            .instrument(served.clone())
+            .await;
+        traced::record_outcome(&served, &outcome);
+        match outcome? {
             Outcome::InputRequired(r) => Ok(r.into()),
             Outcome::Output(RunOutput::Prompt(result)) => {
                 let mut r = result.map_err(|e| e.to_error_data())?;

@@ -25,5 +25,6 @@ pub mod stdio;
 pub mod streamable;
 pub mod task_calls;
 pub mod tasks;
+pub mod traced;
 
 pub use handler::WorkbenchServer;

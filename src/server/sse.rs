@@ -303,6 +303,19 @@ struct SessionQuery {
     session_id: Option<String>,
 }
 
+/// The trace context headers of a POST (for the span of the request it carries).
+fn trace_headers(headers: &HeaderMap) -> HeaderMap {
+    ["traceparent", "tracestate"]
+        .into_iter()
+        .filter_map(|name| {
+            Some((
+                http::HeaderName::from_static(name),
+                headers.get(name)?.clone(),
+            ))
+        })
+        .collect()
+}
+
 async fn post_message(
     State(state): State<AppState>,
     Query(query): Query<SessionQuery>,
@@ -330,6 +343,15 @@ async fn post_message(
         Ok(message) => message,
         Err(rejection) => return refuse(&rejection),
     };
+    if crate::telemetry::enabled()
+        && let ClientJsonRpcMessage::Request(request) = &mut message
+    {
+        let traced = super::traced::SseMessage {
+            session_id: session_id.clone(),
+            headers: trace_headers(&headers),
+        };
+        request.request.extensions_mut().insert(traced);
+    }
     if let Some(caller) = caller {
         match &mut message {
             ClientJsonRpcMessage::Request(request) => {

@@ -127,17 +127,9 @@ fn emit(mut event: Map<String, Value>) {
     }
 }
 
-/// The trace id of the current OpenTelemetry context, empty when there is none.
+/// The trace id of the traced span around the current point, empty when there is none.
 fn trace_id() -> String {
-    use opentelemetry::trace::TraceContextExt;
-    let context = opentelemetry::Context::current();
-    let span = context.span();
-    let span_context = span.span_context();
-    if span_context.is_valid() {
-        span_context.trace_id().to_string()
-    } else {
-        String::new()
-    }
+    super::current_trace_id().unwrap_or_default()
 }
 
 /// What a run (and an agent's turn within it) puts around its work.

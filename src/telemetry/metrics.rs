@@ -98,12 +98,6 @@ pub fn observe_tasks(source: TaskSource) {
     }
 }
 
-/// Spans the trace exporter dropped (`toolyard_telemetry_dropped_total`). The seam for the
-/// traces half of issue 14: until its bounded span queue reports here, nothing is dropped.
-pub fn dropped_spans() -> u64 {
-    0
-}
-
 /// The instruments, made on first use.
 pub(super) fn instruments() -> &'static Instruments {
     INSTRUMENTS.get_or_init(make)
@@ -181,7 +175,7 @@ fn make() -> Instruments {
         _dropped: meter
             .u64_observable_counter("toolyard.telemetry.dropped")
             .with_description("Spans dropped by the trace exporter")
-            .with_callback(|observer| observer.observe(dropped_spans(), &[]))
+            .with_callback(|observer| observer.observe(super::dropped_spans(), &[]))
             .build(),
     }
 }

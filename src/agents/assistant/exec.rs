@@ -8,11 +8,13 @@ use futures::future::join_all;
 use rmcp::model::CallToolResult;
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
+use tracing::Instrument;
 
 use super::{AssistantAgent, Handoff};
 use crate::agents::AgentError;
 use crate::messages::AgentMessage;
 use crate::models::{FunctionCall, FunctionExecutionResult, ToolSchema};
+use crate::telemetry;
 use crate::workbench::{CallContext, CallObserver, Workbench};
 
 /// The tools offered in one model call, and which workbench serves each.
@@ -67,7 +69,25 @@ impl AssistantAgent {
         join_all(runs).await
     }
 
+    /// One call, in its `execute_tool` span.
     async fn execute_one(
+        &self,
+        call: &FunctionCall,
+        offered: &Offered,
+        ctx: &CallContext,
+    ) -> FunctionExecutionResult {
+        let span = telemetry::tool_execution(&call.name, &call.id, &call.arguments);
+        let result = self
+            .execute_untraced(call, offered, ctx)
+            .instrument(span.clone())
+            .await;
+        telemetry::record_tool_outcome(&span, result.is_error == Some(true), || {
+            result.content.clone()
+        });
+        result
+    }
+
+    async fn execute_untraced(
         &self,
         call: &FunctionCall,
         offered: &Offered,

@@ -11,9 +11,13 @@ use rmcp::model::{
 use rmcp::service::{PeerRequestOptions, ServiceError};
 use rmcp::{Peer, RoleClient};
 
+use tracing::Instrument;
+
 use super::McpWorkbench;
 use super::tasks::created_task;
+use crate::config::TransportConfig;
 use crate::mcp::handler::RouteGuard;
+use crate::telemetry::{self, McpRequest};
 use crate::workbench::{CallContext, WorkbenchError};
 
 /// Whether the upstream negotiated 2026-07-28 or later.
@@ -207,18 +211,69 @@ impl McpWorkbench {
     ) -> Result<Answered, WorkbenchError> {
         let peer = self.peer()?;
         let _timer = self.inner.metric.request(operation.method);
+        let span = self.client_span(&peer, operation);
+        self.send(peer, request, operation, ctx, sending, &span)
+            .instrument(span.clone())
+            .await
+            .inspect_err(|e| record_failure(&span, e))
+            .inspect(|answered| record_result(&span, &answered.result))
+    }
+
+    /// The CLIENT span of one upstream request (disabled when traces are off).
+    fn client_span(&self, peer: &Peer<RoleClient>, operation: Operation<'_>) -> tracing::Span {
+        if !telemetry::enabled() {
+            return tracing::Span::none();
+        }
+        let config = &self.inner.config;
+        let (transport, url) = match &config.transport {
+            TransportConfig::Stdio { .. } => ("pipe", None),
+            TransportConfig::StreamableHttp { url, .. } | TransportConfig::Sse { url, .. } => {
+                ("tcp", Some(url))
+            }
+        };
+        let info = peer.peer_info();
+        let protocol = info.as_ref().map(|i| &i.protocol_version);
+        let address = url.and_then(|u| Some((u.host_str()?, u.port_or_known_default()?)));
+        telemetry::upstream_request(
+            &McpRequest {
+                method: operation.method,
+                target: operation.target,
+                request_id: None,
+                session_id: None,
+                protocol_version: protocol.map(|v| v as &dyn std::fmt::Display),
+                transport,
+            },
+            &config.name,
+            address,
+        )
+    }
+
+    async fn send(
+        &self,
+        peer: Peer<RoleClient>,
+        request: ClientRequest,
+        operation: Operation<'_>,
+        ctx: &CallContext,
+        sending: Sending,
+        span: &tracing::Span,
+    ) -> Result<Answered, WorkbenchError> {
         let mut options = if sending.unbounded {
             PeerRequestOptions::no_options()
         } else {
             PeerRequestOptions::with_timeout(self.inner.config.timeout)
         };
-        if let Some(meta) = self.caller_meta(&peer, ctx, sending) {
+        let mut meta = self.caller_meta(&peer, ctx, sending);
+        if !span.is_disabled() {
+            telemetry::inject_meta(span, meta.get_or_insert_with(RequestMetaObject::new));
+        }
+        if let Some(meta) = meta {
             options = options.with_meta(meta);
         }
         let handle = peer
             .send_request_with_option(request, options)
             .await
             .map_err(|e| self.map_err(operation, e))?;
+        telemetry::record_request_id(span, &handle.id);
         let _route = self.inner.routes.register(
             handle.id.clone(),
             handle.progress_token.clone(),
@@ -257,4 +312,33 @@ impl McpWorkbench {
             }
         }
     }
+}
+
+/// `error.type = tool_error` on the span of an upstream `tools/call` answered with `isError`.
+fn record_result(span: &tracing::Span, result: &ServerResult) {
+    if let ServerResult::CallToolResult(result) = result
+        && !span.is_disabled()
+    {
+        telemetry::record_tool_outcome(span, result.is_error == Some(true), || {
+            serde_json::to_string(&result.content).unwrap_or_default()
+        });
+    }
+}
+
+/// `error.type` of a failed upstream request: the JSON-RPC code the upstream answered, else
+/// what went wrong on the way.
+fn record_failure(span: &tracing::Span, error: &WorkbenchError) {
+    if span.is_disabled() {
+        return;
+    }
+    let kind = match error {
+        WorkbenchError::Upstream { error: data, .. } => data.code.0.to_string(),
+        WorkbenchError::Timeout { .. } => "timeout".into(),
+        WorkbenchError::Cancelled => "cancelled".into(),
+        WorkbenchError::Connection { .. } | WorkbenchError::Unavailable { .. } => {
+            "connection".into()
+        }
+        _ => "_OTHER".into(),
+    };
+    telemetry::record_error(span, &kind, error);
 }

@@ -17,13 +17,15 @@ use crate::messages::{
     AgentEvent, AgentMessage, ChatMessage, MessageMeta, SelectSpeakerEvent, TaskResult,
 };
 use crate::teams::TeamError;
-use crate::telemetry::{events, metrics};
+use crate::telemetry::{self, events, metrics};
 use crate::termination::TerminationCondition;
 
 /// Where a run's messages go: the caller's stream, and the result (without streaming chunks).
 struct Output {
     tx: UnboundedSender<AgentMessage>,
     kept: SyncMutex<Vec<AgentMessage>>,
+    /// The run's id in its spans (none when traces are off).
+    run: telemetry::RunId,
 }
 
 impl Output {
@@ -54,11 +56,14 @@ pub(super) fn run_stream<'a>(
 ) -> TeamStream<'a> {
     let (tx, rx) = unbounded_channel();
     let span = info_span!("team_run", team = %team.name);
+    let (traced, run) = telemetry::team_run(&team.name);
+    let on_span = traced.clone();
     let work = async move {
         let mut inner = team.lock()?;
         let out = Output {
             tx,
             kept: SyncMutex::new(Vec::new()),
+            run,
         };
         let stop_reason = tokio::select! {
             biased;
@@ -71,13 +76,16 @@ pub(super) fn run_stream<'a>(
             Err(_) => "error",
         };
         metrics::team_run_ended(&team.name, ended);
-        let stop_reason = stop_reason?;
+        let stop_reason =
+            stop_reason.inspect_err(|e| telemetry::record_error(&on_span, "team_error", e))?;
+        telemetry::record_stop_reason(&on_span, &stop_reason);
         Ok(TaskResult {
             messages: out.take(),
             stop_reason: Some(stop_reason),
         })
     }
-    .instrument(span);
+    .instrument(span)
+    .instrument(traced);
     drive(work, rx)
         .map(|item| {
             item.map(|d| match d {
@@ -290,7 +298,8 @@ async fn run_speakers(
         let arrivals = &arrivals;
         async move {
             let agent = &team.participants[i];
-            let turn = run_speaker(agent, input, out, cancel.clone());
+            let traced = telemetry::agent_turn(agent.name(), agent.description(), out.run);
+            let turn = run_speaker(agent, input, out, cancel.clone()).instrument(traced);
             let response = events::in_agent(agent.name(), turn).await;
             (arrivals.fetch_add(1, Ordering::Relaxed), i, response)
         }
