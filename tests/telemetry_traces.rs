@@ -422,6 +422,31 @@ fn stop(mut guard: ChildGuard) {
     panic!("serve did not stop within 30 s of SIGTERM");
 }
 
+/// `toolyard_telemetry_dropped_total` on `/metrics`, once it is above 0 (or 0 after 20 s).
+fn dropped_total(base: &str) -> f64 {
+    let address = base.trim_start_matches("http://").to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect /metrics");
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("request");
+        let mut text = String::new();
+        stream.read_to_string(&mut text).expect("metrics");
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix("toolyard_telemetry_dropped_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if value > 0.0 || Instant::now() > deadline {
+            return value;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn a_hanging_or_failing_collector_slows_no_call_and_dropped_spans_are_counted() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -455,6 +480,8 @@ fn a_hanging_or_failing_collector_slows_no_call_and_dropped_spans_are_counted() 
             took < Duration::from_secs(10),
             "{name}: calls took {took:?}"
         );
+        let dropped = dropped_total(&base);
+        assert!(dropped > 0.0, "{name}: /metrics counts the dropped spans");
         stop(guard);
         let text = std::fs::read_to_string(&log).expect("log");
         assert!(

@@ -96,13 +96,25 @@ pub(super) async fn connect(url: &StoreUrl, shown: &str) -> Result<Pool, StoreEr
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(WAIT);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(WAIT)
-                .connect_with(options)
-                .await
-                .map_err(open)?;
-            Ok(Pool::Sqlite(pool))
+            // Switching a new file to WAL takes a lock SQLite does not wait for (no busy
+            // handler there): another process opening the same new file at that moment makes
+            // the connect fail with SQLITE_BUSY, so try again a few times.
+            let mut attempt = 0u64;
+            loop {
+                attempt += 1;
+                let connected = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(WAIT)
+                    .connect_with(options.clone())
+                    .await;
+                match connected {
+                    Ok(pool) => return Ok(Pool::Sqlite(pool)),
+                    Err(e) if attempt < 20 && is_busy(&e) => {
+                        tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+                    }
+                    Err(e) => return Err(open(e)),
+                }
+            }
         }
         StoreUrl::Postgres(text) => {
             let options = PgConnectOptions::from_str(text).map_err(open)?;
@@ -114,6 +126,14 @@ pub(super) async fn connect(url: &StoreUrl, shown: &str) -> Result<Pool, StoreEr
                 .map_err(open)?;
             Ok(Pool::Postgres(pool))
         }
+    }
+}
+
+/// Whether SQLite said the database is busy or locked (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+fn is_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => matches!(e.code().as_deref(), Some("5" | "6")),
+        _ => false,
     }
 }
 
