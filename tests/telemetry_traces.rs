@@ -343,6 +343,25 @@ fn one_trace_per_caller_from_the_traceparent_to_the_upstream_in_phoenix() {
     );
     let spans = trace_spans(phoenix.get("http"), &trace, TEAM_SPANS);
     assert_team_trace(&spans, &parent, "tcp", false);
+    // Every request served gets its SERVER span, not only calls: the 2026-07-28 clients'
+    // `server/discover` (no traceparent there: a trace of its own).
+    let all = phoenix_spans(phoenix.get("http"));
+    let names: BTreeSet<&str> = all.iter().filter_map(|s| s["name"].as_str()).collect();
+    let discover: Vec<&Value> = all
+        .iter()
+        .filter(|s| s["name"] == "server/discover")
+        .collect();
+    assert!(
+        !discover.is_empty(),
+        "no server/discover spans among {names:?}"
+    );
+    for span in &discover {
+        assert_eq!(
+            attr(span, "mcp.method.name"),
+            "server/discover",
+            "{span:#?}"
+        );
+    }
     let served = child(&spans, "tools/call research", &parent)[0];
     assert!(attr(served, "mcp.session.id").is_string(), "{served}");
     drop(guard);

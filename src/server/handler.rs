@@ -22,7 +22,7 @@ use super::drain::Drain;
 use super::notify;
 use super::rounds::PendingRuns;
 use super::tasks::{SessionTasks, TaskStore};
-use super::traced;
+
 use crate::telemetry;
 use crate::workbench::{CallerInfo, Principal, Workbench, WorkbenchError};
 
@@ -261,16 +261,13 @@ impl ServerHandler for WorkbenchServer {
         if context.peer.peer_info().is_some() {
             self.start_notifier(context.peer.clone());
         }
-        let served = traced::served_span("tools/list", None, &context);
         let tools = self
             .workbench
             .list_tools_for(&self.caller(&context))
-            .instrument(served.clone())
             .await
-            .map_err(|e| e.to_error_data());
-        traced::record_outcome(&served, &tools);
+            .map_err(|e| e.to_error_data())?;
         Ok(ListToolsResult::with_all_items(
-            tools?.into_iter().map(|t| t.tool).collect(),
+            tools.into_iter().map(|t| t.tool).collect(),
         ))
     }
 
@@ -279,15 +276,14 @@ impl ServerHandler for WorkbenchServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let served = traced::served_span("tools/call", Some(&request.name), &context);
-        telemetry::record_content(&served, "gen_ai.tool.call.arguments", || {
-            serde_json::to_string(&request.arguments).unwrap_or_default()
-        });
-        // Inside the served span: a task spawned in this span stays in the request's trace.
-        let span = served.in_scope(
-            || tracing::info_span!("call_tool", tool = %request.name, request = ?context.id),
+        // The served span (Metered) is the current one.
+        telemetry::record_content(
+            &tracing::Span::current(),
+            "gen_ai.tool.call.arguments",
+            || serde_json::to_string(&request.arguments).unwrap_or_default(),
         );
-        let outcome = async move {
+        let span = tracing::info_span!("call_tool", tool = %request.name, request = ?context.id);
+        async move {
             let plan = self.task_plan(&request, &context).await?;
             let op = Op::Tool {
                 name: request.name.to_string(),
@@ -302,10 +298,7 @@ impl ServerHandler for WorkbenchServer {
             }
         }
         .instrument(span)
-        .instrument(served.clone())
-        .await;
-        traced::record_tool(&served, &outcome);
-        outcome
+        .await
     }
 
     async fn list_resources(
@@ -339,19 +332,13 @@ impl ServerHandler for WorkbenchServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let served = traced::served_span("resources/read", Some(&request.uri), &context);
-        // Inside the served span: a task spawned in this span stays in the request's trace.
-        let span = served.in_scope(
-            || tracing::info_span!("read_resource", uri = %request.uri, request = ?context.id),
-        );
+        let span = tracing::info_span!("read_resource", uri = %request.uri, request = ?context.id);
         let op = Op::Resource { uri: request.uri };
         let retry = retry(request.request_state, request.input_responses);
         let outcome = self
             .execute(op, retry, &context, None)
             .instrument(span)
-            .instrument(served.clone())
             .await;
-        traced::record_outcome(&served, &outcome);
         match outcome? {
             Outcome::InputRequired(r) => Ok(r.into()),
             Outcome::Output(RunOutput::Resource(result)) => {
@@ -437,11 +424,7 @@ impl ServerHandler for WorkbenchServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let served = traced::served_span("prompts/get", Some(&request.name), &context);
-        // Inside the served span: a task spawned in this span stays in the request's trace.
-        let span = served.in_scope(
-            || tracing::info_span!("get_prompt", prompt = %request.name, request = ?context.id),
-        );
+        let span = tracing::info_span!("get_prompt", prompt = %request.name, request = ?context.id);
         let op = Op::Prompt {
             name: request.name,
             arguments: request.arguments,
@@ -450,9 +433,7 @@ impl ServerHandler for WorkbenchServer {
         let outcome = self
             .execute(op, retry, &context, None)
             .instrument(span)
-            .instrument(served.clone())
             .await;
-        traced::record_outcome(&served, &outcome);
         match outcome? {
             Outcome::InputRequired(r) => Ok(r.into()),
             Outcome::Output(RunOutput::Prompt(result)) => {

@@ -1,43 +1,79 @@
 //! `Metered`: the handler every face serves, a [`WorkbenchServer`] whose every request is
-//! timed (`mcp.server.operation.duration`) in this one place, whatever the face. Each
-//! `ServerHandler` method delegates (the list is rmcp's own wrapper delegation, so none falls
-//! back to a default); the request methods go through [`timed`].
+//! observed in this one place, whatever the face: its SERVER span (traces, see
+//! server/traced.rs) around the whole handling, and its duration
+//! (`mcp.server.operation.duration`). Each `ServerHandler` method delegates (the list is rmcp's
+//! own wrapper delegation, so none falls back to a default); the request methods go through
+//! [`Observed`].
 
 use std::borrow::Cow;
 
 use rmcp::model::*;
 use rmcp::service::{MaybeSendFuture, NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use tracing::{Instrument, Span};
 
 use super::handler::WorkbenchServer;
+use super::traced;
 use crate::telemetry::metrics::{ServedRequest, served_request};
 
-/// A [`WorkbenchServer`] with its requests timed.
+/// A [`WorkbenchServer`] with its requests observed.
 #[derive(Clone)]
 pub struct Metered(pub WorkbenchServer);
 
-/// Awaits one request's handling and records it (`error.type`: the JSON-RPC code of an
-/// error, `tool_error` when `is_tool_error` says so).
-async fn timed<T>(
-    mut timer: ServedRequest,
-    handling: impl Future<Output = Result<T, McpError>>,
-    is_tool_error: fn(&T) -> bool,
-) -> Result<T, McpError> {
-    let result = handling.await;
-    match &result {
-        Err(error) => timer.failed(error_type(error.code.0)),
-        Ok(answer) if is_tool_error(answer) => timer.failed("tool_error"),
-        Ok(_) => {}
+/// One served request's span and timer.
+struct Observed {
+    timer: ServedRequest,
+    span: Span,
+}
+
+impl Observed {
+    /// `method` (on `target`: a tool, prompt or resource) served for the request of `context`.
+    fn start(method: &str, target: Option<&str>, context: &RequestContext<RoleServer>) -> Self {
+        let tool = target.filter(|_| method == "tools/call");
+        Self {
+            timer: served_request(method, tool),
+            span: traced::served_span(method, target, context),
+        }
     }
-    result
-}
 
-fn no_tool_error<T>(_: &T) -> bool {
-    false
-}
+    /// A request without a request context (a subscription stream): timed, not traced.
+    fn untraced(method: &str) -> Self {
+        Self {
+            timer: served_request(method, None),
+            span: Span::none(),
+        }
+    }
 
-fn tool_error(response: &CallToolResponse) -> bool {
-    matches!(response, CallToolResponse::Complete(r) if r.is_error == Some(true))
+    /// Awaits the handling inside the span and records how it ended (`error.type`: the
+    /// JSON-RPC code of an error).
+    async fn run<T>(
+        mut self,
+        handling: impl Future<Output = Result<T, McpError>>,
+    ) -> Result<T, McpError> {
+        let result = handling.instrument(self.span.clone()).await;
+        if let Err(error) = &result {
+            self.timer.failed(error_type(error.code.0));
+        }
+        traced::record_outcome(&self.span, &result);
+        result
+    }
+
+    /// Like [`Observed::run`] for `tools/call`: a result with `isError` is a `tool_error`.
+    async fn run_tool(
+        mut self,
+        handling: impl Future<Output = Result<CallToolResponse, McpError>>,
+    ) -> Result<CallToolResponse, McpError> {
+        let result = handling.instrument(self.span.clone()).await;
+        match &result {
+            Err(error) => self.timer.failed(error_type(error.code.0)),
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
+                self.timer.failed("tool_error")
+            }
+            Ok(_) => {}
+        }
+        traced::record_tool(&self.span, &result);
+        result
+    }
 }
 
 /// `error.type` of a JSON-RPC error: its code (the MCP conventions), `_OTHER` past the known.
@@ -63,11 +99,7 @@ impl ServerHandler for Metered {
         &self,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<(), McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("ping", None),
-            self.0.ping(context),
-            no_tool_error,
-        )
+        Observed::start("ping", None, &context).run(self.0.ping(context))
     }
 
     fn initialize(
@@ -75,11 +107,7 @@ impl ServerHandler for Metered {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<InitializeResult, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("initialize", None),
-            self.0.initialize(request, context),
-            no_tool_error,
-        )
+        Observed::start("initialize", None, &context).run(self.0.initialize(request, context))
     }
 
     fn negotiate_initialize(
@@ -97,11 +125,7 @@ impl ServerHandler for Metered {
         &self,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<DiscoverResult, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("server/discover", None),
-            self.0.discover(context),
-            no_tool_error,
-        )
+        Observed::start("server/discover", None, &context).run(self.0.discover(context))
     }
 
     fn complete(
@@ -109,11 +133,8 @@ impl ServerHandler for Metered {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<CompleteResult, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("completion/complete", None),
-            self.0.complete(request, context),
-            no_tool_error,
-        )
+        Observed::start("completion/complete", None, &context)
+            .run(self.0.complete(request, context))
     }
 
     fn set_level(
@@ -121,11 +142,7 @@ impl ServerHandler for Metered {
         request: SetLevelRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<(), McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("logging/setLevel", None),
-            self.0.set_level(request, context),
-            no_tool_error,
-        )
+        Observed::start("logging/setLevel", None, &context).run(self.0.set_level(request, context))
     }
 
     fn get_prompt(
@@ -133,11 +150,8 @@ impl ServerHandler for Metered {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<GetPromptResponse, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("prompts/get", None),
-            self.0.get_prompt(request, context),
-            no_tool_error,
-        )
+        let observed = Observed::start("prompts/get", Some(&request.name), &context);
+        observed.run(self.0.get_prompt(request, context))
     }
 
     fn list_prompts(
@@ -145,11 +159,7 @@ impl ServerHandler for Metered {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<ListPromptsResult, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("prompts/list", None),
-            self.0.list_prompts(request, context),
-            no_tool_error,
-        )
+        Observed::start("prompts/list", None, &context).run(self.0.list_prompts(request, context))
     }
 
     fn list_resources(
@@ -157,11 +167,8 @@ impl ServerHandler for Metered {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<ListResourcesResult, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("resources/list", None),
-            self.0.list_resources(request, context),
-            no_tool_error,
-        )
+        Observed::start("resources/list", None, &context)
+            .run(self.0.list_resources(request, context))
     }
 
     fn list_resource_templates(
@@ -170,11 +177,8 @@ impl ServerHandler for Metered {
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<ListResourceTemplatesResult, McpError>> + MaybeSendFuture + '_
     {
-        timed(
-            served_request("resources/templates/list", None),
-            self.0.list_resource_templates(request, context),
-            no_tool_error,
-        )
+        Observed::start("resources/templates/list", None, &context)
+            .run(self.0.list_resource_templates(request, context))
     }
 
     fn read_resource(
@@ -182,11 +186,8 @@ impl ServerHandler for Metered {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<ReadResourceResponse, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("resources/read", None),
-            self.0.read_resource(request, context),
-            no_tool_error,
-        )
+        let observed = Observed::start("resources/read", Some(&request.uri), &context);
+        observed.run(self.0.read_resource(request, context))
     }
 
     fn accepted_subscription_filter(
@@ -200,11 +201,7 @@ impl ServerHandler for Metered {
         &self,
         context: SubscriptionContext,
     ) -> impl Future<Output = Result<(), McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("subscriptions/listen", None),
-            self.0.listen(context),
-            no_tool_error,
-        )
+        Observed::untraced("subscriptions/listen").run(self.0.listen(context))
     }
 
     fn subscribe(
@@ -212,11 +209,8 @@ impl ServerHandler for Metered {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<(), McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("resources/subscribe", None),
-            self.0.subscribe(request, context),
-            no_tool_error,
-        )
+        Observed::start("resources/subscribe", None, &context)
+            .run(self.0.subscribe(request, context))
     }
 
     fn unsubscribe(
@@ -224,11 +218,8 @@ impl ServerHandler for Metered {
         request: UnsubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<(), McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("resources/unsubscribe", None),
-            self.0.unsubscribe(request, context),
-            no_tool_error,
-        )
+        Observed::start("resources/unsubscribe", None, &context)
+            .run(self.0.unsubscribe(request, context))
     }
 
     fn call_tool(
@@ -236,8 +227,8 @@ impl ServerHandler for Metered {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<CallToolResponse, McpError>> + MaybeSendFuture + '_ {
-        let timer = served_request("tools/call", Some(&request.name));
-        timed(timer, self.0.call_tool(request, context), tool_error)
+        let observed = Observed::start("tools/call", Some(&request.name), &context);
+        observed.run_tool(self.0.call_tool(request, context))
     }
 
     fn list_tools(
@@ -245,11 +236,7 @@ impl ServerHandler for Metered {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<ListToolsResult, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("tools/list", None),
-            self.0.list_tools(request, context),
-            no_tool_error,
-        )
+        Observed::start("tools/list", None, &context).run(self.0.list_tools(request, context))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -261,12 +248,8 @@ impl ServerHandler for Metered {
         request: CustomRequest,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<CustomResult, McpError>> + MaybeSendFuture + '_ {
-        let timer = served_request(&request.method, None);
-        timed(
-            timer,
-            self.0.on_custom_request(request, context),
-            no_tool_error,
-        )
+        let observed = Observed::start(&request.method, None, &context);
+        observed.run(self.0.on_custom_request(request, context))
     }
 
     fn on_cancelled(
@@ -316,11 +299,7 @@ impl ServerHandler for Metered {
         request: GetTaskParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<GetTaskResult, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("tasks/get", None),
-            self.0.get_task(request, context),
-            no_tool_error,
-        )
+        Observed::start("tasks/get", None, &context).run(self.0.get_task(request, context))
     }
 
     fn update_task(
@@ -328,11 +307,7 @@ impl ServerHandler for Metered {
         request: UpdateTaskParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<(), McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("tasks/update", None),
-            self.0.update_task(request, context),
-            no_tool_error,
-        )
+        Observed::start("tasks/update", None, &context).run(self.0.update_task(request, context))
     }
 
     fn cancel_task(
@@ -340,11 +315,7 @@ impl ServerHandler for Metered {
         request: CancelTaskParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<(), McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("tasks/cancel", None),
-            self.0.cancel_task(request, context),
-            no_tool_error,
-        )
+        Observed::start("tasks/cancel", None, &context).run(self.0.cancel_task(request, context))
     }
 
     fn list_skills(
@@ -352,11 +323,7 @@ impl ServerHandler for Metered {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<ListSkillsResult, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("skills/list", None),
-            self.0.list_skills(request, context),
-            no_tool_error,
-        )
+        Observed::start("skills/list", None, &context).run(self.0.list_skills(request, context))
     }
 
     fn get_skill(
@@ -364,11 +331,7 @@ impl ServerHandler for Metered {
         request: GetSkillRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<GetSkillResult, McpError>> + MaybeSendFuture + '_ {
-        timed(
-            served_request("skills/get", None),
-            self.0.get_skill(request, context),
-            no_tool_error,
-        )
+        Observed::start("skills/get", None, &context).run(self.0.get_skill(request, context))
     }
 
     fn read_resource_directory(
@@ -377,10 +340,7 @@ impl ServerHandler for Metered {
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<ReadResourceDirectoryResult, McpError>> + MaybeSendFuture + '_
     {
-        timed(
-            served_request("resources/directory/read", None),
-            self.0.read_resource_directory(request, context),
-            no_tool_error,
-        )
+        Observed::start("resources/directory/read", None, &context)
+            .run(self.0.read_resource_directory(request, context))
     }
 }
