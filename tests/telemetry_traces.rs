@@ -74,6 +74,17 @@ config = { text = "TERMINATE" }
 
 /// `toolyard serve` on HTTP with `env`, stderr to `log`; waits until healthy.
 fn serve(config: &Path, wb: &Path, env: &[(&str, String)], log: &Path) -> (ChildGuard, String) {
+    serve_with(config, wb, env, log, &[])
+}
+
+/// [`serve`] with more `serve` arguments.
+fn serve_with(
+    config: &Path,
+    wb: &Path,
+    env: &[(&str, String)],
+    log: &Path,
+    args: &[&str],
+) -> (ChildGuard, String) {
     let port = free_port();
     let mut command = Command::new(toolyard());
     command
@@ -82,6 +93,7 @@ fn serve(config: &Path, wb: &Path, env: &[(&str, String)], log: &Path) -> (Child
         .arg("--workbenches")
         .arg(wb)
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).expect("log file"));
     for (k, v) in env {
@@ -306,7 +318,15 @@ fn one_trace_per_caller_from_the_traceparent_to_the_upstream_in_phoenix() {
         ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
         ("OTEL_SERVICE_NAME", "toolyard-test".into()),
     ];
-    let (guard, base) = serve(&config, &wb, &env, &dir.path().join("http.log"));
+    let events = dir.path().join("events.jsonl");
+    let events_arg = events.to_str().expect("utf-8 path");
+    let (guard, base) = serve_with(
+        &config,
+        &wb,
+        &env,
+        &dir.path().join("http.log"),
+        &["--events", events_arg],
+    );
     let (tp1, trace1, parent1) = traceparent();
     let (tp2, trace2, parent2) = traceparent();
     let report = traced_calls(
@@ -331,6 +351,34 @@ fn one_trace_per_caller_from_the_traceparent_to_the_upstream_in_phoenix() {
     let ids =
         |spans: &[Value]| -> BTreeSet<String> { spans.iter().map(|s| id(s).into()).collect() };
     assert!(ids(&first).is_disjoint(&ids(&second)));
+    // The event log's lines of a run carry the run id its spans carry, and their trace id.
+    let workflow = first
+        .iter()
+        .find(|s| s["name"] == "invoke_workflow research")
+        .expect("invoke_workflow span");
+    let run_id = attr(workflow, "toolyard.run.id").as_str().expect("run id");
+    // Lines are written by the log's own thread: wait for them (up to 10 s).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (text, llm_calls) = loop {
+        let text = std::fs::read_to_string(&events).unwrap_or_default();
+        let llm_calls: Vec<Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["type"] == "LLMCall" && l["trace_id"] == trace1.as_str())
+            .collect();
+        if !llm_calls.is_empty() || Instant::now() > deadline {
+            break (text, llm_calls);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        !llm_calls.is_empty(),
+        "no LLMCall line of trace {trace1}:\n{text}"
+    );
+    assert!(
+        llm_calls.iter().all(|l| l["run_id"] == run_id),
+        "run {run_id}: {llm_calls:#?}"
+    );
 
     // The legacy SSE face on the same server.
     let (tp, trace, parent) = traceparent();

@@ -148,12 +148,13 @@ fn current() -> Option<Scope> {
     SCOPE.try_with(Scope::clone).ok()
 }
 
-/// Runs `work` as a run: a fresh run id; its model requests add their cost to the enclosing
-/// run's (a team inside a served call counts towards that call), or to a fresh total.
-pub async fn in_run<F: Future>(work: F) -> F::Output {
+/// Runs `work` as the run `run` (the id its spans carry when traces are on; else a fresh
+/// one); its model requests add their cost to the enclosing run's (a team inside a served call
+/// counts towards that call), or to a fresh total.
+pub async fn in_run<F: Future>(run: super::RunId, work: F) -> F::Output {
     let cost = current().map_or_else(Arc::default, |s| s.cost);
     let scope = Scope {
-        run_id: Arc::from(uuid::Uuid::new_v4().to_string()),
+        run_id: Arc::from(run.unwrap_or_else(uuid::Uuid::new_v4).to_string()),
         agent: None,
         cost,
     };

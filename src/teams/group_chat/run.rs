@@ -68,7 +68,7 @@ pub(super) fn run_stream<'a>(
         let stop_reason = tokio::select! {
             biased;
             _ = cancel.cancelled() => Err(cancelled(team)),
-            r = events::in_run(run_loop(team, &mut inner, task, &out, &cancel)) => r,
+            r = events::in_run(run, run_loop(team, &mut inner, task, &out, &cancel)) => r,
         };
         let ended = match &stop_reason {
             Ok(reason) => reason.as_str(),
