@@ -291,62 +291,102 @@ fn answer(lines: &mut impl Iterator<Item = std::io::Result<String>>, id: u64) ->
     panic!("stdout ended before the answer to {id}");
 }
 
+/// A `toolyard serve --stdio` driven over its stdin/stdout: initialized, with `demo__echo`
+/// listed (the upstream is up).
+struct StdioFace {
+    serve: ChildGuard,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    id: u64,
+}
+
+impl StdioFace {
+    /// Spawns `command` (`serve --stdio ...`; its stdin and stdout are piped here).
+    fn start(command: &mut Command) -> Self {
+        let mut serve = ChildGuard::spawn(
+            command
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        );
+        let stdin = serve.child_mut().stdin.take().expect("stdin");
+        let stdout = serve.child_mut().stdout.take().expect("stdout");
+        let mut face = Self {
+            serve,
+            stdin: Some(stdin),
+            lines: BufReader::new(stdout).lines(),
+            id: 0,
+        };
+        let initialized = face.request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "metrics-test", "version": "1"}}),
+        );
+        assert!(initialized["result"].is_object(), "{initialized}");
+        face.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let listed = face.request("tools/list", json!({}));
+            let tools = listed["result"]["tools"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if tools.iter().any(|t| t["name"] == "demo__echo") {
+                return face;
+            }
+            assert!(Instant::now() < deadline, "demo__echo never listed");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn send(&mut self, message: Value) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{message}").expect("write stdin");
+        stdin.flush().expect("flush");
+    }
+
+    /// Sends the request `method` and returns its answer.
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        self.id += 1;
+        let id = self.id;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        answer(&mut self.lines, id)
+    }
+
+    /// Calls the tool `name` with `arguments`.
+    fn call(&mut self, name: &str, arguments: Value) -> Value {
+        self.request("tools/call", json!({"name": name, "arguments": arguments}))
+    }
+
+    /// Closes stdin (the client leaves) and waits for serve to exit.
+    fn close(mut self) {
+        self.stdin.take();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.serve.child_mut().try_wait().expect("wait").is_none() {
+            assert!(Instant::now() < deadline, "serve did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 #[test]
 fn metrics_listen_serves_metrics_next_to_the_stdio_face() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (config, wb) = write_setup(dir.path(), "");
     let metrics_port = free_port();
-    let mut serve = ChildGuard::spawn(
+    let mut face = StdioFace::start(
         Command::new(toolyard())
             .args(["serve", "--stdio", "--config"])
             .arg(&config)
             .arg("--workbenches")
             .arg(&wb)
-            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null()),
+            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]),
     );
-    let mut stdin = serve.child_mut().stdin.take().expect("stdin");
-    let stdout = serve.child_mut().stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut send = |message: Value| {
-        writeln!(stdin, "{message}").expect("write stdin");
-        stdin.flush().expect("flush");
-    };
-    send(
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "metrics-test", "version": "1"}}}),
-    );
-    assert!(answer(&mut lines, 1)["result"].is_object());
-    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-    let mut id = 2;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}));
-        let listed = answer(&mut lines, id);
-        id += 1;
-        let tools = listed["result"]["tools"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if tools.iter().any(|t| t["name"] == "demo__echo") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "demo__echo never listed");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     for i in 0..3 {
-        send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": {"name": "demo__echo", "arguments": {"message": format!("hi {i}")}}}));
-        let called = answer(&mut lines, id);
-        id += 1;
+        let called = face.call("demo__echo", json!({"message": format!("hi {i}")}));
         assert_eq!(called["result"]["isError"], json!(false), "{called}");
     }
-    send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-        "params": {"name": "solo_team", "arguments": {"task": "go"}}}));
-    let ran = answer(&mut lines, id);
+    let ran = face.call("solo_team", json!({"task": "go"}));
     assert!(
         ran["result"]["structuredContent"]["usage"]["cost_usd"]
             .as_f64()
@@ -367,7 +407,7 @@ fn metrics_listen_serves_metrics_next_to_the_stdio_face() {
         1.0,
     );
     expect_value(prom, r#"toolyard_upstream_up{server="demo"}"#, 1.0);
-    drop(stdin);
+    drop(face);
 }
 
 /// GET `url`: the status and the body.
@@ -464,66 +504,25 @@ async fn collectors() -> (
 fn serve_stdio_with_collector(endpoint: &str, calls: u32, graceful: bool) -> Duration {
     let dir = tempfile::tempdir().expect("tempdir");
     let (config, wb) = write_setup(dir.path(), "");
-    let mut serve = ChildGuard::spawn(
+    let mut face = StdioFace::start(
         Command::new(toolyard())
             .env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", endpoint)
             .env("OTEL_METRIC_EXPORT_INTERVAL", "100")
             .args(["serve", "--stdio", "--config"])
             .arg(&config)
             .arg("--workbenches")
-            .arg(&wb)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null()),
+            .arg(&wb),
     );
-    let mut stdin = serve.child_mut().stdin.take().expect("stdin");
-    let stdout = serve.child_mut().stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut send = |message: Value| {
-        writeln!(stdin, "{message}").expect("write stdin");
-        stdin.flush().expect("flush");
-    };
-    send(
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "metrics-test", "version": "1"}}}),
-    );
-    assert!(answer(&mut lines, 1)["result"].is_object());
-    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-    let mut id = 2;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}));
-        let listed = answer(&mut lines, id);
-        id += 1;
-        let tools = listed["result"]["tools"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if tools.iter().any(|t| t["name"] == "demo__echo") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "demo__echo never listed");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let mut slowest = Duration::ZERO;
     for i in 0..calls {
         let started = Instant::now();
-        send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": {"name": "demo__echo", "arguments": {"message": format!("hi {i}")}}}));
-        let called = answer(&mut lines, id);
+        let called = face.call("demo__echo", json!({"message": format!("hi {i}")}));
         slowest = slowest.max(started.elapsed());
-        id += 1;
         assert_eq!(called["result"]["isError"], json!(false), "{called}");
         std::thread::sleep(Duration::from_millis(20));
     }
     if graceful {
-        drop(stdin);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while serve.child_mut().try_wait().expect("wait").is_none() {
-            assert!(Instant::now() < deadline, "serve did not exit");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        face.close();
     }
     slowest
 }

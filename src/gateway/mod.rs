@@ -458,6 +458,15 @@ impl Gateway {
             })
     }
 
+    /// The workbench of the member that owns a resource URI (unknown resource otherwise).
+    async fn resource_member(&self, uri: &str) -> Result<&Arc<dyn Workbench>, WorkbenchError> {
+        let owner = self
+            .resource_owner(uri)
+            .await
+            .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
+        Ok(&self.members[owner].workbench)
+    }
+
     /// Which member owns a resource URI: an exact listed URI first, then a template's literal prefix.
     async fn resource_owner(&self, uri: &str) -> Option<usize> {
         for (i, m) in self.members.iter().enumerate() {
@@ -621,11 +630,10 @@ impl Workbench for Gateway {
     ) -> Result<ReadResourceResult, WorkbenchError> {
         let caller = guarded::who(&ctx.caller);
         let read = async {
-            let owner = self
-                .resource_owner(uri)
+            self.resource_member(uri)
+                .await?
+                .read_resource(uri, ctx)
                 .await
-                .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
-            self.members[owner].workbench.read_resource(uri, ctx).await
         };
         let request = Request::resource(uri);
         self.guarded(&caller, request, None, read, |_| Outcome::Ok)
@@ -638,12 +646,8 @@ impl Workbench for Gateway {
         caller: &CallerInfo,
     ) -> Result<(), WorkbenchError> {
         let subscribe = async {
-            let owner = self
-                .resource_owner(uri)
-                .await
-                .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
-            self.members[owner]
-                .workbench
+            self.resource_member(uri)
+                .await?
                 .subscribe_resource(uri, caller)
                 .await
         };
@@ -660,12 +664,8 @@ impl Workbench for Gateway {
         uri: &str,
         caller: &CallerInfo,
     ) -> Result<(), WorkbenchError> {
-        let owner = self
-            .resource_owner(uri)
-            .await
-            .ok_or_else(|| WorkbenchError::UnknownResource { uri: uri.into() })?;
-        self.members[owner]
-            .workbench
+        self.resource_member(uri)
+            .await?
             .unsubscribe_resource(uri, caller)
             .await
     }
